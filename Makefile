@@ -1,0 +1,104 @@
+# sockpair: GNU Make, no configure step.  `make run` and `make check` set
+# up a fresh Debian machine themselves (see `make deps`).
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man/man1
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARNINGS  := -std=c17 -Wall -Wextra -Wpedantic -Werror
+# Recursive (=): evaluated after `make deps` may have installed pkg-config.
+READLINE_CFLAGS = $(shell pkg-config --cflags readline 2>/dev/null)
+READLINE_LIBS   = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(READLINE_CFLAGS) -DSOCKPAIR_VERSION='"$(VERSION)"' -MMD -MP
+
+ASAN_CC     ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo gcc)
+ASAN_CFLAGS ?= -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(SRCS:src/%.c=build/release/%.o)
+ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
+
+.PHONY: all asan deps deps-test deps-bench run check test test-asan warnings \
+	install uninstall clean bench
+
+all: sockpair
+
+sockpair: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(READLINE_LIBS)
+
+build/release/%.o: src/%.c | build/release
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+asan: build/asan/sockpair
+
+build/asan/sockpair: $(ASAN_OBJS)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ $(ASAN_OBJS) $(READLINE_LIBS)
+
+build/asan/%.o: src/%.c | build/asan
+	$(ASAN_CC) $(WARNINGS) $(ASAN_CFLAGS) $(READLINE_CFLAGS) \
+		-DSOCKPAIR_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS) -c -o $@ $<
+
+build/release build/asan:
+	mkdir -p $@
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+
+# Both compilers, warnings as errors, without linking.
+warnings:
+	@for cc in gcc clang; do \
+		command -v $$cc >/dev/null || { echo "warnings: $$cc not found"; exit 1; }; \
+		for f in $(SRCS); do \
+			$$cc $(WARNINGS) -O2 $(READLINE_CFLAGS) -fsyntax-only $$f || exit 1; \
+		done; echo "warnings: $$cc clean"; \
+	done
+
+deps:
+	@tools/deps build
+deps-test:
+	@tools/deps build test
+deps-bench:
+	@tools/deps build bench
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./sockpair pair
+	./sockpair fork-echo
+
+# The suite twice: against the release build and against ASan/UBSan.
+check: deps-test
+	@$(MAKE) --no-print-directory all asan warnings
+	@tests/run ./sockpair build/asan/sockpair
+
+test: all
+	@tests/run ./sockpair
+
+test-asan: asan
+	@tests/run build/asan/sockpair
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory all
+	@bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 sockpair $(DESTDIR)$(BINDIR)/sockpair
+	install -m 644 man/sockpair.1 $(DESTDIR)$(MANDIR)/sockpair.1
+	install -m 644 completions/sockpair.bash $(DESTDIR)$(BASHCOMPDIR)/sockpair
+	install -m 644 completions/_sockpair $(DESTDIR)$(ZSHCOMPDIR)/_sockpair
+	install -m 644 completions/sockpair.fish $(DESTDIR)$(FISHCOMPDIR)/sockpair.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sockpair $(DESTDIR)$(MANDIR)/sockpair.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/sockpair $(DESTDIR)$(ZSHCOMPDIR)/_sockpair \
+		$(DESTDIR)$(FISHCOMPDIR)/sockpair.fish
+
+clean:
+	rm -rf build sockpair

@@ -1,0 +1,49 @@
+/*
+ * raw-pair: the throughput limit of an AF_UNIX stream socketpair on this
+ * machine, for `make bench` to compare `sockpair pair --size` against.
+ * No checking, no tracing: a writer child and a reading parent.
+ *
+ *   raw-pair BYTES [CHUNK]     prints "BYTES SECONDS"
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	unsigned long long size = argc > 1 ? strtoull(argv[1], NULL, 0) : 1ULL << 30;
+	size_t chunk = argc > 2 ? strtoul(argv[2], NULL, 0) : 256 * 1024;
+	char *buf = malloc(chunk);
+	struct timespec t0, t1;
+	int fds[2];
+
+	if (!buf || socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
+		return perror("raw-pair"), 1;
+	memset(buf, 'x', chunk);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		for (unsigned long long sent = 0; sent < size;) {
+			size_t n = size - sent < chunk ? size - sent : chunk;
+			ssize_t w = write(fds[0], buf, n);
+			if (w <= 0)
+				_exit(1);
+			sent += (size_t)w;
+		}
+		_exit(0);
+	}
+	close(fds[0]);
+	unsigned long long got = 0;
+	for (ssize_t r; got < size && (r = read(fds[1], buf, chunk)) > 0;)
+		got += (size_t)r;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waitpid(pid, NULL, 0);
+	printf("%llu %.6f\n", got, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return got == size ? 0 : 1;
+}

@@ -1,0 +1,58 @@
+# bash completion for sockpair(1).  Needs nothing from bash-completion.
+
+_sockpair_commands="pair fork-echo help"
+_sockpair_globals="--trace -q --quiet -h --help -V --version"
+
+_sockpair_options() {
+	case $1 in
+	pair) echo "-d --domain -t --type -P --protocol -m --message --raw --info --emulate --size" ;;
+	fork-echo) echo "--style -t --type -i --interactive" ;;
+	esac
+}
+
+# The values an option takes, or "-" when it takes a value we cannot list.
+_sockpair_values() {
+	case $1:$2 in
+	pair:-d | pair:--domain) echo "unix inet inet6" ;;
+	pair:-t | pair:--type) echo "stream dgram seqpacket raw rdm" ;;
+	fork-echo:-t | fork-echo:--type) echo "stream dgram seqpacket" ;;
+	fork-echo:--style) echo "socket stream" ;;
+	pair:-P | pair:--protocol) echo "0 tcp udp" ;;
+	pair:-m | pair:--message | pair:--size) echo "-" ;;
+	esac
+}
+
+_sockpair() {
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local cmd="" i values
+
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+	COMPREPLY=()
+	if [[ -z $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "$_sockpair_globals" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$_sockpair_commands" -- "$cur"))
+		fi
+		return
+	fi
+	if [[ $cmd == help ]]; then
+		COMPREPLY=($(compgen -W "$_sockpair_commands" -- "$cur"))
+		return
+	fi
+	values=$(_sockpair_values "$cmd" "$prev")
+	if [[ $values == - ]]; then
+		return
+	elif [[ -n $values ]]; then
+		COMPREPLY=($(compgen -W "$values" -- "$cur"))
+		return
+	fi
+	COMPREPLY=($(compgen -W "$(_sockpair_options "$cmd") --trace -q --quiet -h --help" -- "$cur"))
+}
+
+complete -F _sockpair sockpair

@@ -1,0 +1,30 @@
+# fish completion for sockpair(1).
+
+set -l commands pair fork-echo help
+
+complete -c sockpair -f
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a fork-echo -d 'Talk to a forked child over a socket pair'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
+complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
+
+# Global options, before or after the command.
+complete -c sockpair -l trace -d 'Show each socket call and its result'
+complete -c sockpair -s q -l quiet -d 'No progress, announcements or events'
+complete -c sockpair -s h -l help -d 'Show the usage or the options'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -s V -l version -d 'Print the version'
+
+# pair
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -s d -l domain -x -a 'unix inet inet6' -d 'Socket domain'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -s t -l type -x -a 'stream dgram seqpacket raw rdm' -d 'Socket type'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -s P -l protocol -x -a '0 tcp udp' -d 'Protocol number or name'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -s m -l message -x -d 'Message (\n \r \t \\\\ \0 \xHH)'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -l raw -d 'Print the bytes alone'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -l info -d 'Describe each end of the pair'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -l emulate -d 'Build inet pairs over loopback'
+complete -c sockpair -n "__fish_seen_subcommand_from pair" -l size -x -d 'Stream N verified bytes (K, M, G)'
+
+# fork-echo
+complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -l style -x -a 'socket stream' -d 'Which manual example'
+complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -s t -l type -x -a 'stream dgram seqpacket' -d 'Socket type'
+complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -s i -l interactive -d 'Echo input lines through the child'

@@ -1,0 +1,307 @@
+/*
+ * cmd-fork-echo.c: the socket_create_pair() IPC example and the
+ * stream_socket_pair() example, both a socket pair across fork().
+ *
+ * The manual's parent never waits, so which line comes first is up to the
+ * scheduler, and the child may be orphaned.  Here the parent reaps the
+ * child before it prints, so the child's line always comes first, and a
+ * child that fails makes the parent fail.  -i turns the pair into a line
+ * echo: the parent is the relay every command shares, the child answers
+ * each line with its own pid.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum style { STYLE_SOCKET, STYLE_STREAM };
+
+struct fork_echo_opts {
+	enum style style;
+	int type;
+	bool interactive;
+};
+
+enum { OPT_STYLE = OPT_COMMON_LAST };
+
+static void parse_fork_echo_options(int argc, char **argv, struct fork_echo_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "style", required_argument, NULL, OPT_STYLE },
+		{ "type", required_argument, NULL, 't' },
+		{ "interactive", no_argument, NULL, 'i' },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:ihq", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STYLE:
+			if (strcmp(optarg, "socket") == 0)
+				o->style = STYLE_SOCKET;
+			else if (strcmp(optarg, "stream") == 0)
+				o->style = STYLE_STREAM;
+			else
+				usage_error("invalid style '%s' (socket or stream)", optarg);
+			break;
+		case 't':
+			if (net_parse_type(optarg, &o->type) < 0 ||
+			    (o->type != SOCK_STREAM && o->type != SOCK_DGRAM &&
+			     o->type != SOCK_SEQPACKET))
+				usage_error("invalid type '%s' (stream, dgram or seqpacket)", optarg);
+			break;
+		case 'i':
+			o->interactive = true;
+			break;
+		default:
+			cmd_common_option(&cmd_fork_echo_entry, c, argv);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	/* An AF_UNIX datagram pair never tells the child that input ended. */
+	if (o->interactive && o->type == SOCK_DGRAM)
+		usage_error("-i needs a connected type: stream or seqpacket");
+}
+
+/* ---- the two examples ------------------------------------------------ */
+
+/*
+ * Reads what the other process sent: on a stream until `want` bytes (or
+ * end of file), on a packet type the one message.
+ */
+static ssize_t read_message(int fd, int type, char *buf, size_t want,
+			    struct sp_error *e)
+{
+	ssize_t r;
+
+	if (type == SOCK_STREAM)
+		return io_read_full(fd, buf, want, e);
+	do
+		r = io_read(fd, buf, want);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return fail_errno(e, SP_FAILURE, errno, "read(%d)", fd);
+	return r;
+}
+
+/* fgets() on the socket, as the stream example does; the "\n" is dropped. */
+static ssize_t read_line(int fd, int type, char *buf, size_t size, struct sp_error *e)
+{
+	size_t got = 0;
+
+	while (got < size - 1 && (got == 0 || buf[got - 1] != '\n')) {
+		ssize_t r = read_message(fd, type, buf + got, type == SOCK_STREAM ? 1 : size - 1, e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (type != SOCK_STREAM)
+			break;
+	}
+	if (got > 0 && buf[got - 1] == '\n')
+		got--;
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+/* Lines are at most "Received Message From Parent." or a pid line. */
+enum { SHOWN_MAX = 128 };
+
+/* One side of the socket example: send ours, check theirs, say so. */
+static int socket_style_side(int fd, int type, const char *mine, const char *theirs,
+			     char *shown, struct sp_error *e)
+{
+	size_t want = strlen(theirs);
+	char buf[64];
+	ssize_t got;
+
+	if (io_write_all(fd, mine, strlen(mine), e) < 0)
+		return -1;
+	got = read_message(fd, type, buf, want, e);
+	if (got < 0)
+		return -1;
+	if ((size_t)got != want || memcmp(buf, theirs, want) != 0)
+		return fail(e, SP_FAILURE, "read(%d): expected '%s', got %zd bytes", fd,
+			    theirs, got);
+	snprintf(shown, SHOWN_MAX, "Received %s", theirs);
+	return 0;
+}
+
+/* One side of the stream example: send ours, show the line we got. */
+static int stream_style_side(int fd, int type, const char *mine, char *shown,
+			     struct sp_error *e)
+{
+	if (io_write_all(fd, mine, strlen(mine), e) < 0 ||
+	    read_line(fd, type, shown, SHOWN_MAX, e) < 0)
+		return -1;
+	return 0;
+}
+
+static const char parent_message[] = "Message From Parent.";
+static const char child_message[] = "Message From Child.";
+
+static int child_side(const struct fork_echo_opts *o, int fd, char *shown,
+		      struct sp_error *e)
+{
+	if (o->style == STYLE_SOCKET)
+		return socket_style_side(fd, o->type, child_message, parent_message, shown, e);
+	return stream_style_side(fd, o->type, "message from child\n", shown, e);
+}
+
+static int parent_side(const struct fork_echo_opts *o, int fd, pid_t child,
+		       char *shown, struct sp_error *e)
+{
+	char mine[64];
+
+	if (o->style == STYLE_SOCKET)
+		return socket_style_side(fd, o->type, parent_message, child_message, shown, e);
+	snprintf(mine, sizeof(mine), "child PID: %d\n", (int)child);
+	return stream_style_side(fd, o->type, mine, shown, e);
+}
+
+/* ---- -i: the child echoes lines, the parent relays ------------------- */
+
+enum { ECHO_READ = 16 * 1024 };
+
+/*
+ * Prefixes each line in buf[0..n) with "child PID: "; returns the length
+ * written to out, which has room for a prefix before every byte.
+ */
+static size_t prefix_lines(const char *buf, size_t n, const char *prefix,
+			   size_t prefix_len, bool *at_line_start, char *out)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (*at_line_start) {
+			memcpy(out + used, prefix, prefix_len);
+			used += prefix_len;
+		}
+		out[used++] = buf[i];
+		*at_line_start = buf[i] == '\n';
+	}
+	return used;
+}
+
+/*
+ * Answers each line with "child PID: line", passing bytes through as they
+ * come, so no line is too long; one write per read, so a line and its
+ * prefix travel together.  A last line without "\n" gets one at the end.
+ */
+static int echo_lines(int fd, struct sp_error *e)
+{
+	char prefix[32], buf[ECHO_READ];
+	size_t prefix_len = (size_t)snprintf(prefix, sizeof(prefix), "child %d: ",
+					     (int)getpid());
+	char *out = malloc(ECHO_READ * (prefix_len + 1));
+	bool at_line_start = true;
+	int result = 0;
+	ssize_t r;
+
+	if (!out)
+		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+	while (result == 0 && (r = io_read(fd, buf, sizeof(buf))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			result = fail_errno(e, SP_FAILURE, errno, "read(%d)", fd);
+		else
+			result = io_write_all(fd, out, prefix_lines(buf, (size_t)r, prefix,
+					      prefix_len, &at_line_start, out), e);
+	}
+	free(out);
+	if (result == 0 && !at_line_start)
+		result = io_write_all(fd, "\n", 1, e);
+	return result;
+}
+
+static int relay_to_child(int fd, struct sp_error *e)
+{
+	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+			   .peer_fd = fd, .peer_name = "child" };
+	int result;
+
+	io_stop_on_signals();
+	r.editor = editor_open("> ", NULL);
+	result = io_relay(&r, e);
+	editor_close(r.editor);
+	return result;
+}
+
+/* ---- the command ----------------------------------------------------- */
+
+static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
+{
+	char shown[SHOWN_MAX];
+	struct sp_error e;
+	int r;
+
+	net_close(fds[1]);
+	/* Ctrl-C is for the parent, which ends the child by closing the pair. */
+	if (o->interactive)
+		signal(SIGINT, SIG_IGN);
+	r = o->interactive ? echo_lines(fds[0], &e) : child_side(o, fds[0], shown, &e);
+	net_close(fds[0]);
+	if (r == 0 && !o->interactive) {
+		printf("%s\n", shown);
+		r = io_flush_stdout(&e);
+	}
+	_exit(r < 0 ? report_failure(&e) : SP_OK);
+}
+
+static int cmd_fork_echo_exec(int argc, char **argv)
+{
+	struct fork_echo_opts o = { .style = STYLE_SOCKET, .type = SOCK_STREAM };
+	struct sp_error e, child_error;
+	char shown[SHOWN_MAX];
+	int fds[2], r;
+	pid_t pid;
+
+	parse_fork_echo_options(argc, argv, &o);
+	if (net_socketpair(AF_UNIX, o.type, 0, fds, &e) < 0)
+		return report_failure(&e);
+	pid = proc_fork(&e);
+	if (pid == 0)
+		run_child(&o, fds);
+	if (pid < 0) {
+		net_close(fds[0]);
+		net_close(fds[1]);
+		return report_failure(&e);
+	}
+	net_close(fds[0]);
+	if (o.interactive)
+		r = relay_to_child(fds[1], &e);
+	else
+		r = parent_side(&o, fds[1], pid, shown, &e);
+	net_close(fds[1]);
+	if (proc_wait(pid, &child_error) < 0)
+		return report_failure(r < 0 ? &e : &child_error);
+	if (r < 0)
+		return report_failure(&e);
+	/* Printed only now that the child is reaped: its line comes first. */
+	if (!o.interactive)
+		printf("%s\n", shown);
+	return o.interactive && io_stopped_by() ? 128 + io_stopped_by() : SP_OK;
+}
+
+const struct sp_cmd cmd_fork_echo_entry = {
+	.name = "fork-echo",
+	.synopsis = "[--style socket|stream] [-t TYPE] [-i]",
+	.summary = "Talk to a forked child over a socket pair, as the IPC examples do",
+	.options =
+		"      --style STYLE    socket: socket_create_pair()'s IPC example (default);\n"
+		"                       stream: stream_socket_pair()'s example\n"
+		"  -t, --type TYPE      stream (default), dgram or seqpacket\n"
+		"  -i, --interactive    send each input line to the child, print its answer;\n"
+		"                       GNU readline on a terminal\n",
+	.exec = cmd_fork_echo_exec,
+};

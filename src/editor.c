@@ -1,0 +1,218 @@
+/*
+ * editor.c: interactive input through GNU readline's callback interface,
+ * so that one poll() loop serves both the keyboard and the socket.
+ *
+ * What the peer sends is printed above the line being typed: the prompt
+ * and the typed text are cleared, the output written, and readline redraws
+ * them below.  A trailing unterminated line of output (a server's
+ * "login: ") becomes the prompt itself, so the user types after it.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+/* A longer partial line, or one with control bytes, is not a prompt. */
+enum { PARTIAL_MAX = 256 };
+
+struct editor {
+	char *held;		/* a typed line and its "\n", not yet taken */
+	size_t held_len, held_off;
+	bool installed;
+	bool eof;
+	char prompt[64];
+	char partial[PARTIAL_MAX + 1];	/* peer output after its last "\n" */
+	size_t partial_len;
+};
+
+/* readline's line handler gets no context pointer: one editor at a time. */
+static struct editor *active;
+static volatile sig_atomic_t resized;
+
+static void note_resize(int sig)
+{
+	(void)sig;
+	resized = 1;
+}
+
+static void follow_resize(void)
+{
+	if (resized) {
+		resized = 0;
+		rl_resize_terminal();
+	}
+}
+
+static void show_prompt(struct editor *ed)
+{
+	rl_set_prompt(ed->partial_len ? ed->partial : ed->prompt);
+}
+
+static void on_line(char *line)
+{
+	struct editor *ed = active;
+	size_t n;
+
+	if (!line) {
+		ed->eof = true;
+		rl_callback_handler_remove();
+		ed->installed = false;
+		return;
+	}
+	if (*line)
+		add_history(line);
+	n = strlen(line);
+	free(ed->held);
+	ed->held = malloc(n + 1);
+	if (ed->held) {
+		memcpy(ed->held, line, n);
+		ed->held[n] = '\n';
+		ed->held_len = n + 1;
+		ed->held_off = 0;
+	}
+	free(line);
+	/* The peer's partial line is now on screen, with what was typed after it. */
+	ed->partial_len = 0;
+	ed->partial[0] = '\0';
+	show_prompt(ed);
+}
+
+/* Returns NULL when input or output is not a terminal: plain reads, then. */
+struct editor *editor_open(const char *prompt, const char *history_path)
+{
+	struct sigaction sa = { .sa_handler = note_resize };
+	struct editor *ed;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || active)
+		return NULL;
+	ed = calloc(1, sizeof(*ed));
+	if (!ed)
+		return NULL;
+	snprintf(ed->prompt, sizeof(ed->prompt), "%s", prompt);
+	setlocale(LC_CTYPE, "");
+	rl_readline_name = "sockpair";
+	using_history();
+	if (history_path)
+		read_history(history_path);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+	active = ed;
+	rl_callback_handler_install(ed->prompt, on_line);
+	ed->installed = true;
+	return ed;
+}
+
+/* Restores the terminal; the cursor ends on a line of its own. */
+void editor_close(struct editor *ed)
+{
+	if (!ed)
+		return;
+	if (ed->installed) {
+		rl_callback_handler_remove();
+		fputc('\n', rl_outstream);
+		fflush(rl_outstream);
+	}
+	free(ed->held);
+	free(ed);
+	active = NULL;
+}
+
+void editor_read_key(struct editor *ed)
+{
+	follow_resize();
+	if (ed->installed)
+		rl_callback_read_char();
+}
+
+bool editor_at_eof(const struct editor *ed)
+{
+	return ed->eof && ed->held_off == ed->held_len;
+}
+
+/* Moves up to size bytes of the typed line into buf; the rest stays held. */
+size_t editor_take(struct editor *ed, char *buf, size_t size)
+{
+	size_t n = ed->held_len - ed->held_off;
+
+	if (n > size)
+		n = size;
+	memcpy(buf, ed->held + ed->held_off, n);
+	ed->held_off += n;
+	return n;
+}
+
+static bool fits_in_prompt(const char *s, size_t n)
+{
+	if (n > PARTIAL_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (iscntrl((unsigned char)s[i]) && s[i] != '\t')
+			return false;
+	return true;
+}
+
+static void write_out(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* a terminal that fails takes the display with it */
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Sets ed->partial from the tail of buf, or writes that tail out as a line. */
+static void keep_partial(struct editor *ed, const char *tail, size_t n)
+{
+	if (fits_in_prompt(tail, n)) {
+		memcpy(ed->partial, tail, n);
+		ed->partial[n] = '\0';
+		ed->partial_len = n;
+		return;
+	}
+	write_out(tail, n);
+	write_out("\n", 1);
+	ed->partial_len = 0;
+	ed->partial[0] = '\0';
+}
+
+void editor_print(struct editor *ed, const char *buf, size_t n)
+{
+	const char *nl = memrchr(buf, '\n', n);
+	char joined[2 * PARTIAL_MAX + 2];
+
+	if (!ed->installed) {
+		write_out(buf, n);
+		return;
+	}
+	follow_resize();
+	rl_clear_visible_line();
+	fflush(rl_outstream);
+	if (nl) {
+		write_out(ed->partial, ed->partial_len);
+		write_out(buf, (size_t)(nl + 1 - buf));
+		keep_partial(ed, nl + 1, (size_t)(buf + n - nl - 1));
+	} else if (ed->partial_len + n <= PARTIAL_MAX) {
+		memcpy(joined, ed->partial, ed->partial_len);
+		memcpy(joined + ed->partial_len, buf, n);
+		keep_partial(ed, joined, ed->partial_len + n);
+	} else {
+		write_out(ed->partial, ed->partial_len);
+		ed->partial_len = 0;
+		keep_partial(ed, buf, n);
+	}
+	show_prompt(ed);
+	rl_forced_update_display();
+}

@@ -1,0 +1,73 @@
+/*
+ * main.c: global options, then the command table does the rest.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void parse_global_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		COMMON_LONG_OPTIONS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	opterr = 0;
+	/* "+": stop at the command name; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+:hqV", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			cmd_print_usage(stdout);
+			exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
+		}
+		if (c == 'V') {
+			printf("sockpair %s\n", SOCKPAIR_VERSION);
+			exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
+		}
+		cmd_common_option(&cmd_help_entry, c, argv);
+	}
+}
+
+static bool trace_requested_by_environment(void)
+{
+	const char *v = getenv("SOCKPAIR_TRACE");
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Data that never reached stdout is a failure, not a success (git's check). */
+static int check_stdout(int status)
+{
+	struct sp_error e;
+
+	if (io_flush_stdout(&e) < 0 && status == SP_OK)
+		return report_failure(&e);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const struct sp_cmd *cmd;
+
+	/* A peer that goes away is an event to report, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
+	trace_enabled = trace_requested_by_environment();
+	parse_global_options(argc, argv);
+	if (optind >= argc) {
+		cmd_print_usage(stderr);
+		return SP_USAGE;
+	}
+	cmd = cmd_find(argv[optind]);
+	if (!cmd)
+		usage_error("unknown command '%s'", argv[optind]);
+	report_command = cmd->name;
+	argc -= optind;
+	argv += optind;
+	optind = 0;	/* glibc: 0 restarts getopt from scratch */
+	return check_stdout(cmd->exec(argc, argv));
+}

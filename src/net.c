@@ -1,0 +1,387 @@
+/*
+ * net.c: sockets and addresses.  Functions here never print and never
+ * exit: they trace the calls they make and, on failure, fill the caller's
+ * sp_error with the call that failed and why.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static const struct sp_name domains[] = {
+	{ "unix", AF_UNIX }, { "local", AF_LOCAL }, { "inet", AF_INET },
+	{ "inet6", AF_INET6 }, { "AF_UNIX", AF_UNIX }, { "AF_LOCAL", AF_LOCAL },
+	{ "AF_INET", AF_INET }, { "AF_INET6", AF_INET6 }, { NULL, 0 }
+};
+
+static const struct sp_name types[] = {
+	{ "stream", SOCK_STREAM }, { "dgram", SOCK_DGRAM },
+	{ "seqpacket", SOCK_SEQPACKET }, { "raw", SOCK_RAW }, { "rdm", SOCK_RDM },
+	{ "SOCK_STREAM", SOCK_STREAM }, { "SOCK_DGRAM", SOCK_DGRAM },
+	{ "SOCK_SEQPACKET", SOCK_SEQPACKET }, { "SOCK_RAW", SOCK_RAW },
+	{ "SOCK_RDM", SOCK_RDM }, { NULL, 0 }
+};
+
+/* For machines without /etc/protocols (no netbase): the usual few. */
+static const struct sp_name protocols[] = {
+	{ "ip", IPPROTO_IP }, { "icmp", IPPROTO_ICMP }, { "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP }, { "ipv6", IPPROTO_IPV6 },
+	{ "ipv6-icmp", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
+	{ "udplite", IPPROTO_UDPLITE }, { "raw", IPPROTO_RAW }, { NULL, 0 }
+};
+
+static int lookup_name(const struct sp_name *table, const char *s, int *out)
+{
+	unsigned long number;
+
+	for (; table->name; table++) {
+		if (strcasecmp(table->name, s) == 0) {
+			*out = table->value;
+			return 0;
+		}
+	}
+	if (parse_uint(s, INT32_MAX, &number) < 0)
+		return -1;
+	*out = (int)number;
+	return 0;
+}
+
+/* The names the user would write; the SOCK_ and AF_ forms come second. */
+static const char *name_of(const struct sp_name *table, int value,
+			   char *buf, size_t size)
+{
+	for (; table->name; table++)
+		if (table->value == value && table->name[0] <= 'Z')
+			return table->name;
+	snprintf(buf, size, "%d", value);
+	return buf;
+}
+
+int net_parse_domain(const char *s, int *out)
+{
+	return lookup_name(domains, s, out);
+}
+
+int net_parse_type(const char *s, int *out)
+{
+	return lookup_name(types, s, out);
+}
+
+int net_parse_protocol(const char *s, int *out)
+{
+	const struct protoent *p = getprotobyname(s);
+
+	if (p) {
+		*out = p->p_proto;
+		return 0;
+	}
+	return lookup_name(protocols, s, out);
+}
+
+const char *net_domain_name(int domain, char *buf, size_t size)
+{
+	return name_of(domains, domain, buf, size);
+}
+
+const char *net_type_name(int type, char *buf, size_t size)
+{
+	return name_of(types, type, buf, size);
+}
+
+static const char *format_unix(const struct sockaddr_un *sun, socklen_t len,
+			       char *buf, size_t size)
+{
+	size_t path_len = len - offsetof(struct sockaddr_un, sun_path);
+
+	if (len <= offsetof(struct sockaddr_un, sun_path))
+		snprintf(buf, size, "(unnamed)");
+	else if (sun->sun_path[0] == '\0')
+		snprintf(buf, size, "@%.*s", (int)path_len - 1, sun->sun_path + 1);
+	else
+		snprintf(buf, size, "%.*s", (int)strnlen(sun->sun_path, path_len),
+			 sun->sun_path);
+	return buf;
+}
+
+/* 127.0.0.1:80, [::1]:80, /path, @abstract; never fails. */
+const char *net_format_addr(const struct sockaddr *sa, socklen_t len,
+			    char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	switch (sa->sa_family) {
+	case AF_INET: {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(in->sin_port));
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
+		break;
+	}
+	case AF_UNIX:
+		return format_unix((const void *)sa, len, buf, size);
+	default:
+		snprintf(buf, size, "(family %d)", sa->sa_family);
+	}
+	return buf;
+}
+
+static const char *triple(int domain, int type, int protocol, char *buf, size_t size)
+{
+	char d[16], t[16];
+
+	snprintf(buf, size, "%s, %s, %d", net_domain_name(domain, d, sizeof(d)),
+		 net_type_name(type, t, sizeof(t)), protocol);
+	return buf;
+}
+
+int net_socketpair(int domain, int type, int protocol, int fds[2],
+		   struct sp_error *e)
+{
+	char args[64], result[32];
+
+	triple(domain, type, protocol, args, sizeof(args));
+	if (socketpair(domain, type, protocol, fds) < 0) {
+		trace_ret(-1, "socketpair(%s)", args);
+		return fail_errno(e, SP_FAILURE, errno, "socketpair(%s)", args);
+	}
+	snprintf(result, sizeof(result), "[%d, %d]", fds[0], fds[1]);
+	trace_call(result, "socketpair(%s)", args);
+	return 0;
+}
+
+static int traced_socket(int domain, int type, int protocol, struct sp_error *e)
+{
+	char args[64];
+	int fd;
+
+	triple(domain, type, protocol, args, sizeof(args));
+	fd = socket(domain, type, protocol);
+	trace_ret(fd, "socket(%s)", args);
+	if (fd < 0)
+		return fail_errno(e, SP_FAILURE, errno, "socket(%s)", args);
+	return fd;
+}
+
+/* Which exit status a failed bind or connect deserves, by SPEC's table. */
+static int connect_status(int err)
+{
+	switch (err) {
+	case ETIMEDOUT:
+		return SP_TIMEOUT;
+	case ECONNREFUSED: case ENETUNREACH: case EHOSTUNREACH:
+	case EADDRINUSE: case EADDRNOTAVAIL: case EACCES: case EPERM:
+	case ECONNRESET: case ENOENT:
+		return SP_CONNECT;
+	default:
+		return SP_FAILURE;
+	}
+}
+
+static int traced_addr_call(int (*call)(int, const struct sockaddr *, socklen_t),
+			    const char *name, int fd, const struct sockaddr *sa,
+			    socklen_t len, struct sp_error *e)
+{
+	char addr[128];
+	int r;
+
+	net_format_addr(sa, len, addr, sizeof(addr));
+	r = call(fd, sa, len);
+	trace_ret(r, "%s(%d, %s)", name, fd, addr);
+	if (r < 0)
+		return fail_errno(e, connect_status(errno), errno, "%s(%s)", name, addr);
+	return 0;
+}
+
+static int traced_getsockname(int fd, struct sockaddr_storage *ss, socklen_t *len,
+			      struct sp_error *e)
+{
+	char addr[128];
+	int r;
+
+	*len = sizeof(*ss);
+	r = getsockname(fd, (struct sockaddr *)ss, len);
+	trace_call(r < 0 ? "-1" : net_format_addr((struct sockaddr *)ss, *len,
+						  addr, sizeof(addr)),
+		   "getsockname(%d)", fd);
+	if (r < 0)
+		return fail_errno(e, SP_FAILURE, errno, "getsockname(%d)", fd);
+	return 0;
+}
+
+static socklen_t loopback_any_port(int domain, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (domain == AF_INET6) {
+		struct sockaddr_in6 *in6 = (void *)ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		return sizeof(*in6);
+	}
+	struct sockaddr_in *in = (void *)ss;
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*in);
+}
+
+/* A socket of the triple bound to a free loopback port; its address in *ss. */
+static int bound_loopback_socket(int domain, int type, int protocol,
+				 struct sockaddr_storage *ss, socklen_t *len,
+				 struct sp_error *e)
+{
+	int fd = traced_socket(domain, type, protocol, e);
+
+	if (fd < 0)
+		return -1;
+	*len = loopback_any_port(domain, ss);
+	if (traced_addr_call(bind, "bind", fd, (struct sockaddr *)ss, *len, e) < 0 ||
+	    traced_getsockname(fd, ss, len, e) < 0) {
+		net_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int connected_stream_pair(int domain, int type, int protocol, int fds[2],
+				 struct sp_error *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int listener, client = -1, server = -1;
+
+	listener = bound_loopback_socket(domain, type, protocol, &ss, &len, e);
+	if (listener < 0)
+		return -1;
+	if (listen(listener, 1) < 0) {
+		trace_ret(-1, "listen(%d, 1)", listener);
+		fail_errno(e, SP_FAILURE, errno, "listen(%d, 1)", listener);
+		goto fail;
+	}
+	trace_ret(0, "listen(%d, 1)", listener);
+	client = traced_socket(domain, type, protocol, e);
+	if (client < 0 ||
+	    traced_addr_call(connect, "connect", client, (struct sockaddr *)&ss, len, e) < 0)
+		goto fail;
+	server = accept(listener, NULL, NULL);
+	trace_ret(server, "accept(%d)", listener);
+	if (server < 0) {
+		fail_errno(e, SP_FAILURE, errno, "accept(%d)", listener);
+		goto fail;
+	}
+	net_close(listener);
+	fds[0] = client;
+	fds[1] = server;
+	return 0;
+fail:
+	if (client >= 0)
+		net_close(client);
+	net_close(listener);
+	return -1;
+}
+
+static int connected_dgram_pair(int domain, int type, int protocol, int fds[2],
+				struct sp_error *e)
+{
+	struct sockaddr_storage a, b;
+	socklen_t alen, blen;
+	int fa, fb;
+
+	fa = bound_loopback_socket(domain, type, protocol, &a, &alen, e);
+	if (fa < 0)
+		return -1;
+	fb = bound_loopback_socket(domain, type, protocol, &b, &blen, e);
+	if (fb < 0 ||
+	    traced_addr_call(connect, "connect", fa, (struct sockaddr *)&b, blen, e) < 0 ||
+	    traced_addr_call(connect, "connect", fb, (struct sockaddr *)&a, alen, e) < 0) {
+		if (fb >= 0)
+			net_close(fb);
+		net_close(fa);
+		return -1;
+	}
+	fds[0] = fa;
+	fds[1] = fb;
+	return 0;
+}
+
+/*
+ * What socket_create_pair() needs on Windows and Linux refuses: a connected
+ * pair of inet or inet6 sockets, made the long way over loopback.
+ */
+int net_loopback_pair(int domain, int type, int protocol, int fds[2],
+		      struct sp_error *e)
+{
+	if (type == SOCK_DGRAM)
+		return connected_dgram_pair(domain, type, protocol, fds, e);
+	return connected_stream_pair(domain, type, protocol, fds, e);
+}
+
+/* Returns -1 with errno set; the caller decides whether that is an error. */
+int net_getsockopt_int(int fd, int level, int name, const char *name_text,
+		       int *value)
+{
+	socklen_t len = sizeof(*value);
+	int r = getsockopt(fd, level, name, value, &len);
+
+	if (r == 0)
+		trace_call("0", "getsockopt(%d, SOL_SOCKET, %s, [%d])", fd, name_text, *value);
+	else
+		trace_ret(r, "getsockopt(%d, SOL_SOCKET, %s)", fd, name_text);
+	return r;
+}
+
+/* Returns -1 with errno set, as getsockopt(SO_PEERCRED) does. */
+int net_peer_credentials(int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+	int r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len);
+
+	if (r == 0)
+		trace_call("0", "getsockopt(%d, SOL_SOCKET, SO_PEERCRED, {pid=%d, uid=%u, gid=%u})",
+			   fd, (int)cred->pid, (unsigned)cred->uid, (unsigned)cred->gid);
+	else
+		trace_ret(r, "getsockopt(%d, SOL_SOCKET, SO_PEERCRED)", fd);
+	return r;
+}
+
+/* The local (getsockname) or peer (getpeername) name, formatted; -1 on error. */
+int net_name_of(int fd, bool peer, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int r = peer ? getpeername(fd, (struct sockaddr *)&ss, &len)
+		     : getsockname(fd, (struct sockaddr *)&ss, &len);
+
+	if (r == 0)
+		net_format_addr((struct sockaddr *)&ss, len, buf, size);
+	trace_call(r == 0 ? buf : "-1", "%s(%d)", peer ? "getpeername" : "getsockname", fd);
+	return r;
+}
+
+int net_shutdown(int fd, int how)
+{
+	int r = shutdown(fd, how);
+
+	trace_ret(r, "shutdown(%d, %s)", fd,
+		  how == SHUT_WR ? "SHUT_WR" : how == SHUT_RD ? "SHUT_RD" : "SHUT_RDWR");
+	return r;
+}
+
+int net_close(int fd)
+{
+	int r = close(fd);
+
+	trace_ret(r, "close(%d)", fd);
+	return r;
+}

@@ -1,0 +1,61 @@
+/*
+ * proc.c: child processes, for the commands that reproduce the manual's
+ * pcntl_fork() examples.  Unlike the manual, the parent always reaps.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Returns the child's pid in the parent, 0 in the child, -1 and *e on error. */
+pid_t proc_fork(struct sp_error *e)
+{
+	pid_t pid;
+
+	fflush(NULL);	/* or both processes would print what stdio held */
+	pid = fork();
+	if (pid == 0) {
+		trace_set_child();
+		return 0;
+	}
+	trace_ret(pid, "fork()");
+	if (pid < 0)
+		return fail_errno(e, SP_FAILURE, errno, "fork()");
+	return pid;
+}
+
+static void describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "stopped with status 0x%x", status);
+}
+
+/* Waits for pid; 0 if it exited 0, otherwise -1 and *e saying how it ended. */
+int proc_wait(pid_t pid, struct sp_error *e)
+{
+	char how[96], result[128];
+	int status;
+	pid_t r;
+
+	do
+		r = waitpid(pid, &status, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		trace_ret(-1, "waitpid(%d)", (int)pid);
+		return fail_errno(e, SP_FAILURE, errno, "waitpid(%d)", (int)pid);
+	}
+	describe_status(status, how, sizeof(how));
+	snprintf(result, sizeof(result), "%d (%s)", (int)r, how);
+	trace_call(result, "waitpid(%d)", (int)pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return fail(e, SP_FAILURE, "child %d %s", (int)pid, how);
+}

@@ -1,0 +1,120 @@
+/*
+ * report.c: the one way to tell the user something on stderr.
+ *
+ * Errors have SPEC's shape, "sockpair: COMMAND: CALL(DETAILS): REASON".
+ * Leaves compose the "CALL(DETAILS): REASON" part with fail() or
+ * fail_errno() at the failure site, while errno is still the call's; the
+ * command prints it once, at the top, with report_failure().
+ */
+#include "sockpair.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *report_command;
+bool report_quiet;
+
+static void vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	if (vsnprintf(buf, size, fmt, ap) < 0)
+		snprintf(buf, size, "(unprintable)");
+}
+
+int fail(struct sp_error *e, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = status;
+	va_start(ap, fmt);
+	vformat(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t used;
+
+	e->status = status;
+	va_start(ap, fmt);
+	vformat(e->text, sizeof(e->text), fmt, ap);
+	va_end(ap);
+	used = strlen(e->text);
+	snprintf(e->text + used, sizeof(e->text) - used, ": %s", strerror(err));
+	return -1;
+}
+
+/* One write per line, so lines from parent and child never interleave. */
+static void emit(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s", prefix);
+	vformat(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	fflush(stdout);
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+static void emit_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static void emit_error(const char *fmt, ...)
+{
+	char prefix[64];
+	va_list ap;
+
+	if (report_command)
+		snprintf(prefix, sizeof(prefix), "sockpair: %s: ", report_command);
+	else
+		snprintf(prefix, sizeof(prefix), "sockpair: ");
+	va_start(ap, fmt);
+	emit(prefix, fmt, ap);
+	va_end(ap);
+}
+
+int report_failure(const struct sp_error *e)
+{
+	emit_error("%s", e->text);
+	return e->status;
+}
+
+int report_error(int status, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	emit_error("%s", text);
+	return status;
+}
+
+void report_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (report_quiet)
+		return;
+	va_start(ap, fmt);
+	emit("", fmt, ap);
+	va_end(ap);
+}
+
+void usage_error(const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	emit_error("%s", text);
+	fputs("Try 'sockpair --help' for more information.\n", stderr);
+	exit(SP_USAGE);
+}

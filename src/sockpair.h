@@ -1,0 +1,148 @@
+/*
+ * sockpair.h: the one header.  Sections follow the files that define them,
+ * so this also serves as an index of the program.
+ */
+#ifndef SOCKPAIR_H
+#define SOCKPAIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifndef SOCKPAIR_VERSION
+#define SOCKPAIR_VERSION "0.0.0"
+#endif
+
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+
+/* Exit statuses: SPEC's table, so that scripts can tell failures apart. */
+enum sp_status {
+	SP_OK = 0,
+	SP_FAILURE = 1,		/* a system call failed, the child failed */
+	SP_USAGE = 2,		/* unknown command or option, a bad value */
+	SP_RESOLVE = 3,		/* getaddrinfo, getservbyname */
+	SP_CONNECT = 4,		/* refused, unreachable, in use, permission */
+	SP_TIMEOUT = 5,
+	SP_PROTOCOL = 6,	/* the peer broke the protocol */
+};
+
+/*
+ * A failure as the leaves record it: the text "CALL(DETAILS): REASON",
+ * composed where errno is still fresh, and the exit status of its class.
+ * Leaves fill one and return -1; only commands print it (report_failure).
+ */
+struct sp_error {
+	int status;
+	char text[512];
+};
+
+/* cmd.c */
+struct sp_cmd {
+	const char *name;
+	const char *synopsis;	/* the arguments, after "sockpair NAME " */
+	const char *summary;	/* one line, for the list of commands */
+	const char *options;	/* the option lines of NAME --help */
+	int (*exec)(int argc, char **argv);
+};
+
+/* Options every command accepts after its name, as main() does before it. */
+enum { OPT_TRACE = 0x100, OPT_COMMON_LAST };
+#define COMMON_SHORT_OPTIONS "+:hq"
+#define COMMON_LONG_OPTIONS                                  \
+	{ "help", no_argument, NULL, 'h' },                  \
+	{ "quiet", no_argument, NULL, 'q' },                 \
+	{ "trace", no_argument, NULL, OPT_TRACE }
+
+extern const struct sp_cmd *const sp_commands[];
+const struct sp_cmd *cmd_find(const char *name);
+void cmd_print_usage(FILE *out);
+void cmd_print_help(const struct sp_cmd *cmd, FILE *out);
+void cmd_common_option(const struct sp_cmd *cmd, int c, char **argv);
+
+extern const struct sp_cmd cmd_help_entry;
+extern const struct sp_cmd cmd_pair_entry;
+extern const struct sp_cmd cmd_fork_echo_entry;
+
+/* report.c */
+extern const char *report_command;	/* "pair", ...; names the error line */
+extern bool report_quiet;
+int fail(struct sp_error *e, int status, const char *fmt, ...) PRINTF_LIKE(3, 4);
+int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+int report_failure(const struct sp_error *e);
+int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
+_Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* trace.c */
+extern bool trace_enabled;
+void trace_set_child(void);
+void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void trace_data(const char *call, int fd, const void *buf, size_t asked, ssize_t ret);
+size_t trace_quote(char *out, size_t size, const void *buf, size_t n);
+
+/* parse.c */
+int parse_size(const char *s, uint64_t *out);
+int parse_uint(const char *s, unsigned long max, unsigned long *out);
+int parse_escapes(const char *s, char **out, size_t *len);
+
+/* net.c */
+struct sp_name {
+	const char *name;
+	int value;
+};
+int net_parse_domain(const char *s, int *out);
+int net_parse_type(const char *s, int *out);
+int net_parse_protocol(const char *s, int *out);
+const char *net_domain_name(int domain, char *buf, size_t size);
+const char *net_type_name(int type, char *buf, size_t size);
+const char *net_format_addr(const struct sockaddr *sa, socklen_t len,
+			    char *buf, size_t size);
+int net_socketpair(int domain, int type, int protocol, int fds[2],
+		   struct sp_error *e);
+int net_loopback_pair(int domain, int type, int protocol, int fds[2],
+		      struct sp_error *e);
+int net_getsockopt_int(int fd, int level, int name, const char *name_text,
+		       int *value);
+struct ucred;
+int net_peer_credentials(int fd, struct ucred *cred);
+int net_name_of(int fd, bool peer, char *buf, size_t size);
+int net_shutdown(int fd, int how);
+int net_close(int fd);
+
+/* io.c */
+ssize_t io_read(int fd, void *buf, size_t n);
+ssize_t io_write(int fd, const void *buf, size_t n);
+int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e);
+ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e);
+int io_flush_stdout(struct sp_error *e);
+
+struct editor;
+struct relay {
+	int in_fd;		/* local input: stdin */
+	int out_fd;		/* local output: stdout */
+	int peer_fd;		/* the socket */
+	const char *peer_name;	/* for error lines */
+	struct editor *editor;	/* non-NULL: input is typed through readline */
+};
+int io_relay(const struct relay *r, struct sp_error *e);
+void io_stop_on_signals(void);
+int io_stopped_by(void);
+
+/* editor.c */
+struct editor *editor_open(const char *prompt, const char *history_path);
+void editor_close(struct editor *ed);
+void editor_read_key(struct editor *ed);
+bool editor_at_eof(const struct editor *ed);
+size_t editor_take(struct editor *ed, char *buf, size_t size);
+void editor_print(struct editor *ed, const char *buf, size_t n);
+
+/* proc.c */
+pid_t proc_fork(struct sp_error *e);
+int proc_wait(pid_t pid, struct sp_error *e);
+
+#endif

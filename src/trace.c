@@ -1,0 +1,137 @@
+/*
+ * trace.c: --trace, the one place that formats a call and its result.
+ *
+ * Lines look like strace's, one per call, on stderr:
+ *   socketpair(AF_UNIX, SOCK_STREAM, 0) = [3, 4]
+ *   write(3, "ABCdef123\n", 10) = 10
+ *   connect(5, 127.0.0.1:1) = -1 ECONNREFUSED (Connection refused)
+ * Every function here leaves errno as it found it, so a wrapper can trace
+ * between the call and the caller's look at errno.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+/* strace's default -s 32: enough to recognise the data, not to flood. */
+enum { TRACE_DATA_SHOWN = 32 };
+
+bool trace_enabled;
+static char trace_prefix[32];
+
+void trace_set_child(void)
+{
+	snprintf(trace_prefix, sizeof(trace_prefix), "[pid %d] ", (int)getpid());
+}
+
+static void trace_line(const char *call, const char *result)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s%s = %s\n", trace_prefix, call, result);
+	if (n >= (int)sizeof(line)) {
+		n = (int)sizeof(line);
+		line[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+static void format_errno_result(char *buf, size_t size, int err)
+{
+	const char *name = strerrorname_np(err);
+
+	snprintf(buf, size, "-1 %s (%s)", name ? name : "E?", strerror(err));
+}
+
+void trace_call(const char *result, const char *fmt, ...)
+{
+	int saved = errno;
+	char call[384];
+	va_list ap;
+
+	if (!trace_enabled)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(call, sizeof(call), fmt, ap);
+	va_end(ap);
+	trace_line(call, result);
+	errno = saved;
+}
+
+void trace_ret(long ret, const char *fmt, ...)
+{
+	int saved = errno;
+	char call[384], result[128];
+	va_list ap;
+
+	if (!trace_enabled)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(call, sizeof(call), fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		format_errno_result(result, sizeof(result), saved);
+	else
+		snprintf(result, sizeof(result), "%ld", ret);
+	trace_line(call, result);
+	errno = saved;
+}
+
+/* strace shows the bytes a read returned, not the ones it asked for. */
+void trace_data(const char *call, int fd, const void *buf, size_t asked, ssize_t ret)
+{
+	int saved = errno;
+	char shown[4 * TRACE_DATA_SHOWN + 8];
+
+	if (!trace_enabled)
+		return;
+	if (ret < 0)
+		snprintf(shown, sizeof(shown), "...");
+	else
+		trace_quote(shown, sizeof(shown), buf, (size_t)ret);
+	trace_ret(ret, "%s(%d, %s, %zu)", call, fd, shown, asked);
+	errno = saved;
+}
+
+static size_t quote_byte(char *out, unsigned char c, unsigned char next)
+{
+	static const char named[] = "\n\r\t\"\\";
+	static const char letter[] = "nrt\"\\";
+	const char *hit = c ? strchr(named, c) : NULL;
+
+	if (hit)
+		return (size_t)sprintf(out, "\\%c", letter[hit - named]);
+	if (isprint(c))
+		return (size_t)sprintf(out, "%c", c);
+	if (next >= '0' && next <= '7')
+		return (size_t)sprintf(out, "\\%03o", c);
+	return (size_t)sprintf(out, "\\%o", c);
+}
+
+/* Quotes up to TRACE_DATA_SHOWN bytes as strace does; "..." marks a cut. */
+size_t trace_quote(char *out, size_t size, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	size_t shown = n < TRACE_DATA_SHOWN ? n : TRACE_DATA_SHOWN;
+	size_t used = 0;
+	char one[8];
+
+	if (size < 4 * TRACE_DATA_SHOWN + 8)
+		return (size_t)snprintf(out, size, "...");
+	out[used++] = '"';
+	for (size_t i = 0; i < shown; i++) {
+		size_t w = quote_byte(one, p[i], i + 1 < n ? p[i + 1] : 0);
+		memcpy(out + used, one, w);
+		used += w;
+	}
+	out[used++] = '"';
+	if (shown < n)
+		used += (size_t)sprintf(out + used, "...");
+	out[used] = '\0';
+	return used;
+}

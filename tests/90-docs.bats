@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# The man page, the completions and the installed files agree with the
+# binary: an option added to a command and forgotten in any of them fails.
+
+load helpers
+
+ROOT=$BATS_TEST_DIRNAME/..
+MAN=$ROOT/man/sockpair.1
+
+teardown() {
+	tmux_stop
+}
+
+# The commands the binary lists in its --help.
+commands() {
+	sp --help | sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p'
+}
+
+# The long options COMMAND --help accepts, one per line, without "--".
+long_options() {
+	sp "$1" --help | grep -oE -- '--[a-z][a-z-]*' | sed 's/^--//' | sort -u
+}
+
+# The mdoc text of one COMMANDS subsection.
+man_section() {
+	sed -n "/^\.Ss $1\$/,/^\.S[sh] /p" "$MAN"
+}
+
+@test "docs: mandoc -Tlint finds nothing" {
+	run mandoc -Tlint -W warning "$MAN"
+	assert_success
+	assert_output ""
+}
+
+@test "docs: the man page renders, with every required section" {
+	run -0 bash -c "MANPAGER=cat man '$MAN' 2>/dev/null | col -b"
+	for s in NAME SYNOPSIS DESCRIPTION COMMANDS "EXIT STATUS" ENVIRONMENT EXAMPLES DIAGNOSTICS "SEE ALSO"; do
+		assert_line "$s"
+	done
+}
+
+@test "docs: every command has a man page entry and is in every completion" {
+	local cmd
+	for cmd in $(commands); do
+		[ "$cmd" = help ] && continue
+		[ -n "$(man_section "$cmd")" ] || fail "man page has no '.Ss $cmd'"
+		grep -q -- "$cmd" "$ROOT/completions/sockpair.bash" || fail "bash completion lacks $cmd"
+		grep -q -- "'$cmd:" "$ROOT/completions/_sockpair" || fail "zsh completion lacks $cmd"
+		grep -q -- "-a $cmd " "$ROOT/completions/sockpair.fish" || fail "fish completion lacks $cmd"
+	done
+}
+
+@test "docs: every long option of every command has its .It in the man page entry" {
+	local cmd opt
+	for cmd in $(commands); do
+		[ "$cmd" = help ] && continue
+		for opt in $(long_options "$cmd"); do
+			case $opt in help | quiet | trace) continue ;; esac
+			man_section "$cmd" | grep -qE -- "^\\.It Fl .*\\\\-$opt( |\$)" ||
+				fail "man page entry '$cmd' does not document --$opt"
+		done
+	done
+}
+
+@test "docs: every long option of every command is in each completion file" {
+	local cmd opt
+	for cmd in $(commands); do
+		[ "$cmd" = help ] && continue
+		for opt in $(long_options "$cmd"); do
+			bash -c "source '$ROOT/completions/sockpair.bash'; _sockpair_options '$cmd'; echo --trace --quiet --help" |
+				grep -qw -- "--$opt" || fail "bash completion of $cmd lacks --$opt"
+			grep -q -- "--$opt" "$ROOT/completions/_sockpair" || fail "zsh completion lacks --$opt"
+			grep -qE -- "-l $opt( |\$)" "$ROOT/completions/sockpair.fish" || fail "fish completion lacks --$opt"
+		done
+	done
+}
+
+@test "docs: every option the man page documents is accepted by the binary" {
+	local cmd opt
+	for cmd in $(commands); do
+		[ "$cmd" = help ] && continue
+		for opt in $(man_section "$cmd" | sed -n 's/^\.It Fl .*\\-\([a-z][a-z-]*\).*/\1/p' | sort -u); do
+			long_options "$cmd" | grep -qx -- "$opt" ||
+				fail "man page documents $cmd --$opt, which the binary does not accept"
+		done
+	done
+}
+
+@test "docs: the SPEC exit statuses are all in EXIT STATUS" {
+	run -0 bash -c "sed -n '/^\\.Sh EXIT STATUS/,/^\\.Sh /p' '$MAN' | grep -c '^\\.It [0-6]\$'"
+	assert_output 7
+}
+
+@test "completion: bash completes commands, options and values" {
+	complete_bash() {
+		bash -c "source '$ROOT/completions/sockpair.bash'
+			COMP_WORDS=($*); COMP_CWORD=\$((\${#COMP_WORDS[@]} - 1))
+			_sockpair; echo \"\${COMPREPLY[*]}\""
+	}
+	run -0 complete_bash sockpair pa
+	assert_output "pair"
+	run -0 complete_bash sockpair f
+	assert_output "fork-echo"
+	run -0 complete_bash sockpair pair --e
+	assert_output "--emulate"
+	run -0 complete_bash sockpair pair -d "''"
+	assert_output "unix inet inet6"
+	run -0 complete_bash sockpair --trace fork-echo --style "''"
+	assert_output "socket stream"
+	run -0 complete_bash sockpair fork-echo -t "''"
+	assert_output "stream dgram seqpacket"
+	run -0 complete_bash sockpair help f
+	assert_output "fork-echo"
+}
+
+@test "completion: fish completes commands, options and values" {
+	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair pa'"
+	assert_output --regexp '^pair	'
+	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair pair --em'"
+	assert_output --regexp '^--emulate	'
+	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair pair -d '"
+	assert_line --regexp '^inet6	'
+	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair fork-echo --style '"
+	assert_line --regexp '^stream	'
+}
+
+@test "completion: zsh loads _sockpair under compinit and completes" {
+	tmux_start "zsh -f"
+	tmux_send "PS1='%% '; fpath=('$ROOT/completions' \$fpath); autoload -Uz compinit; compinit -u -d '$BATS_TEST_TMPDIR/zcd'; echo loaded=\$?" Enter
+	tmux_wait_for '^loaded=0$'
+	tmux_send "sockpair pa" Tab
+	tmux_wait_for '^% sockpair pair ?$'
+	tmux_send C-u "sockpair pair --em" Tab
+	tmux_wait_for '^% sockpair pair --emulate ?$'
+	tmux_send C-u "sockpair fork-echo --style str" Tab
+	tmux_wait_for '^% sockpair fork-echo --style stream ?$'
+}
+
+@test "install: DESTDIR and PREFIX put every file in place; uninstall removes them" {
+	local dest=$BATS_TEST_TMPDIR/dest
+	run -0 make -C "$ROOT" --no-print-directory install DESTDIR="$dest" PREFIX=/usr
+	for f in bin/sockpair share/man/man1/sockpair.1 \
+		share/bash-completion/completions/sockpair \
+		share/zsh/site-functions/_sockpair \
+		share/fish/vendor_completions.d/sockpair.fish; do
+		[ -f "$dest/usr/$f" ] || fail "make install did not install $f"
+	done
+	[ -x "$dest/usr/bin/sockpair" ]
+	run -0 "$dest/usr/bin/sockpair" --version
+	run -0 make -C "$ROOT" --no-print-directory uninstall DESTDIR="$dest" PREFIX=/usr
+	run -0 find "$dest" -type f
+	assert_output ""
+}
