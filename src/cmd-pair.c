@@ -17,14 +17,16 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 struct pair_opts {
 	int domain, type, protocol;
-	char *message;
+	const char *message;
 	size_t message_len;
+	char *message_buffer;	/* -m's decoded text, if given */
 	bool raw, info, emulate;
 	uint64_t size;		/* 0: run the example instead */
 };
@@ -64,9 +66,10 @@ static void parse_pair_options(int argc, char **argv, struct pair_opts *o)
 				usage_error("invalid protocol '%s' (a number or a name from /etc/protocols)", optarg);
 			break;
 		case 'm':
-			free(o->message);
-			if (parse_escapes(optarg, &o->message, &o->message_len) < 0)
+			free(o->message_buffer);
+			if (parse_escapes(optarg, &o->message_buffer, &o->message_len) < 0)
 				usage_error("invalid escape in message '%s' (\\n \\r \\t \\\\ \\0 \\xHH)", optarg);
+			o->message = o->message_buffer;
 			message_given = true;
 			break;
 		case OPT_RAW: o->raw = true; break;
@@ -161,15 +164,20 @@ static int exchange(const struct pair_opts *o, const int fds[2], char *got,
 	return exchange_packet(o, fds, got, got_len, e);
 }
 
+/* var_dump()'s frame and the data in one write, NULs and all. */
 static int print_var_dump(const char *data, size_t n, bool raw, struct sp_error *e)
 {
-	errno = 0;
-	if (!raw)
-		printf("string(%zu) \"", n);
-	fwrite(data, 1, n, stdout);
-	if (!raw)
-		printf("\"\n");
-	return io_flush_stdout(e);
+	char head[32];
+	int head_len = raw ? 0 : snprintf(head, sizeof(head), "string(%zu) \"", n);
+	struct iovec iov[3] = {
+		{ head, (size_t)head_len },
+		{ (char *)data, n },
+		{ (char *)"\"\n", raw ? 0 : 2 },
+	};
+
+	if (io_flush_stdout(e) < 0)	/* --info's lines come first */
+		return -1;
+	return io_writev_all(STDOUT_FILENO, iov, 3, e);
 }
 
 /* ---- --info ---------------------------------------------------------- */
@@ -498,9 +506,13 @@ out:
 
 /* ---- the command ----------------------------------------------------- */
 
+/* The usual message fits here, so the example runs without malloc(). */
+enum { SMALL_MESSAGE = 4096 };
+
 static int run_example(const struct pair_opts *o, int fds[2], struct sp_error *e)
 {
-	char *got = malloc(o->message_len + 1);
+	char small[SMALL_MESSAGE];
+	char *got = o->message_len <= sizeof(small) ? small : malloc(o->message_len);
 	size_t got_len;
 	int r;
 
@@ -509,21 +521,21 @@ static int run_example(const struct pair_opts *o, int fds[2], struct sp_error *e
 	r = exchange(o, fds, got, &got_len, e);
 	if (r == 0)
 		r = print_var_dump(got, got_len, o->raw, e);
-	free(got);
+	if (got != small)
+		free(got);
 	return r;
 }
 
 static int cmd_pair_exec(int argc, char **argv)
 {
-	struct pair_opts o = { .domain = AF_UNIX, .type = SOCK_STREAM };
+	struct pair_opts o = { .domain = AF_UNIX, .type = SOCK_STREAM,
+			       .message = "ABCdef123\n", .message_len = 10 };
 	struct sp_error e;
 	int fds[2], r;
 
 	parse_pair_options(argc, argv, &o);
-	if (!o.message && parse_escapes("ABCdef123\\n", &o.message, &o.message_len) < 0)
-		return report_error(SP_FAILURE, "malloc: %s", strerror(ENOMEM));
 	if (make_pair(&o, fds, &e) < 0) {
-		free(o.message);
+		free(o.message_buffer);
 		return report_failure(&e);
 	}
 	if (o.info) {
@@ -534,7 +546,7 @@ static int cmd_pair_exec(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			net_close(fds[i]);
-	free(o.message);
+	free(o.message_buffer);
 	return r < 0 ? report_failure(&e) : SP_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 ssize_t io_read(int fd, void *buf, size_t n)
@@ -43,6 +44,26 @@ int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e)
 			return fail_errno(e, SP_FAILURE, errno, "write(%d)", fd);
 		p += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes every byte of iov[0..count) to a blocking descriptor; -1 and *e on failure. */
+int io_writev_all(int fd, struct iovec *iov, int count, struct sp_error *e)
+{
+	while (count > 0) {
+		ssize_t w = writev(fd, iov, count);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fail_errno(e, SP_FAILURE, errno, "write(%s)",
+					  fd == STDOUT_FILENO ? "stdout" : "socket");
+		for (; count > 0 && (size_t)w >= iov->iov_len; iov++, count--)
+			w -= (ssize_t)iov->iov_len;
+		if (count > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }

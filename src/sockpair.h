@@ -118,6 +118,8 @@ int net_close(int fd);
 ssize_t io_read(int fd, void *buf, size_t n);
 ssize_t io_write(int fd, const void *buf, size_t n);
 int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e);
+struct iovec;
+int io_writev_all(int fd, struct iovec *iov, int count, struct sp_error *e);
 ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e);
 int io_flush_stdout(struct sp_error *e);
 

@@ -6,7 +6,10 @@ load helpers
 teardown() {
 	tmux_stop
 	[ -n "${BG_PID:-}" ] && kill -9 "$BG_PID" 2>/dev/null
-	return 0
+	# No test may leave a sockpair zombie behind, reaped or orphaned.
+	local zombies
+	zombies=$(ps -eo pid=,stat=,comm= | awk '$2 ~ /^Z/ && $3 == "sockpair"')
+	[ -z "$zombies" ] || fail "zombie sockpair processes: $zombies"
 }
 
 # The child's pid, from the trace's fork() line.
