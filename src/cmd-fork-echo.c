@@ -230,10 +230,13 @@ static int relay_to_child(int fd, struct sp_error *e)
 			   .peer_fd = fd, .peer_name = "child" };
 	int result;
 
+	if (io_relay_init(&r, e) < 0)
+		return -1;
 	io_stop_on_signals();
 	r.editor = editor_open("> ", NULL);
 	result = io_relay(&r, e);
 	editor_close(r.editor);
+	io_relay_release(&r);
 	return result;
 }
 

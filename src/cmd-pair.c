@@ -400,7 +400,7 @@ static ssize_t read_next(const struct verifier *v, size_t at, size_t room,
 		int flags = v->type == SOCK_DGRAM ? MSG_DONTWAIT : 0;
 		ssize_t r = recv(v->fd, v->buf + at, room, flags);
 
-		trace_data("recv", v->fd, v->buf + at, room, r);
+		trace_data("recv", v->fd, v->buf + at, r > 0 ? (size_t)r : 0, room, r);
 		if (r >= 0)
 			return r;
 		if (errno == EINTR)

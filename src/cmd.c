@@ -12,6 +12,8 @@
 const struct sp_cmd *const sp_commands[] = {
 	&cmd_pair_entry,
 	&cmd_fork_echo_entry,
+	&cmd_listen_entry,
+	&cmd_connect_entry,
 	&cmd_help_entry,
 	NULL
 };

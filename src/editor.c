@@ -12,10 +12,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -24,11 +26,16 @@
 /* A longer partial line, or one with control bytes, is not a prompt. */
 enum { PARTIAL_MAX = 256 };
 
+/* Lines kept in the history file across runs. */
+enum { HISTORY_MAX = 1000 };
+
 struct editor {
 	char *held;		/* a typed line and its "\n", not yet taken */
 	size_t held_len, held_off;
 	bool installed;
 	bool eof;
+	char *history_path;	/* NULL: this session's history only */
+	int history_added;
 	char prompt[64];
 	char partial[PARTIAL_MAX + 1];	/* peer output after its last "\n" */
 	size_t partial_len;
@@ -68,8 +75,10 @@ static void on_line(char *line)
 		ed->installed = false;
 		return;
 	}
-	if (*line)
+	if (*line) {
 		add_history(line);
+		ed->history_added++;
+	}
 	n = strlen(line);
 	free(ed->held);
 	ed->held = malloc(n + 1);
@@ -101,14 +110,76 @@ struct editor *editor_open(const char *prompt, const char *history_path)
 	setlocale(LC_CTYPE, "");
 	rl_readline_name = "sockpair";
 	using_history();
-	if (history_path)
+	if (history_path) {
+		ed->history_path = strdup(history_path);
 		read_history(history_path);
+	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGWINCH, &sa, NULL);
 	active = ed;
 	rl_callback_handler_install(ed->prompt, on_line);
 	ed->installed = true;
 	return ed;
+}
+
+/*
+ * $XDG_STATE_HOME/sockpair/history, else ~/.local/state/sockpair/history;
+ * NULL when neither variable says where home is.
+ */
+const char *editor_history_path(char *buf, size_t size)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (state && *state == '/')
+		n = snprintf(buf, size, "%s/sockpair/history", state);
+	else if (home && *home)
+		n = snprintf(buf, size, "%s/.local/state/sockpair/history", home);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
+/* mkdir -p of the file's directory, private as XDG asks (0700). */
+static int make_parent_dirs(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * Appends this session's lines, so that two sessions at once both keep
+ * theirs, then trims the file to HISTORY_MAX lines.  A history that cannot
+ * be saved costs the user nothing else: no error.
+ */
+static void save_history(struct editor *ed)
+{
+	int fd;
+
+	if (!ed->history_path || ed->history_added == 0 ||
+	    make_parent_dirs(ed->history_path) < 0)
+		return;
+	fd = open(ed->history_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	close(fd);
+	append_history(ed->history_added, ed->history_path);
+	history_truncate_file(ed->history_path, HISTORY_MAX);
 }
 
 /* Restores the terminal; the cursor ends on a line of its own. */
@@ -121,6 +192,9 @@ void editor_close(struct editor *ed)
 		fputc('\n', rl_outstream);
 		fflush(rl_outstream);
 	}
+	save_history(ed);
+	clear_history();
+	free(ed->history_path);
 	free(ed->held);
 	free(ed);
 	active = NULL;

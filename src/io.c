@@ -19,7 +19,7 @@ ssize_t io_read(int fd, void *buf, size_t n)
 {
 	ssize_t r = read(fd, buf, n);
 
-	trace_data("read", fd, buf, n, r);
+	trace_data("read", fd, buf, r > 0 ? (size_t)r : 0, n, r);
 	return r;
 }
 
@@ -27,7 +27,7 @@ ssize_t io_write(int fd, const void *buf, size_t n)
 {
 	ssize_t r = write(fd, buf, n);
 
-	trace_data("write", fd, buf, n, r < 0 ? r : (ssize_t)n);
+	trace_data("write", fd, buf, n, n, r);
 	return r;
 }
 
@@ -103,6 +103,9 @@ int io_flush_stdout(struct sp_error *e)
 /* Large enough that a loopback connection moves at memory speed. */
 enum { RELAY_BUFFER = 256 * 1024 };
 
+/* The largest UDP payload over IPv4; longer lines go out in pieces. */
+enum { DATAGRAM_MAX = 65507 };
+
 static volatile sig_atomic_t stop_signal;
 
 static void remember_signal(int sig)
@@ -111,8 +114,9 @@ static void remember_signal(int sig)
 }
 
 /*
- * SIGINT and SIGTERM interrupt poll() (no SA_RESTART) and end the relay
- * cleanly, so that the caller can close, unlink and restore the terminal.
+ * SIGINT and SIGTERM interrupt poll() and accept() (no SA_RESTART) and
+ * end the relay cleanly, so that the caller can close, unlink and restore
+ * the terminal.
  */
 void io_stop_on_signals(void)
 {
@@ -128,13 +132,6 @@ int io_stopped_by(void)
 	return stop_signal;
 }
 
-/* Bytes going one way: read from one side into buf, written to the other. */
-struct flow {
-	char *buf;
-	size_t start, end;	/* pending bytes are buf[start..end) */
-	bool source_done;	/* end of file, or the source is gone */
-};
-
 static size_t flow_pending(const struct flow *f)
 {
 	return f->end - f->start;
@@ -147,23 +144,35 @@ static size_t flow_room(struct flow *f)
 	return RELAY_BUFFER - f->end;
 }
 
-struct relay_state {
-	const struct relay *r;
-	struct flow up;		/* local input -> peer */
-	struct flow down;	/* peer -> local output */
-	bool peer_write_shut;
-	struct sp_error *e;
-};
+int io_relay_init(struct relay *r, struct sp_error *e)
+{
+	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER) };
+	r->down = (struct flow){ .buf = malloc(RELAY_BUFFER) };
+	if (!r->up.buf || !r->down.buf) {
+		io_relay_release(r);
+		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+	}
+	return 0;
+}
+
+void io_relay_release(struct relay *r)
+{
+	free(r->up.buf);
+	free(r->down.buf);
+	r->up.buf = r->down.buf = NULL;
+}
 
 /* A descriptor whose flags only we see: a pipe or socket we were given. */
-static void make_nonblocking_unless_terminal(int fd, int *saved)
+static int make_nonblocking_unless_terminal(int fd)
 {
-	*saved = -1;
+	int saved;
+
 	if (fd < 0 || isatty(fd))
-		return;
-	*saved = fcntl(fd, F_GETFL);
-	if (*saved >= 0 && !(*saved & O_NONBLOCK))
-		fcntl(fd, F_SETFL, *saved | O_NONBLOCK);
+		return -1;
+	saved = fcntl(fd, F_GETFL);
+	if (saved >= 0 && !(saved & O_NONBLOCK))
+		fcntl(fd, F_SETFL, saved | O_NONBLOCK);
+	return saved;
 }
 
 static void restore_flags(int fd, int saved)
@@ -172,154 +181,309 @@ static void restore_flags(int fd, int saved)
 		fcntl(fd, F_SETFL, saved);
 }
 
-static int read_local(struct relay_state *s)
+static bool bare_newline(const char *p, size_t i, bool cr_before)
 {
-	struct flow *f = &s->up;
+	return p[i] == '\n' && !(i ? p[i - 1] == '\r' : cr_before);
+}
+
+/*
+ * Takes n new input bytes at up.end.  Under --crlf each "\n" not already
+ * after a "\r" becomes "\r\n", expanding in place from the back; the
+ * caller left room for one extra byte per byte (input_room).
+ */
+static void add_input(struct relay *r, size_t n)
+{
+	struct flow *f = &r->up;
+	char *p = f->buf + f->end;
+	bool cr_before = r->last_was_cr;
+	size_t bare = 0;
+
+	if (r->crlf && n > 0) {
+		for (size_t i = 0; i < n; i++)
+			bare += bare_newline(p, i, cr_before);
+		r->last_was_cr = p[n - 1] == '\r';
+		for (size_t i = n, j = n + bare; j > i;) {
+			p[--j] = p[--i];
+			if (bare_newline(p, i, cr_before))
+				p[--j] = '\r';
+		}
+	}
+	f->end += n + bare;
+}
+
+/* The room input may fill: half of it under --crlf, for the "\r"s. */
+static size_t input_room(struct relay *r)
+{
+	size_t room = flow_room(&r->up);
+
+	return r->crlf ? room / 2 : room;
+}
+
+static int read_local(struct relay *r, struct sp_error *e)
+{
 	ssize_t n;
 
-	if (s->r->editor) {
-		editor_read_key(s->r->editor);
-		f->end += editor_take(s->r->editor, f->buf + f->end, flow_room(f));
-		if (editor_at_eof(s->r->editor))
-			f->source_done = true;
+	if (r->editor) {
+		editor_read_key(r->editor);
+		add_input(r, editor_take(r->editor, r->up.buf + r->up.end, input_room(r)));
+		if (editor_at_eof(r->editor))
+			r->up.source_done = true;
 		return 0;
 	}
-	n = read(s->r->in_fd, f->buf + f->end, flow_room(f));
+	n = read(r->in_fd, r->up.buf + r->up.end, input_room(r));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (n < 0)
-		return fail_errno(s->e, SP_FAILURE, errno, "read(stdin)");
+	if (n < 0) {
+		r->local_failed = true;
+		return fail_errno(e, SP_FAILURE, errno, "read(stdin)");
+	}
 	if (n == 0)
-		f->source_done = true;
-	f->end += (size_t)n;
+		r->up.source_done = true;
+	add_input(r, (size_t)n);
 	return 0;
 }
 
 /* The editor may hold a line longer than the room we had last time. */
-static void take_held_line(struct relay_state *s)
+static void take_held_line(struct relay *r)
 {
-	struct flow *f = &s->up;
-
-	if (s->r->editor && flow_room(f) > 0)
-		f->end += editor_take(s->r->editor, f->buf + f->end, flow_room(f));
+	if (r->editor && input_room(r) > 0)
+		add_input(r, editor_take(r->editor, r->up.buf + r->up.end, input_room(r)));
 }
 
-static int write_peer(struct relay_state *s)
+/*
+ * What the next write to the peer carries: on a stream, all that is
+ * pending; over datagrams, one line (or what is left at end of input), so
+ * that each line is one datagram.  0 while a line is still incomplete.
+ */
+static size_t next_send(const struct relay *r)
 {
-	struct flow *f = &s->up;
-	ssize_t n = io_write(s->r->peer_fd, f->buf + f->start, flow_pending(f));
+	const struct flow *f = &r->up;
+	size_t n = flow_pending(f);
+	const char *nl;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (!r->datagrams)
+		return n;
+	nl = memchr(f->buf + f->start, '\n', n);
+	if (nl)
+		n = (size_t)(nl + 1 - (f->buf + f->start));
+	else if (!f->source_done && f->end < RELAY_BUFFER)
 		return 0;
-	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+	return n < DATAGRAM_MAX ? n : DATAGRAM_MAX;
+}
+
+static ssize_t send_to_peer(struct relay *r, size_t n)
+{
+	const char *data = r->up.buf + r->up.start;
+	ssize_t w;
+
+	if (!r->reply_to_sender)
+		return io_write(r->peer_fd, data, n);
+	w = sendto(r->peer_fd, data, n, 0, (struct sockaddr *)&r->sender, r->sender_len);
+	trace_data("sendto", r->peer_fd, data, n, n, w);
+	return w;
+}
+
+static int write_peer(struct relay *r, struct sp_error *e)
+{
+	size_t n = next_send(r);
+	ssize_t w;
+
+	if (n == 0)
+		return 0;
+	w = send_to_peer(r, n);
+	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (w < 0 && !r->datagrams && (errno == EPIPE || errno == ECONNRESET)) {
 		/* The peer stopped reading; what it says next still counts. */
-		f->start = f->end = 0;
-		f->source_done = true;
-		s->peer_write_shut = true;
+		r->up.start = r->up.end = 0;
+		r->up.source_done = true;
+		r->peer_write_shut = true;
 		return 0;
 	}
-	if (n < 0)
-		return fail_errno(s->e, SP_FAILURE, errno, "write(%s)", s->r->peer_name);
-	f->start += (size_t)n;
+	if (w < 0)
+		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
+				  "write(%s)", r->peer_name);
+	r->up.start += (size_t)w;
 	return 0;
 }
 
-static int read_peer(struct relay_state *s)
+static ssize_t receive_from_peer(struct relay *r)
 {
-	struct flow *f = &s->down;
-	ssize_t n = io_read(s->r->peer_fd, f->buf + f->end, flow_room(f));
+	struct flow *f = &r->down;
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
+	ssize_t n;
+
+	if (!r->reply_to_sender)
+		return io_read(r->peer_fd, f->buf + f->end, flow_room(f));
+	n = recvfrom(r->peer_fd, f->buf + f->end, flow_room(f), 0,
+		     (struct sockaddr *)&from, &from_len);
+	trace_data("recvfrom", r->peer_fd, f->buf + f->end, n > 0 ? (size_t)n : 0,
+		   flow_room(f), n);
+	if (n >= 0 && (from_len != r->sender_len || memcmp(&from, &r->sender, from_len))) {
+		memcpy(&r->sender, &from, from_len);
+		r->sender_len = from_len;
+		if (r->on_sender)
+			r->on_sender((struct sockaddr *)&from, from_len);
+	}
+	return n;
+}
+
+static int read_peer(struct relay *r, struct sp_error *e)
+{
+	ssize_t n = receive_from_peer(r);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n < 0)
-		return fail_errno(s->e, SP_FAILURE, errno, "read(%s)", s->r->peer_name);
-	if (n == 0)
-		f->source_done = true;
-	f->end += (size_t)n;
+		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
+				  "read(%s)", r->peer_name);
+	/* A datagram may be empty; only a stream ends with a read of 0. */
+	if (n == 0 && !r->datagrams)
+		r->down.source_done = true;
+	r->down.end += (size_t)n;
 	return 0;
 }
 
-static int write_local(struct relay_state *s)
+static int write_local(struct relay *r, struct sp_error *e)
 {
-	struct flow *f = &s->down;
+	struct flow *f = &r->down;
 	ssize_t n;
 
-	if (s->r->editor) {
-		editor_print(s->r->editor, f->buf + f->start, flow_pending(f));
+	if (r->editor) {
+		editor_print(r->editor, f->buf + f->start, flow_pending(f));
 		f->start = f->end;
 		return 0;
 	}
-	n = write(s->r->out_fd, f->buf + f->start, flow_pending(f));
+	n = write(r->out_fd, f->buf + f->start, flow_pending(f));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	if (n < 0)
-		return fail_errno(s->e, SP_FAILURE, errno, "write(stdout)");
+	if (n < 0) {
+		r->local_failed = true;
+		return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
+	}
 	f->start += (size_t)n;
 	return 0;
 }
 
 /* Half-close: the peer sees end of file, and we keep reading its reply. */
-static int shut_peer_write_when_drained(struct relay_state *s)
+static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 {
-	if (s->peer_write_shut || !s->up.source_done || flow_pending(&s->up))
+	if (r->peer_write_shut || !r->up.source_done || flow_pending(&r->up))
 		return 0;
-	s->peer_write_shut = true;
-	if (net_shutdown(s->r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN)
-		return fail_errno(s->e, SP_FAILURE, errno, "shutdown(%s)", s->r->peer_name);
+	r->peer_write_shut = true;
+	if (r->datagrams)
+		return 0;	/* nothing marks the end of a datagram exchange */
+	if (net_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		return fail_errno(e, SP_FAILURE, errno, "shutdown(%s)", r->peer_name);
 	return 0;
 }
 
 enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOTS };
 
-static void plan_poll(struct relay_state *s, struct pollfd *p)
+static void plan_poll(struct relay *r, struct pollfd *p)
 {
-	bool want_input = !s->up.source_done && flow_room(&s->up) > 0;
-	bool want_peer_data = !s->down.source_done && flow_room(&s->down) > 0;
+	/* Unconnected datagrams: no one to send to until someone writes. */
+	bool can_send = !r->reply_to_sender || r->sender_len > 0;
+	bool want_input = !r->up.source_done && input_room(r) > 0 && can_send;
+	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
 
-	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? s->r->in_fd : -1,
-				      .events = POLLIN };
-	p[SLOT_PEER] = (struct pollfd){ .fd = s->r->peer_fd };
+	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in_fd : -1, .events = POLLIN };
+	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
 	if (want_peer_data)
 		p[SLOT_PEER].events |= POLLIN;
-	if (flow_pending(&s->up))
+	if (next_send(r) > 0 && can_send)
 		p[SLOT_PEER].events |= POLLOUT;
+	/*
+	 * With no events asked poll() still reports POLLHUP and POLLERR: watched
+	 * for while the peer has ended and we might still send (see
+	 * drop_input_if_peer_gone), otherwise left out, or they would spin.
+	 */
+	if (!p[SLOT_PEER].events && !(r->down.source_done && !r->peer_write_shut))
+		p[SLOT_PEER].fd = -1;
 	p[SLOT_OUT] = (struct pollfd){
-		.fd = flow_pending(&s->down) ? s->r->out_fd : -1, .events = POLLOUT
+		.fd = flow_pending(&r->down) ? r->out_fd : -1, .events = POLLOUT
 	};
 }
 
+/*
+ * After the peer's end of data, a hang-up means it is gone both ways (a
+ * closed UNIX socket, a reset): input still to send has nowhere to go.  A
+ * TCP peer's FIN alone says only that it stopped sending, and may be a
+ * half-close, so over TCP we go on sending until a write is refused.
+ */
+static void drop_input_if_peer_gone(struct relay *r, short revents)
+{
+	if (!(revents & (POLLHUP | POLLERR)) || !r->down.source_done || r->peer_write_shut)
+		return;
+	r->up.start = r->up.end = 0;
+	r->up.source_done = true;
+	r->peer_write_shut = true;
+}
+
 /* One turn: every side that poll() says can move, moves. */
-static int relay_turn(struct relay_state *s, const struct pollfd *p)
+static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *e)
 {
 	short in = p[SLOT_IN].revents, peer = p[SLOT_PEER].revents;
 
-	if ((in & (POLLIN | POLLHUP | POLLERR)) && read_local(s) < 0)
+	if ((in & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) && read_local(r, e) < 0)
 		return -1;
-	if ((peer & (POLLOUT | POLLERR)) && flow_pending(&s->up) && write_peer(s) < 0)
+	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && write_peer(r, e) < 0)
 		return -1;
-	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !s->down.source_done &&
-	    read_peer(s) < 0)
+	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done &&
+	    read_peer(r, e) < 0)
 		return -1;
-	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(s) < 0)
+	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(r, e) < 0)
 		return -1;
-	take_held_line(s);
-	return shut_peer_write_when_drained(s);
+	drop_input_if_peer_gone(r, peer);
+	take_held_line(r);
+	return shut_peer_write_when_drained(r, e);
 }
 
-static int relay_loop(struct relay_state *s)
+/*
+ * The idle timeout fails a stream whose peer went silent.  It is the
+ * normal end of a datagram exchange, which has no other, and of a stream
+ * whose peer has finished while our input is what lingers.
+ */
+static int idle_expired(struct relay *r, struct sp_error *e)
+{
+	if (r->datagrams || r->down.source_done)
+		return 0;
+	return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", r->peer_name);
+}
+
+/*
+ * Done when both ways are: the peer's end of data is on stdout, and our
+ * input has ended and gone out (or the peer refused it).  The peer's end
+ * alone is a half-close: it may still read what we send.  On a terminal,
+ * though, nobody should type to a peer that has gone quiet: there the
+ * peer's end of data ends the relay, as it ends telnet.
+ */
+static bool relay_finished(const struct relay *r)
+{
+	bool peer_done = r->down.source_done && flow_pending(&r->down) == 0;
+
+	return peer_done && (r->peer_write_shut || r->editor || isatty(r->in_fd));
+}
+
+static int relay_loop(struct relay *r, struct sp_error *e)
 {
 	struct pollfd p[SLOTS];
 
-	while (!(s->down.source_done && flow_pending(&s->down) == 0)) {
+	while (!relay_finished(r)) {
+		int ready;
+
 		if (stop_signal)
 			return 0;
-		plan_poll(s, p);
-		if (poll(p, SLOTS, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return fail_errno(s->e, SP_FAILURE, errno, "poll");
-		}
-		if (relay_turn(s, p) < 0)
+		plan_poll(r, p);
+		ready = poll(p, SLOTS, r->idle_timeout_ms);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
+			return fail_errno(e, SP_FAILURE, errno, "poll");
+		if (ready == 0)
+			return idle_expired(r, e);
+		if (relay_turn(r, p, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -327,30 +491,26 @@ static int relay_loop(struct relay_state *s)
 
 /*
  * Relays local input to the peer and the peer to local output until the
- * peer closes, half-closing when input ends.  Returns 0 when the peer
- * closed or a stop signal came (io_stopped_by() tells which), -1 and *e
- * on error.
+ * peer closes (a stream), the idle timeout passes (datagrams), or a stop
+ * signal comes (io_stopped_by() tells), half-closing when input ends.
+ * Input read but not yet sent stays in r for the next call, so that
+ * listen -k hands it to the next client.  Returns 0, or -1 and *e.
  */
-int io_relay(const struct relay *r, struct sp_error *e)
+int io_relay(struct relay *r, struct sp_error *e)
 {
-	struct relay_state s = { .r = r, .e = e };
-	int in_flags, out_flags, peer_flags, result = -1;
+	int in_flags, out_flags, peer_flags, result;
 
-	s.up.buf = malloc(RELAY_BUFFER);
-	s.down.buf = malloc(RELAY_BUFFER);
-	if (!s.up.buf || !s.down.buf) {
-		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
-		goto out;
-	}
-	make_nonblocking_unless_terminal(r->editor ? -1 : r->in_fd, &in_flags);
-	make_nonblocking_unless_terminal(r->editor ? -1 : r->out_fd, &out_flags);
-	make_nonblocking_unless_terminal(r->peer_fd, &peer_flags);
-	result = relay_loop(&s);
+	r->down.start = r->down.end = 0;
+	r->down.source_done = false;
+	r->peer_write_shut = false;
+	if (r->idle_timeout_ms == 0)
+		r->idle_timeout_ms = -1;
+	in_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->in_fd);
+	out_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->out_fd);
+	peer_flags = make_nonblocking_unless_terminal(r->peer_fd);
+	result = relay_loop(r, e);
 	restore_flags(r->editor ? -1 : r->in_fd, in_flags);
 	restore_flags(r->editor ? -1 : r->out_fd, out_flags);
 	restore_flags(r->peer_fd, peer_flags);
-out:
-	free(s.up.buf);
-	free(s.down.buf);
 	return result;
 }

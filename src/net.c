@@ -9,10 +9,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -384,4 +387,359 @@ int net_close(int fd)
 
 	trace_ret(r, "close(%d)", fd);
 	return r;
+}
+
+/* ---- addresses --------------------------------------------------------- */
+
+/* "[::1]" is how users write IPv6 literals; getaddrinfo wants "::1". */
+const char *net_strip_brackets(const char *host, char *buf, size_t size)
+{
+	size_t n = strlen(host);
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < size) {
+		memcpy(buf, host + 1, n - 2);
+		buf[n - 2] = '\0';
+		return buf;
+	}
+	return host;
+}
+
+static void format_addrinfo_list(const struct addrinfo *ai, char *buf, size_t size)
+{
+	size_t used = 0;
+	char one[128];
+
+	buf[0] = '\0';
+	for (; ai && used + 4 < size; ai = ai->ai_next) {
+		net_format_addr(ai->ai_addr, ai->ai_addrlen, one, sizeof(one));
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 used ? ", " : "", one);
+	}
+}
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "AF_INET" : family == AF_INET6 ? "AF_INET6" : "AF_UNSPEC";
+}
+
+/*
+ * Every address of host:port, of the family (AF_UNSPEC for any) and type.
+ * passive: a server's, where a NULL host means the wildcard.  Returns 0,
+ * or -1 and *e with gai_strerror()'s reason and exit status 3.
+ */
+int net_resolve(const char *host, const char *port, int family, int type,
+		bool passive, struct addrinfo **res, struct sp_error *e)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = type,
+				  .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0) };
+	char list[512];
+	int r = getaddrinfo(host, port, &hints, res);
+
+	if (r != 0) {
+		const char *why = r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r);
+		trace_call(why, "getaddrinfo(\"%s\", \"%s\", %s)", host ? host : "", port,
+			   family_name(family));
+		return fail(e, SP_RESOLVE, "getaddrinfo(%s, %s): %s", host ? host : "*",
+			    port, why);
+	}
+	format_addrinfo_list(*res, list, sizeof(list));
+	trace_call(list, "getaddrinfo(\"%s\", \"%s\", %s)", host ? host : "", port,
+		   family_name(family));
+	return 0;
+}
+
+/* Fills *sun for a path, or for "@name" in Linux's abstract namespace. */
+int net_unix_address(const char *path, struct sockaddr_un *sun, socklen_t *len)
+{
+	size_t n = strlen(path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (n == 0 || n >= sizeof(sun->sun_path))
+		return -1;
+	memcpy(sun->sun_path, path, n);
+	if (path[0] == '@')
+		sun->sun_path[0] = '\0';	/* the name is what follows the NUL */
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+			   (path[0] == '@' ? 0 : 1));
+	return 0;
+}
+
+static int traced_listen(int fd, int backlog, const char *name, struct sp_error *e)
+{
+	int r = listen(fd, backlog);
+
+	trace_ret(r, "listen(%d, %d)", fd, backlog);
+	if (r < 0)
+		return fail_errno(e, SP_CONNECT, errno, "listen(%s)", name);
+	return 0;
+}
+
+static void reuse_address(int fd)
+{
+	int on = 1;
+	int r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+
+	trace_ret(r, "setsockopt(%d, SOL_SOCKET, SO_REUSEADDR, [1])", fd);
+}
+
+/* One address: socket, SO_REUSEADDR, bind and (for a stream) listen. */
+static int listen_on(const struct addrinfo *ai, int backlog, struct sp_error *e)
+{
+	char name[128];
+	int fd = traced_socket(ai->ai_family, ai->ai_socktype, 0, e);
+
+	if (fd < 0)
+		return -1;
+	net_format_addr(ai->ai_addr, ai->ai_addrlen, name, sizeof(name));
+	reuse_address(fd);
+	if (traced_addr_call(bind, "bind", fd, ai->ai_addr, ai->ai_addrlen, e) < 0 ||
+	    (ai->ai_socktype == SOCK_STREAM && traced_listen(fd, backlog, name, e) < 0)) {
+		net_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A listening (or, for UDP, bound) socket on the first address that takes it. */
+int net_listen_inet(const struct addrinfo *ai, int backlog, struct sp_error *e)
+{
+	int fd = -1;
+
+	for (; ai && fd < 0; ai = ai->ai_next)
+		fd = listen_on(ai, backlog, e);
+	return fd;
+}
+
+/*
+ * Whether a socket is bound at path, from the kernel's table in
+ * /proc/net/unix: 1 or 0, or -1 when the table cannot be read.  Asking
+ * the socket itself would be intrusive: a listener takes the probe's
+ * connect() for its client.
+ */
+static int unix_path_in_proc(const char *path)
+{
+	FILE *f = fopen("/proc/net/unix", "re");
+	size_t n = strlen(path);
+	char line[4096 + 128];
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		size_t len = strcspn(line, "\n");
+		found = len > n && line[len - n - 1] == ' ' &&
+			memcmp(line + len - n, path, n) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Without /proc: a stale socket file refuses connections, a live one not. */
+static bool unix_socket_answers(const struct sockaddr_un *sun, socklen_t len, int type)
+{
+	int fd = socket(AF_UNIX, type, 0);
+	int r;
+
+	if (fd < 0)
+		return true;	/* cannot tell: leave the file alone */
+	r = connect(fd, (const struct sockaddr *)sun, len);
+	trace_ret(r, "connect(%d, %s)", fd, sun->sun_path);
+	close(fd);
+	return r == 0 || errno != ECONNREFUSED;
+}
+
+static bool unix_socket_is_live(const char *path, const struct sockaddr_un *sun,
+				socklen_t len, int type)
+{
+	int bound = unix_path_in_proc(path);
+
+	return bound >= 0 ? bound : unix_socket_answers(sun, len, type);
+}
+
+/* Removes a socket file that nothing accepts on; anything else stays. */
+static bool remove_stale_socket(const char *path, const struct sockaddr_un *sun,
+				socklen_t len, int type)
+{
+	struct stat st;
+	int r;
+
+	if (path[0] == '@' || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    unix_socket_is_live(path, sun, len, type))
+		return false;
+	r = unlink(path);
+	trace_ret(r, "unlink(\"%s\")", path);
+	return r == 0;
+}
+
+/*
+ * Binds a UNIX socket at ul->path.  A socket file left behind by a dead
+ * listener is replaced; a live socket, or a file that is not a socket, is
+ * left untouched and is an error (EADDRINUSE, exit status 4).
+ */
+int net_listen_unix(struct unix_listener *ul, int type, int backlog, struct sp_error *e)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	socklen_t len;
+	int fd, r;
+
+	if (net_unix_address(ul->path, &sun, &len) < 0)
+		return fail(e, SP_USAGE, "bind(%s): path too long or empty", ul->path);
+	fd = traced_socket(AF_UNIX, type, 0, e);
+	if (fd < 0)
+		return -1;
+	r = traced_addr_call(bind, "bind", fd, (struct sockaddr *)&sun, len, e);
+	if (r < 0 && errno == EADDRINUSE && remove_stale_socket(ul->path, &sun, len, type))
+		r = traced_addr_call(bind, "bind", fd, (struct sockaddr *)&sun, len, e);
+	if (r < 0 || (type != SOCK_DGRAM && traced_listen(fd, backlog, ul->path, e) < 0)) {
+		net_close(fd);
+		return -1;
+	}
+	ul->created = ul->path[0] != '@' && lstat(ul->path, &st) == 0;
+	if (ul->created) {
+		ul->dev = st.st_dev;
+		ul->ino = st.st_ino;
+	}
+	return fd;
+}
+
+/* Removes the socket file, if it is still the one we created. */
+void net_unix_cleanup(struct unix_listener *ul)
+{
+	struct stat st;
+
+	if (!ul->created)
+		return;
+	ul->created = false;
+	if (lstat(ul->path, &st) == 0 && st.st_dev == ul->dev && st.st_ino == ul->ino)
+		trace_ret(unlink(ul->path), "unlink(\"%s\")", ul->path);
+}
+
+/* Accepts one client; its address, formatted, goes into peer. */
+int net_accept(int lfd, char *peer, size_t size, struct sp_error *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	do {
+		len = sizeof(ss);
+		fd = accept(lfd, (struct sockaddr *)&ss, &len);
+	} while (fd < 0 && errno == EINTR && !io_stopped_by());
+	if (fd < 0) {
+		trace_ret(-1, "accept(%d)", lfd);
+		return fail_errno(e, SP_FAILURE, errno, "accept(%d)", lfd);
+	}
+	net_format_addr((struct sockaddr *)&ss, len, peer, size);
+	trace_ret(fd, "accept(%d, %s)", lfd, peer);
+	return fd;
+}
+
+static int set_blocking(int fd, bool blocking)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return -1;
+	flags = blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK;
+	return fcntl(fd, F_SETFL, flags);
+}
+
+/*
+ * connect() bounded by a timeout: non-blocking, so that connect returns
+ * EINPROGRESS at once; poll() waits for writability, and SO_ERROR then
+ * says how the attempt ended, since poll only says that it did.
+ */
+static int connect_within(int fd, const struct sockaddr *sa, socklen_t len,
+			  int timeout_ms, const char *name, struct sp_error *e)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int err = 0, r;
+	socklen_t elen = sizeof(err);
+
+	set_blocking(fd, false);
+	r = connect(fd, sa, len);
+	trace_ret(r, "connect(%d, %s)", fd, name);
+	if (r < 0 && errno != EINPROGRESS)
+		return fail_errno(e, connect_status(errno), errno, "connect(%s)", name);
+	if (r < 0) {
+		do
+			r = poll(&p, 1, timeout_ms);
+		while (r < 0 && errno == EINTR && !io_stopped_by());
+		trace_ret(r, "poll([{fd=%d, POLLOUT}], 1, %d)", fd, timeout_ms);
+		if (r == 0)
+			return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "connect(%s)", name);
+		if (r < 0)
+			return fail_errno(e, SP_FAILURE, errno, "poll(%s)", name);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
+		trace_call(err ? strerrorname_np(err) : "0",
+			   "getsockopt(%d, SOL_SOCKET, SO_ERROR)", fd);
+		if (err)
+			return fail_errno(e, connect_status(err), err, "connect(%s)", name);
+	}
+	set_blocking(fd, true);
+	return 0;
+}
+
+/* Without a timeout, connect() blocks as the manual's example does. */
+static int connect_one(const struct sockaddr *sa, socklen_t len, int type,
+		       int timeout_ms, struct sp_error *e)
+{
+	char name[128];
+	int fd = traced_socket(sa->sa_family, type, 0, e);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	net_format_addr(sa, len, name, sizeof(name));
+	if (timeout_ms >= 0)
+		r = connect_within(fd, sa, len, timeout_ms, name, e);
+	else
+		r = traced_addr_call(connect, "connect", fd, sa, len, e);
+	if (r < 0) {
+		net_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Connects to the first address that answers, trying them all in order;
+ * on failure *e holds the last attempt's error.  timeout_ms < 0: none.
+ */
+int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *e)
+{
+	int fd = -1;
+
+	for (; ai && fd < 0 && !io_stopped_by(); ai = ai->ai_next)
+		fd = connect_one(ai->ai_addr, ai->ai_addrlen, ai->ai_socktype, timeout_ms, e);
+	return fd;
+}
+
+/*
+ * Connects to a UNIX socket.  A datagram client binds an autobound
+ * abstract name first, so that the listener has an address to answer.
+ */
+int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error *e)
+{
+	struct sockaddr_un sun;
+	sa_family_t autobind = AF_UNIX;
+	socklen_t len;
+	int fd;
+
+	if (net_unix_address(path, &sun, &len) < 0)
+		return fail(e, SP_USAGE, "connect(%s): path too long or empty", path);
+	if (type != SOCK_DGRAM)
+		return connect_one((struct sockaddr *)&sun, len, type, timeout_ms, e);
+	fd = traced_socket(AF_UNIX, type, 0, e);
+	if (fd < 0)
+		return -1;
+	if (traced_addr_call(bind, "bind", fd, (struct sockaddr *)&autobind,
+			     sizeof(autobind), e) < 0 ||
+	    traced_addr_call(connect, "connect", fd, (struct sockaddr *)&sun, len, e) < 0) {
+		net_close(fd);
+		return -1;
+	}
+	return fd;
 }

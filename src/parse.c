@@ -109,3 +109,30 @@ int parse_escapes(const char *s, char **out, size_t *len)
 	*len = n;
 	return 0;
 }
+
+/* A TCP or UDP port, 0 to 65535; zero only where allowed (a free port). */
+int parse_port(const char *s, bool allow_zero, unsigned *out)
+{
+	unsigned long v;
+
+	if (parse_uint(s, 65535, &v) < 0 || (v == 0 && !allow_zero))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Seconds, fractions allowed ("0.5"), as whole milliseconds; above zero. */
+int parse_seconds(const char *s, int *ms)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v <= 0 || v > 86400.0 * 365)
+		return -1;
+	*ms = v * 1000 < 1 ? 1 : (int)(v * 1000);
+	return 0;
+}

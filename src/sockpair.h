@@ -65,6 +65,8 @@ void cmd_common_option(const struct sp_cmd *cmd, int c, char **argv);
 extern const struct sp_cmd cmd_help_entry;
 extern const struct sp_cmd cmd_pair_entry;
 extern const struct sp_cmd cmd_fork_echo_entry;
+extern const struct sp_cmd cmd_listen_entry;
+extern const struct sp_cmd cmd_connect_entry;
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
@@ -82,13 +84,16 @@ extern bool trace_enabled;
 void trace_set_child(void);
 void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
-void trace_data(const char *call, int fd, const void *buf, size_t asked, ssize_t ret);
+void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
+		size_t count, ssize_t ret);
 size_t trace_quote(char *out, size_t size, const void *buf, size_t n);
 
 /* parse.c */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 int parse_escapes(const char *s, char **out, size_t *len);
+int parse_port(const char *s, bool allow_zero, unsigned *out);
+int parse_seconds(const char *s, int *ms);
 
 /* net.c */
 struct sp_name {
@@ -111,6 +116,24 @@ int net_getsockopt_int(int fd, int level, int name, const char *name_text,
 struct ucred;
 int net_peer_credentials(int fd, struct ucred *cred);
 int net_name_of(int fd, bool peer, char *buf, size_t size);
+struct addrinfo;
+struct sockaddr_un;
+struct unix_listener {
+	char path[108];		/* as given: a path, or "@name" (abstract) */
+	bool created;		/* a file we made, to remove at the end */
+	dev_t dev;
+	ino_t ino;
+};
+const char *net_strip_brackets(const char *host, char *buf, size_t size);
+int net_resolve(const char *host, const char *port, int family, int type,
+		bool passive, struct addrinfo **res, struct sp_error *e);
+int net_unix_address(const char *path, struct sockaddr_un *sun, socklen_t *len);
+int net_listen_inet(const struct addrinfo *ai, int backlog, struct sp_error *e);
+int net_listen_unix(struct unix_listener *ul, int type, int backlog, struct sp_error *e);
+void net_unix_cleanup(struct unix_listener *ul);
+int net_accept(int lfd, char *peer, size_t size, struct sp_error *e);
+int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
+int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error *e);
 int net_shutdown(int fd, int how);
 int net_close(int fd);
 
@@ -124,19 +147,43 @@ ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e);
 int io_flush_stdout(struct sp_error *e);
 
 struct editor;
+
+/* Bytes going one way: read from one side into buf, written to the other. */
+struct flow {
+	char *buf;
+	size_t start, end;	/* pending bytes are buf[start..end) */
+	bool source_done;	/* end of file, or the source is gone */
+};
+
 struct relay {
+	/* Set by the caller: */
 	int in_fd;		/* local input: stdin */
 	int out_fd;		/* local output: stdout */
 	int peer_fd;		/* the socket */
 	const char *peer_name;	/* for error lines */
 	struct editor *editor;	/* non-NULL: input is typed through readline */
+	bool crlf;		/* input's "\n" goes out as "\r\n" */
+	bool datagrams;		/* each input line is one datagram; no end */
+	bool reply_to_sender;	/* unconnected: send to whoever sent last */
+	int idle_timeout_ms;	/* 0 or -1: none */
+	void (*on_sender)(const struct sockaddr *sa, socklen_t len);
+	/* Kept by io_relay() across calls: */
+	struct flow up;		/* local input -> peer */
+	struct flow down;	/* peer -> local output */
+	bool peer_write_shut, last_was_cr;
+	bool local_failed;	/* the failure was stdin's or stdout's */
+	struct sockaddr_storage sender;
+	socklen_t sender_len;
 };
-int io_relay(const struct relay *r, struct sp_error *e);
+int io_relay_init(struct relay *r, struct sp_error *e);
+int io_relay(struct relay *r, struct sp_error *e);
+void io_relay_release(struct relay *r);
 void io_stop_on_signals(void);
 int io_stopped_by(void);
 
 /* editor.c */
 struct editor *editor_open(const char *prompt, const char *history_path);
+const char *editor_history_path(char *buf, size_t size);
 void editor_close(struct editor *ed);
 void editor_read_key(struct editor *ed);
 bool editor_at_eof(const struct editor *ed);

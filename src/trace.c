@@ -82,19 +82,24 @@ void trace_ret(long ret, const char *fmt, ...)
 	errno = saved;
 }
 
-/* strace shows the bytes a read returned, not the ones it asked for. */
-void trace_data(const char *call, int fd, const void *buf, size_t asked, ssize_t ret)
+/*
+ * A call that moves data: call(fd, "data", count) = ret.  As strace does,
+ * a write shows the bytes it was given, a read the bytes it returned: the
+ * caller says how many of buf to show.
+ */
+void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
+		size_t count, ssize_t ret)
 {
 	int saved = errno;
 	char shown[4 * TRACE_DATA_SHOWN + 8];
 
 	if (!trace_enabled)
 		return;
-	if (ret < 0)
+	if (ret < 0 && shown_len == 0)
 		snprintf(shown, sizeof(shown), "...");
 	else
-		trace_quote(shown, sizeof(shown), buf, (size_t)ret);
-	trace_ret(ret, "%s(%d, %s, %zu)", call, fd, shown, asked);
+		trace_quote(shown, sizeof(shown), buf, shown_len);
+	trace_ret(ret, "%s(%d, %s, %zu)", call, fd, shown, count);
 	errno = saved;
 }
 

@@ -19,7 +19,7 @@ forked_pid() {
 
 @test "fork-echo: the socket style prints the child's line, then the parent's" {
 	# The manual's parent never waits: PHP printed either order.  Ours must not.
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for round in 1 2 3 4 5 6 7 8 9 10; do
 		run --separate-stderr sp fork-echo
 		assert_success
 		assert_output "Received Message From Parent.
@@ -29,7 +29,7 @@ Received Message From Child."
 }
 
 @test "fork-echo: the stream style prints 'child PID: <the child's real pid>' first" {
-	for i in 1 2 3 4 5; do
+	for round in 1 2 3 4 5; do
 		run --separate-stderr sp fork-echo --style stream --trace
 		assert_success
 		local pid

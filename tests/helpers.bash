@@ -1,4 +1,7 @@
 # Shared by every tests/*.bats file.
+#
+# Beware: bats 1.8's run assigns a global "i", even over a caller's
+# "local i"; name loop variables otherwise (round, n).
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -23,6 +26,14 @@ assert_usage_error() {
 	[ -z "$output" ] || fail "expected empty stdout, got: $output"
 	assert_equal "${stderr_lines[0]}" "$reason"
 	assert_equal "${stderr_lines[1]}" "$TRY_LINE"
+}
+
+# A fifo the test writes to as fd 7, held open read-write so that opening
+# it never blocks; a reader sees end of file at "exec 7>&-" in the test.
+open_fifo() {
+	FIFO=$BATS_TEST_TMPDIR/fifo
+	mkfifo "$FIFO"
+	exec 7<>"$FIFO"
 }
 
 # Polls (bounded, 5 s) until a file exists and has a line matching a regex.
@@ -52,9 +63,12 @@ build_faults() {
 
 # ---- terminals: a private tmux server per test --------------------------
 
+# The server outlives this call: it must not hold bats' pipes or a test's
+# fifo (fd 7) open.
 tmux_start() {
 	TMUX_SOCKET=$BATS_TEST_TMPDIR/tmux.sock
-	tmux -S "$TMUX_SOCKET" -f /dev/null new-session -d -x 100 -y 30 -s test "$@"
+	tmux -S "$TMUX_SOCKET" -f /dev/null new-session -d -x 100 -y 30 -s test "$@" \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 }
 
 tmux_send() {
@@ -80,4 +94,108 @@ $(tmux_screen 2>&1)"
 tmux_stop() {
 	[ -n "${TMUX_SOCKET:-}" ] && tmux -S "$TMUX_SOCKET" kill-server 2>/dev/null
 	return 0
+}
+
+# ---- servers in the background ------------------------------------------
+
+# Background processes a test started, killed by PID in teardown.
+BG_PIDS=()
+
+# Runs a command in the background under timeout(1), with bats'
+# descriptors closed.  BG_LAST is timeout's pid (wait for it: it exits with
+# the command's status); BG_CHILD is the command's own (signal that one:
+# SIGKILL to timeout would orphan it).  "<&0": without a stdin redirection
+# of its own, bash gives a background command /dev/null.
+bg() {
+	timeout -k 2 "${BG_TIMEOUT:-30}" "$@" <&0 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	BG_LAST=$!
+	BG_PIDS+=("$BG_LAST")
+	BG_CHILD=
+	local tries=100
+	while [ -z "$BG_CHILD" ] && [ "$tries" -gt 0 ]; do
+		BG_CHILD=$(pgrep -P "$BG_LAST" | head -1 || true)
+		[ -n "$BG_CHILD" ] || sleep 0.02
+		tries=$((tries - 1))
+	done
+	[ -n "$BG_CHILD" ] || fail "background command did not start: $*"
+}
+
+# Kills what bg started, the commands first, by PID.
+kill_bg() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		pkill -9 -P "$pid" 2>/dev/null || true
+		kill -9 "$pid" 2>/dev/null || true
+		# Reaped here, bash has no "Killed" notice to print later.
+		wait "$pid" 2>/dev/null || true
+	done
+	BG_PIDS=()
+	return 0
+}
+
+# Waits (bounded, 10 s) for a background pid to exit; its status in $BG_STATUS.
+wait_exit() {
+	local pid=$1 tries=200
+	while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	kill -0 "$pid" 2>/dev/null && fail "process $pid did not exit within 10 s"
+	BG_STATUS=0
+	wait "$pid" || BG_STATUS=$?
+}
+
+# sockpair listen ARGS in the background: stdin from $LISTEN_IN (default
+# /dev/null), output in $T/listen.out and .err.  Waits for the
+# announcement; sets LISTEN_PID (to wait for), LISTEN_SP (sockpair's own
+# pid, to signal), LISTEN_ADDR (as announced) and LISTEN_PORT.
+start_listen() {
+	local err=$BATS_TEST_TMPDIR/listen.err
+	: >"$err"
+	bg "$SOCKPAIR" listen "$@" <"${LISTEN_IN:-/dev/null}" \
+		>"$BATS_TEST_TMPDIR/listen.out" 2>"$err"
+	LISTEN_PID=$BG_LAST LISTEN_SP=$BG_CHILD
+	wait_for_line "$err" '^listening on '
+	LISTEN_ADDR=$(sed -n 's/^listening on //p' "$err" | head -1)
+	LISTEN_PORT=${LISTEN_ADDR##*:}
+}
+
+# nc -l on a free loopback port, announced by nc -v; sets NC_PID, NC_PORT.
+# Arguments go before -l (e.g. -N, -u, -6); stdin from $NC_IN.
+start_nc_server() {
+	local err=$BATS_TEST_TMPDIR/nc.err host=127.0.0.1
+	: >"$err"
+	case " $* " in *" -6 "*) host=::1 ;; esac
+	bg nc -v "$@" -l "$host" 0 <"${NC_IN:-/dev/null}" >"$BATS_TEST_TMPDIR/nc.out" 2>"$err"
+	NC_PID=$BG_LAST
+	wait_for_line "$err" '^(Listening|Bound) on '
+	NC_PORT=$(sed -nE 's/^(Listening|Bound) on [^ ]+ ([0-9]+)$/\2/p' "$err" | head -1)
+}
+
+# socat with a TCP listening address on port 0; socat -d -d announces it.
+# Usage: start_socat_tcp_server 'TCP-LISTEN:0,bind=127.0.0.1' 'SYSTEM:...'
+start_socat_tcp_server() {
+	local err=$BATS_TEST_TMPDIR/socat.err
+	: >"$err"
+	bg socat -d -d "$@" >"$BATS_TEST_TMPDIR/socat.out" 2>"$err"
+	SOCAT_PID=$BG_LAST
+	wait_for_line "$err" ' listening on '
+	SOCAT_PORT=$(sed -nE 's/.* listening on AF=[0-9]+ .*:([0-9]+)$/\1/p' "$err" | head -1)
+}
+
+# The UDP port a background process bound, from ss (socat announces ":0").
+udp_port_of() {
+	local pid=$1 tries=100 port
+	while [ "$tries" -gt 0 ]; do
+		port=$(ss -Hlunp 2>/dev/null | grep "pid=$pid," | awk '{ print $4 }' | sed 's/.*://' | head -1)
+		[ -n "$port" ] && { echo "$port"; return 0; }
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# A TCP port that nothing listens on: bound, then released.
+closed_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -1,0 +1,148 @@
+/*
+ * cmd-connect.c: socket_connect(), as a telnet-like client.
+ *
+ * The manual connects and writes a request.  This command connects to
+ * every address a name resolves to until one answers (TCP, UDP or a UNIX
+ * socket), then relays stdin to the peer and the peer to stdout.  At the
+ * end of stdin it half-closes and waits for the peer to finish, so
+ * `printf 'x\n' | sockpair connect host port` works in scripts; on a
+ * terminal, input is typed with GNU readline and kept in a history.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct connect_opts {
+	const char *host, *port, *unix_path;
+	bool udp, crlf;
+	int family, timeout_ms;	/* timeout_ms -1: none */
+};
+
+enum { OPT_CRLF = OPT_COMMON_LAST };
+
+static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "unix", required_argument, NULL, 'U' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "timeout", required_argument, NULL, 'w' },
+		{ "crlf", no_argument, NULL, OPT_CRLF },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned port;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":U:u46w:hq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'U': o->unix_path = optarg; break;
+		case 'u': o->udp = true; break;
+		case '4': case '6':
+			if (o->family != AF_UNSPEC)
+				usage_error("-4 and -6 cannot be combined");
+			o->family = c == '4' ? AF_INET : AF_INET6;
+			break;
+		case 'w':
+			if (parse_seconds(optarg, &o->timeout_ms) < 0)
+				usage_error("invalid timeout '%s' (seconds, above zero)", optarg);
+			break;
+		case OPT_CRLF: o->crlf = true; break;
+		default:
+			cmd_common_option(&cmd_connect_entry, c, argv);
+		}
+	}
+	if (o->unix_path) {
+		if (optind < argc)
+			usage_error("-U connects to a UNIX socket; HOST and PORT do not apply");
+		if (o->family != AF_UNSPEC)
+			usage_error("-U connects to a UNIX socket; -4 and -6 do not apply");
+		return;
+	}
+	if (argc - optind != 2)
+		usage_error(argc - optind < 2 ? "missing HOST and PORT" : "unexpected argument '%s'",
+			    argv[optind + 2 < argc ? optind + 2 : 0]);
+	o->host = argv[optind];
+	o->port = argv[optind + 1];
+	if (parse_port(o->port, false, &port) < 0)
+		usage_error("invalid port '%s' (1 to 65535)", o->port);
+}
+
+static int connect_to(const struct connect_opts *o, struct sp_error *e)
+{
+	int type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
+	struct addrinfo *ai;
+	char bare[256];
+	int fd;
+
+	if (o->unix_path)
+		return net_connect_unix(o->unix_path, type, o->timeout_ms, e);
+	if (net_resolve(net_strip_brackets(o->host, bare, sizeof(bare)), o->port,
+			o->family, type, false, &ai, e) < 0)
+		return -1;
+	fd = net_connect_any(ai, o->timeout_ms, e);
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int relay_with_peer(const struct connect_opts *o, int fd, const char *peer,
+			   struct sp_error *e)
+{
+	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .peer_fd = fd,
+			   .peer_name = peer, .crlf = o->crlf, .datagrams = o->udp,
+			   .idle_timeout_ms = o->timeout_ms };
+	char history[4096];
+	int result;
+
+	if (io_relay_init(&r, e) < 0)
+		return -1;
+	r.editor = editor_open("> ", editor_history_path(history, sizeof(history)));
+	result = io_relay(&r, e);
+	editor_close(r.editor);
+	io_relay_release(&r);
+	return result;
+}
+
+static int cmd_connect_exec(int argc, char **argv)
+{
+	struct connect_opts o = { .family = AF_UNSPEC, .timeout_ms = -1 };
+	struct sp_error e;
+	char peer[128];
+	int fd, result;
+
+	parse_connect_options(argc, argv, &o);
+	io_stop_on_signals();
+	fd = connect_to(&o, &e);
+	if (fd < 0)
+		return io_stopped_by() ? 128 + io_stopped_by() : report_failure(&e);
+	if (net_name_of(fd, true, peer, sizeof(peer)) < 0)
+		snprintf(peer, sizeof(peer), "%s", o.unix_path ? o.unix_path : o.host);
+	report_note("connected to %s", peer);
+	result = relay_with_peer(&o, fd, peer, &e);
+	net_close(fd);
+	if (result < 0)
+		return report_failure(&e);
+	return io_stopped_by() ? 128 + io_stopped_by() : SP_OK;
+}
+
+const struct sp_cmd cmd_connect_entry = {
+	.name = "connect",
+	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] HOST PORT | -U PATH",
+	.summary = "Connect and relay stdin and stdout, like nc or telnet",
+	.options =
+		"  -U, --unix PATH      a UNIX socket instead of HOST PORT; @NAME is abstract\n"
+		"  -u, --udp            datagrams: each input line is one datagram\n"
+		"  -4, --ipv4           IPv4 addresses only\n"
+		"  -6, --ipv6           IPv6 addresses only\n"
+		"  -w, --timeout SECS   give up connecting, or on a silent peer, after SECS\n"
+		"      --crlf           send line ends as \\r\\n, as telnet does\n",
+	.exec = cmd_connect_exec,
+};

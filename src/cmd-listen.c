@@ -1,0 +1,213 @@
+/*
+ * cmd-listen.c: socket_create_listen(), grown into a netcat-style listener.
+ *
+ * The manual's function binds a port and listens, and stops there.  This
+ * command binds (TCP, UDP or a UNIX socket), announces the address it got
+ * (so -p 0 is usable from scripts), accepts a client and relays: the peer
+ * to stdout, stdin to the peer, half-closing at the end of stdin.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct listen_opts {
+	const char *port;	/* digits, checked */
+	const char *address;	/* NULL: loopback */
+	const char *unix_path;
+	bool udp, keep_open;
+	int backlog, family;
+};
+
+static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "address", required_argument, NULL, 'a' },
+		{ "unix", required_argument, NULL, 'U' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "backlog", required_argument, NULL, 'b' },
+		{ "keep-open", no_argument, NULL, 'k' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned long backlog;
+	unsigned port;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:a:U:ub:k46hq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_port(optarg, true, &port) < 0)
+				usage_error("invalid port '%s' (0 to 65535; 0 picks a free one)", optarg);
+			o->port = optarg;
+			break;
+		case 'a': o->address = optarg; break;
+		case 'U': o->unix_path = optarg; break;
+		case 'u': o->udp = true; break;
+		case 'b':
+			if (parse_uint(optarg, INT32_MAX, &backlog) < 0)
+				usage_error("invalid backlog '%s'", optarg);
+			o->backlog = (int)backlog;
+			break;
+		case 'k': o->keep_open = true; break;
+		case '4': case '6':
+			if (o->family != AF_UNSPEC)
+				usage_error("-4 and -6 cannot be combined");
+			o->family = c == '4' ? AF_INET : AF_INET6;
+			break;
+		default:
+			cmd_common_option(&cmd_listen_entry, c, argv);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->unix_path && (o->address || o->family != AF_UNSPEC || strcmp(o->port, "0")))
+		usage_error("-U listens on a UNIX socket; -p, -a, -4 and -6 do not apply");
+	if (o->unix_path && strlen(o->unix_path) >= sizeof(((struct unix_listener *)0)->path))
+		usage_error("UNIX socket path too long (107 bytes at most): '%s'", o->unix_path);
+}
+
+static int announce_bound(int fd, const char *unix_path)
+{
+	char name[128];
+
+	if (unix_path)
+		report_note("listening on %s", unix_path);
+	else if (net_name_of(fd, false, name, sizeof(name)) == 0)
+		report_note("listening on %s", name);
+	return fd;
+}
+
+static int open_listener(const struct listen_opts *o, struct unix_listener *ul,
+			 struct sp_error *e)
+{
+	int type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
+	const char *host = o->address;
+	struct addrinfo *ai;
+	char bare[64];
+	int fd;
+
+	if (o->unix_path) {
+		snprintf(ul->path, sizeof(ul->path), "%s", o->unix_path);
+		fd = net_listen_unix(ul, type, o->backlog, e);
+		return fd < 0 ? -1 : announce_bound(fd, o->unix_path);
+	}
+	if (!host)
+		host = o->family == AF_INET6 ? "::1" : "127.0.0.1";
+	if (net_resolve(net_strip_brackets(host, bare, sizeof(bare)), o->port,
+			o->family, type, true, &ai, e) < 0)
+		return -1;
+	fd = net_listen_inet(ai, o->backlog, e);
+	freeaddrinfo(ai);
+	return fd < 0 ? -1 : announce_bound(fd, NULL);
+}
+
+static void note_sender(const struct sockaddr *sa, socklen_t len)
+{
+	char name[128];
+
+	report_note("connection from %s", net_format_addr(sa, len, name, sizeof(name)));
+}
+
+/* A UNIX client has no address worth showing, but it has credentials. */
+static void note_client(int fd, const char *peer, bool unix_domain)
+{
+	struct ucred cred;
+
+	if (unix_domain && net_peer_credentials(fd, &cred) == 0)
+		report_note("connection from %s (pid %d, uid %u, gid %u)", peer,
+			    (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+	else
+		report_note("connection from %s", peer);
+}
+
+/*
+ * Accepts and relays, one client after another with -k.  With -k a
+ * client's failure (a reset, say) is reported and the next one served;
+ * a failure of stdin or stdout ends the command.
+ */
+static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
+			 struct sp_error *e)
+{
+	char peer[128];
+
+	do {
+		int fd = net_accept(*lfd, peer, sizeof(peer), e);
+		if (fd < 0)
+			return io_stopped_by() ? 0 : -1;
+		if (!o->keep_open) {
+			/* Like nc: one client; later ones are refused, not queued. */
+			net_close(*lfd);
+			*lfd = -1;
+		}
+		note_client(fd, peer, o->unix_path != NULL);
+		r->peer_fd = fd;
+		r->peer_name = peer;
+		int result = io_relay(r, e);
+		net_close(fd);
+		if (result < 0 && (!o->keep_open || r->local_failed))
+			return -1;
+		if (result < 0)
+			report_failure(e);
+	} while (o->keep_open && !io_stopped_by());
+	return 0;
+}
+
+static int serve_datagrams(int fd, const struct listen_opts *o, struct relay *r,
+			   struct sp_error *e)
+{
+	r->peer_fd = fd;
+	r->peer_name = o->unix_path ? o->unix_path : "sender";
+	r->datagrams = true;
+	r->reply_to_sender = true;
+	r->on_sender = note_sender;
+	return io_relay(r, e);
+}
+
+static int cmd_listen_exec(int argc, char **argv)
+{
+	struct listen_opts o = { .port = "0", .backlog = SOMAXCONN, .family = AF_UNSPEC };
+	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
+	struct unix_listener ul = { .created = false };
+	struct sp_error e;
+	int fd, result = -1;
+
+	parse_listen_options(argc, argv, &o);
+	io_stop_on_signals();
+	if (io_relay_init(&r, &e) < 0)
+		return report_failure(&e);
+	fd = open_listener(&o, &ul, &e);
+	if (fd >= 0)
+		result = o.udp ? serve_datagrams(fd, &o, &r, &e)
+			       : serve_clients(&fd, &o, &r, &e);
+	if (fd >= 0)
+		net_close(fd);
+	net_unix_cleanup(&ul);
+	io_relay_release(&r);
+	return result < 0 ? report_failure(&e) : SP_OK;
+}
+
+const struct sp_cmd cmd_listen_entry = {
+	.name = "listen",
+	.synopsis = "[-p PORT] [-a ADDRESS] [-U PATH] [-u] [-b BACKLOG] [-k] [-4|-6]",
+	.summary = "Listen, accept a client and relay it to stdin and stdout, like nc -l",
+	.options =
+		"  -p, --port PORT      the port (default 0: a free one, announced)\n"
+		"  -a, --address ADDR   the address to bind (default 127.0.0.1, ::1 with -6)\n"
+		"  -U, --unix PATH      a UNIX socket instead; @NAME is an abstract name\n"
+		"  -u, --udp            datagrams: each to stdout, stdin lines to the last sender\n"
+		"  -b, --backlog N      listen()'s backlog (default SOMAXCONN)\n"
+		"  -k, --keep-open      accept the next client when one leaves\n"
+		"  -4, --ipv4           IPv4 only\n"
+		"  -6, --ipv6           IPv6 only\n",
+	.exec = cmd_listen_exec,
+};

@@ -1,0 +1,266 @@
+#!/usr/bin/env bats
+# listen: socket_create_listen() as a netcat-style listener, tested with
+# nc (netcat-openbsd) and socat as its clients.
+
+load helpers
+
+teardown() {
+	kill_bg
+}
+
+out() { cat "$BATS_TEST_TMPDIR/listen.out"; }
+err() { cat "$BATS_TEST_TMPDIR/listen.err"; }
+
+@test "listen: announces the real port it got for -p 0, on loopback" {
+	start_listen
+	[[ "$LISTEN_ADDR" =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "announced '$LISTEN_ADDR'"
+	[ "$LISTEN_PORT" -gt 0 ]
+	ss -Hltn "sport = :$LISTEN_PORT" | grep -q "127.0.0.1:$LISTEN_PORT"
+}
+
+@test "listen: relays an nc client both ways and exits 0 when it leaves" {
+	printf 'to the client\n' >"$BATS_TEST_TMPDIR/in"
+	LISTEN_IN=$BATS_TEST_TMPDIR/in start_listen
+	run -0 timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" <<<"to the listener"
+	assert_output "to the client"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(out)" "to the listener"
+	[[ "$(err)" =~ connection\ from\ 127\.0\.0\.1:[0-9]+ ]] || fail "no connection line: $(err)"
+}
+
+@test "listen: relays a socat client" {
+	printf 'hello socat\n' >"$BATS_TEST_TMPDIR/in"
+	LISTEN_IN=$BATS_TEST_TMPDIR/in start_listen
+	run -0 timeout 5 socat -t 5 - "TCP:127.0.0.1:$LISTEN_PORT" <<<"hello listener"
+	assert_output "hello socat"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "hello listener"
+}
+
+@test "listen: -6 listens on [::1] and announces it so" {
+	start_listen -6
+	[[ "$LISTEN_ADDR" =~ ^\[::1\]:[0-9]+$ ]] || fail "announced '$LISTEN_ADDR'"
+	run -0 timeout 5 nc -N -6 ::1 "$LISTEN_PORT" <<<"over ipv6"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "over ipv6"
+}
+
+@test "listen: -a binds the address given, [::1] literals too" {
+	start_listen -a '[::1]'
+	[[ "$LISTEN_ADDR" =~ ^\[::1\]:[0-9]+$ ]] || fail "announced '$LISTEN_ADDR'"
+	kill_bg
+	start_listen -4 -a localhost
+	[[ "$LISTEN_ADDR" =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "announced '$LISTEN_ADDR'"
+}
+
+@test "listen: without -k a second client is refused once the first is in" {
+	open_fifo
+	LISTEN_IN=$FIFO start_listen
+	bg nc 127.0.0.1 "$LISTEN_PORT" </dev/null >/dev/null
+	wait_for_line "$BATS_TEST_TMPDIR/listen.err" '^connection from '
+	run timeout 5 nc -z 127.0.0.1 "$LISTEN_PORT"
+	assert_failure 1
+	exec 7>&-
+}
+
+@test "listen: -k serves one client after another, and SIGTERM ends it with 0" {
+	start_listen -k
+	timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" <<<"first" >/dev/null
+	timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" <<<"second" >/dev/null
+	timeout 5 socat -t 5 - "TCP:127.0.0.1:$LISTEN_PORT" <<<"third" >/dev/null
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^third$'
+	kill -TERM "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(out)" "first
+second
+third"
+	assert_equal "$(grep -c '^connection from ' "$BATS_TEST_TMPDIR/listen.err")" 3
+}
+
+@test "listen: keeps sending after the client's half-close (its EOF, our reply)" {
+	# The reply exists only after the client has shut down its side.
+	open_fifo
+	LISTEN_IN=$FIFO start_listen
+	bg sh -c "printf 'question\n' | nc -N 127.0.0.1 $LISTEN_PORT >'$BATS_TEST_TMPDIR/client.out'"
+	local client=$BG_LAST
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^question$'
+	printf 'late answer\n' >&7
+	exec 7>&-
+	wait_exit "$client"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/client.out")" "late answer"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+}
+
+@test "listen: a client's data arrives even when our stdin ended first" {
+	# Our half-close goes out before the client writes: it must still be heard.
+	for round in 1 2 3 4 5; do
+		start_listen
+		run -0 timeout 5 "$SOCKPAIR" connect 127.0.0.1 "$LISTEN_PORT" <<<"payload $round"
+		wait_exit "$LISTEN_PID"
+		assert_equal "$(out)" "payload $round"
+	done
+}
+
+@test "listen: 64 MiB each way at once, checked with sha256sum" {
+	head -c 64M /dev/urandom >"$BATS_TEST_TMPDIR/down"
+	head -c 64M /dev/urandom >"$BATS_TEST_TMPDIR/up"
+	LISTEN_IN=$BATS_TEST_TMPDIR/down start_listen
+	timeout 30 nc -N 127.0.0.1 "$LISTEN_PORT" <"$BATS_TEST_TMPDIR/up" >"$BATS_TEST_TMPDIR/client.out"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/listen.out")" "$(sha256sum <"$BATS_TEST_TMPDIR/up")"
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/client.out")" "$(sha256sum <"$BATS_TEST_TMPDIR/down")"
+}
+
+@test "listen: -u prints each datagram and answers the last sender" {
+	open_fifo
+	LISTEN_IN=$FIFO start_listen -u
+	printf 'one\ntwo\n' | timeout 5 nc -u -w 1 127.0.0.1 "$LISTEN_PORT"
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^two$'
+	# A second sender: the answer goes to it, not to the first.
+	printf 'from socat\n' >"$BATS_TEST_TMPDIR/socat.msg"
+	timeout 5 socat -t 3 - "UDP:127.0.0.1:$LISTEN_PORT" <"$BATS_TEST_TMPDIR/socat.msg" \
+		>"$BATS_TEST_TMPDIR/second.out" &
+	local second=$!
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^from socat$'
+	printf 'answer\n' >&7
+	wait "$second" || true
+	exec 7>&-
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/second.out")" "answer"
+	assert_equal "$(grep -c '^connection from 127.0.0.1:' "$BATS_TEST_TMPDIR/listen.err")" 2
+	kill -INT "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+}
+
+@test "listen: -U PATH serves a UNIX client and removes the socket at exit" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	start_listen -U "$sock"
+	assert_equal "$LISTEN_ADDR" "$sock"
+	[ -S "$sock" ]
+	run -0 timeout 5 nc -N -U "$sock" <<<"over a path"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(out)" "over a path"
+	[ ! -e "$sock" ] || fail "socket file left behind"
+	[[ "$(err)" =~ connection\ from\ \(unnamed\)\ \(pid\ [0-9]+,\ uid\ [0-9]+,\ gid\ [0-9]+\) ]]
+}
+
+@test "listen: -U @NAME listens in the abstract namespace" {
+	local name=@sockpair-test-$$-$BATS_TEST_NUMBER
+	start_listen -U "$name"
+	assert_equal "$LISTEN_ADDR" "$name"
+	run -0 timeout 5 socat -t 5 - "ABSTRACT-CONNECT:${name#@}" <<<"abstract"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "abstract"
+}
+
+@test "listen: -U -u receives UNIX datagrams and answers the sender" {
+	local sock=$BATS_TEST_TMPDIR/d.sock
+	open_fifo
+	LISTEN_IN=$FIFO start_listen -U "$sock" -u
+	bg sh -c "(printf 'unix dgram\n'; sleep 3) | '$SOCKPAIR' connect -u -U '$sock' >'$BATS_TEST_TMPDIR/client.out' 2>/dev/null"
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^unix dgram$'
+	printf 'back\n' >&7
+	wait_for_line "$BATS_TEST_TMPDIR/client.out" '^back$'
+	exec 7>&-
+}
+
+@test "listen: SIGINT or SIGTERM while waiting removes the socket file, exit 0" {
+	local sock=$BATS_TEST_TMPDIR/s.sock sig
+	for sig in INT TERM; do
+		start_listen -U "$sock"
+		[ -S "$sock" ]
+		kill -"$sig" "$LISTEN_SP"
+		wait_exit "$LISTEN_PID"
+		assert_equal "$BG_STATUS" 0
+		[ ! -e "$sock" ] || fail "socket file left behind after SIG$sig"
+	done
+}
+
+@test "listen: SIGTERM in the middle of a relay ends it cleanly, exit 0" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	start_listen -U "$sock"
+	bg sh -c "sleep 20 | nc -U '$sock'"
+	wait_for_line "$BATS_TEST_TMPDIR/listen.err" '^connection from '
+	kill -TERM "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	[ ! -e "$sock" ]
+}
+
+@test "listen: a stale socket file is replaced" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	start_listen -U "$sock"
+	kill -9 "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	[ -S "$sock" ] || fail "no stale socket to test with"
+	start_listen -U "$sock"
+	run -0 timeout 5 nc -N -U "$sock" <<<"after the stale one"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "after the stale one"
+}
+
+@test "listen: a live socket is an error, exit 4, and keeps working" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	start_listen -U "$sock"
+	run --separate-stderr sp listen -U "$sock"
+	assert_failure 4
+	assert_equal "$stderr" "sockpair: listen: bind($sock): Address already in use"
+	run -0 timeout 5 nc -N -U "$sock" <<<"still alive"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "still alive"
+}
+
+@test "listen: -U on a file that is not a socket fails, exit 4, file intact" {
+	local file=$BATS_TEST_TMPDIR/precious
+	printf 'precious data\n' >"$file"
+	run --separate-stderr sp listen -U "$file"
+	assert_failure 4
+	assert_equal "$stderr" "sockpair: listen: bind($file): Address already in use"
+	assert_equal "$(cat "$file")" "precious data"
+	[ -f "$file" ] && [ ! -S "$file" ]
+}
+
+@test "listen: a port in use is an error, exit 4" {
+	start_listen
+	run --separate-stderr sp listen -p "$LISTEN_PORT"
+	assert_failure 4
+	assert_equal "$stderr" "sockpair: listen: bind(127.0.0.1:$LISTEN_PORT): Address already in use"
+	assert_equal "$output" ""
+}
+
+@test "listen: --trace shows the listener's calls" {
+	start_listen --trace
+	run -0 timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" </dev/null
+	wait_exit "$LISTEN_PID"
+	run -0 grep -E '^(socket|setsockopt|bind|listen|accept)\(' "$BATS_TEST_TMPDIR/listen.err"
+	assert_line --index 0 "socket(AF_INET, SOCK_STREAM, 0) = 3"
+	assert_line --index 1 "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1]) = 0"
+	assert_line --index 2 "bind(3, 127.0.0.1:0) = 0"
+	assert_line --index 3 "listen(3, 4096) = 0"
+	assert_line --index 4 --regexp '^accept\(3, 127\.0\.0\.1:[0-9]+\) = 4$'
+}
+
+@test "listen: bad ports, backlogs and option mixes are usage errors" {
+	run --separate-stderr sp listen -p 70000
+	assert_usage_error "sockpair: listen: invalid port '70000' (0 to 65535; 0 picks a free one)"
+	run --separate-stderr sp listen -p abc
+	assert_usage_error "sockpair: listen: invalid port 'abc' (0 to 65535; 0 picks a free one)"
+	run --separate-stderr sp listen --port=-1
+	assert_usage_error "sockpair: listen: invalid port '-1' (0 to 65535; 0 picks a free one)"
+	run --separate-stderr sp listen -b x
+	assert_usage_error "sockpair: listen: invalid backlog 'x'"
+	run --separate-stderr sp listen -4 -6
+	assert_usage_error "sockpair: listen: -4 and -6 cannot be combined"
+	run --separate-stderr sp listen -U /tmp/x -p 5
+	assert_usage_error "sockpair: listen: -U listens on a UNIX socket; -p, -a, -4 and -6 do not apply"
+	run --separate-stderr sp listen stray
+	assert_usage_error "sockpair: listen: unexpected argument 'stray'"
+	run --separate-stderr sp listen -U "/tmp/$(printf 'x%.0s' {1..120})"
+	[ "$status" -eq 2 ]
+}
