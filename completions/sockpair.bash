@@ -1,12 +1,14 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
-_sockpair_commands="pair fork-echo help"
+_sockpair_commands="pair fork-echo listen connect help"
 _sockpair_globals="--trace -q --quiet -h --help -V --version"
 
 _sockpair_options() {
 	case $1 in
 	pair) echo "-d --domain -t --type -P --protocol -m --message --raw --info --emulate --size" ;;
 	fork-echo) echo "--style -t --type -i --interactive" ;;
+	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6" ;;
+	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf" ;;
 	esac
 }
 
@@ -19,6 +21,10 @@ _sockpair_values() {
 	fork-echo:--style) echo "socket stream" ;;
 	pair:-P | pair:--protocol) echo "0 tcp udp" ;;
 	pair:-m | pair:--message | pair:--size) echo "-" ;;
+	listen:-U | listen:--unix | connect:-U | connect:--unix) echo "=files" ;;
+	listen:-p | listen:--port | listen:-b | listen:--backlog) echo "-" ;;
+	listen:-a | listen:--address) echo "=hosts" ;;
+	connect:-w | connect:--timeout) echo "-" ;;
 	esac
 }
 
@@ -48,8 +54,18 @@ _sockpair() {
 	values=$(_sockpair_values "$cmd" "$prev")
 	if [[ $values == - ]]; then
 		return
+	elif [[ $values == =files ]]; then
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return
+	elif [[ $values == =hosts ]]; then
+		COMPREPLY=($(compgen -A hostname -- "$cur"))
+		return
 	elif [[ -n $values ]]; then
 		COMPREPLY=($(compgen -W "$values" -- "$cur"))
+		return
+	fi
+	if [[ $cmd == connect && $cur != -* ]]; then
+		COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return
 	fi
 	COMPREPLY=($(compgen -W "$(_sockpair_options "$cmd") --trace -q --quiet -h --help" -- "$cur"))

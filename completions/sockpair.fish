@@ -1,10 +1,12 @@
 # fish completion for sockpair(1).
 
-set -l commands pair fork-echo help
+set -l commands pair fork-echo listen connect help
 
 complete -c sockpair -f
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a fork-echo -d 'Talk to a forked child over a socket pair'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a listen -d 'Listen and relay a client, like nc -l'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a connect -d 'Connect and relay, like nc or telnet'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
 complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -28,3 +30,22 @@ complete -c sockpair -n "__fish_seen_subcommand_from pair" -l size -x -d 'Stream
 complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -l style -x -a 'socket stream' -d 'Which manual example'
 complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -s t -l type -x -a 'stream dgram seqpacket' -d 'Socket type'
 complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -s i -l interactive -d 'Echo input lines through the child'
+
+# listen
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s p -l port -x -d 'Port, 0 for a free one'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s a -l address -x -a '(__fish_print_hostnames)' -d 'Address to bind'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s U -l unix -r -F -d 'UNIX socket path or @name'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s u -l udp -d 'Datagrams'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s b -l backlog -x -d 'listen() backlog'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s k -l keep-open -d 'Accept the next client when one leaves'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -s 6 -l ipv6 -d 'IPv6 only'
+
+# connect
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -a '(__fish_print_hostnames)' -d 'Host'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s U -l unix -r -F -d 'UNIX socket path or @name'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s u -l udp -d 'Datagrams, a line each'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 4 -l ipv4 -d 'IPv4 addresses only'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 6 -l ipv6 -d 'IPv6 addresses only'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s w -l timeout -x -d 'Connect and idle timeout, seconds'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l crlf -d 'Send line ends as \\r\\n'

@@ -100,6 +100,17 @@ int io_flush_stdout(struct sp_error *e)
 
 /* ---- the relay ------------------------------------------------------ */
 
+/* Moves that met EAGAIN wait for poll(), not for the next optimistic turn. */
+enum { STUCK_IN = 1, STUCK_PEER_OUT = 2, STUCK_PEER_IN = 4, STUCK_OUT = 8 };
+
+/* Nothing moved now: EAGAIN (mark the move stuck) or EINTR (just retry). */
+static bool nothing_now(struct relay *r, unsigned move)
+{
+	if (errno == EAGAIN)
+		r->stuck |= move;
+	return errno == EAGAIN || errno == EINTR;
+}
+
 /* Large enough that a loopback connection moves at memory speed. */
 enum { RELAY_BUFFER = 256 * 1024 };
 
@@ -132,22 +143,118 @@ int io_stopped_by(void)
 	return stop_signal;
 }
 
+static bool flow_splices(const struct flow *f)
+{
+	return f->pipe[0] >= 0;
+}
+
 static size_t flow_pending(const struct flow *f)
 {
-	return f->end - f->start;
+	return flow_splices(f) ? f->in_pipe : f->end - f->start;
 }
 
 static size_t flow_room(struct flow *f)
 {
+	if (flow_splices(f))
+		return f->pipe_size - f->in_pipe;
 	if (f->start == f->end)
 		f->start = f->end = 0;
 	return RELAY_BUFFER - f->end;
 }
 
+static void flow_close_pipe(struct flow *f)
+{
+	if (f->pipe[0] >= 0) {
+		close(f->pipe[0]);
+		close(f->pipe[1]);
+	}
+	f->pipe[0] = f->pipe[1] = -1;
+	f->in_pipe = 0;
+}
+
+/* Forgets what is pending, for a peer that can no longer take it. */
+static void flow_discard(struct flow *f)
+{
+	f->start = f->end = 0;
+	if (flow_splices(f))
+		flow_close_pipe(f);
+}
+
+/*
+ * Moves the flow from its pipe to its buffer, with the bytes the pipe
+ * holds (at most RELAY_BUFFER: the pipe is no larger), for an end that
+ * turned out not to splice.
+ */
+static void flow_stop_splicing(struct flow *f)
+{
+	ssize_t n = f->in_pipe ? read(f->pipe[0], f->buf, f->in_pipe) : 0;
+
+	f->start = 0;
+	f->end = n > 0 ? (size_t)n : 0;
+	flow_close_pipe(f);
+}
+
+/* A pipe for an empty flow, sized like the buffer; stays on buf if none. */
+static void flow_start_splicing(struct flow *f)
+{
+	int size;
+
+	if (flow_splices(f) || f->end != f->start || pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return;
+	fcntl(f->pipe[1], F_SETPIPE_SZ, RELAY_BUFFER);
+	size = fcntl(f->pipe[1], F_GETPIPE_SZ);
+	if (size <= 0 || size > RELAY_BUFFER) {
+		flow_close_pipe(f);
+		return;
+	}
+	f->pipe_size = (size_t)size;
+}
+
+static ssize_t traced_splice(int from, int to, size_t n)
+{
+	ssize_t r = splice(from, NULL, to, NULL, n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+	trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, SPLICE_F_MOVE|SPLICE_F_NONBLOCK)",
+		  from, to, n);
+	return r;
+}
+
+/*
+ * Splices from fd into the flow's pipe, returning as read() does.  An fd
+ * that cannot splice (EINVAL) puts the flow on its buffer for good, and
+ * the caller sees EINTR: nothing moved, try again (by read()) at once.
+ */
+static ssize_t splice_in(struct flow *f, int fd)
+{
+	ssize_t n = traced_splice(fd, f->pipe[1], flow_room(f));
+
+	if (n > 0)
+		f->in_pipe += (size_t)n;
+	if (n < 0 && errno == EINVAL) {
+		flow_stop_splicing(f);
+		errno = EINTR;
+	}
+	return n;
+}
+
+/* Splices from the flow's pipe out to fd; as write() returns, EINVAL as above. */
+static ssize_t splice_out(struct flow *f, int fd)
+{
+	ssize_t n = traced_splice(f->pipe[0], fd, f->in_pipe);
+
+	if (n > 0)
+		f->in_pipe -= (size_t)n;
+	if (n < 0 && errno == EINVAL) {
+		flow_stop_splicing(f);
+		errno = EINTR;
+	}
+	return n;
+}
+
 int io_relay_init(struct relay *r, struct sp_error *e)
 {
-	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER) };
-	r->down = (struct flow){ .buf = malloc(RELAY_BUFFER) };
+	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
+	r->down = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
 	if (!r->up.buf || !r->down.buf) {
 		io_relay_release(r);
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
@@ -157,6 +264,8 @@ int io_relay_init(struct relay *r, struct sp_error *e)
 
 void io_relay_release(struct relay *r)
 {
+	flow_close_pipe(&r->up);
+	flow_close_pipe(&r->down);
 	free(r->up.buf);
 	free(r->down.buf);
 	r->up.buf = r->down.buf = NULL;
@@ -230,8 +339,11 @@ static int read_local(struct relay *r, struct sp_error *e)
 			r->up.source_done = true;
 		return 0;
 	}
-	n = read(r->in_fd, r->up.buf + r->up.end, input_room(r));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (flow_splices(&r->up))
+		n = splice_in(&r->up, r->in_fd);
+	else
+		n = read(r->in_fd, r->up.buf + r->up.end, input_room(r));
+	if (n < 0 && nothing_now(r, STUCK_IN))
 		return 0;
 	if (n < 0) {
 		r->local_failed = true;
@@ -239,7 +351,9 @@ static int read_local(struct relay *r, struct sp_error *e)
 	}
 	if (n == 0)
 		r->up.source_done = true;
-	add_input(r, (size_t)n);
+	if (!flow_splices(&r->up))
+		add_input(r, (size_t)n);
+	r->moves++;
 	return 0;
 }
 
@@ -261,7 +375,7 @@ static size_t next_send(const struct relay *r)
 	size_t n = flow_pending(f);
 	const char *nl;
 
-	if (!r->datagrams)
+	if (!r->datagrams || flow_splices(f))
 		return n;
 	nl = memchr(f->buf + f->start, '\n', n);
 	if (nl)
@@ -286,16 +400,17 @@ static ssize_t send_to_peer(struct relay *r, size_t n)
 static int write_peer(struct relay *r, struct sp_error *e)
 {
 	size_t n = next_send(r);
+	bool spliced = flow_splices(&r->up);
 	ssize_t w;
 
 	if (n == 0)
 		return 0;
-	w = send_to_peer(r, n);
-	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+	w = spliced ? splice_out(&r->up, r->peer_fd) : send_to_peer(r, n);
+	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
 		return 0;
 	if (w < 0 && !r->datagrams && (errno == EPIPE || errno == ECONNRESET)) {
 		/* The peer stopped reading; what it says next still counts. */
-		r->up.start = r->up.end = 0;
+		flow_discard(&r->up);
 		r->up.source_done = true;
 		r->peer_write_shut = true;
 		return 0;
@@ -303,7 +418,9 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	if (w < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "write(%s)", r->peer_name);
-	r->up.start += (size_t)w;
+	if (!spliced)
+		r->up.start += (size_t)w;
+	r->moves++;
 	return 0;
 }
 
@@ -331,9 +448,10 @@ static ssize_t receive_from_peer(struct relay *r)
 
 static int read_peer(struct relay *r, struct sp_error *e)
 {
-	ssize_t n = receive_from_peer(r);
+	bool spliced = flow_splices(&r->down);
+	ssize_t n = spliced ? splice_in(&r->down, r->peer_fd) : receive_from_peer(r);
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && nothing_now(r, STUCK_PEER_IN))
 		return 0;
 	if (n < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
@@ -341,7 +459,9 @@ static int read_peer(struct relay *r, struct sp_error *e)
 	/* A datagram may be empty; only a stream ends with a read of 0. */
 	if (n == 0 && !r->datagrams)
 		r->down.source_done = true;
-	r->down.end += (size_t)n;
+	if (!spliced)
+		r->down.end += (size_t)n;
+	r->moves++;
 	return 0;
 }
 
@@ -355,14 +475,17 @@ static int write_local(struct relay *r, struct sp_error *e)
 		f->start = f->end;
 		return 0;
 	}
-	n = write(r->out_fd, f->buf + f->start, flow_pending(f));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (flow_splices(f))
+		n = splice_out(f, r->out_fd);
+	else if ((n = write(r->out_fd, f->buf + f->start, flow_pending(f))) > 0)
+		f->start += (size_t)n;
+	if (n < 0 && nothing_now(r, STUCK_OUT))
 		return 0;
 	if (n < 0) {
 		r->local_failed = true;
 		return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
 	}
-	f->start += (size_t)n;
+	r->moves++;
 	return 0;
 }
 
@@ -416,7 +539,7 @@ static void drop_input_if_peer_gone(struct relay *r, short revents)
 {
 	if (!(revents & (POLLHUP | POLLERR)) || !r->down.source_done || r->peer_write_shut)
 		return;
-	r->up.start = r->up.end = 0;
+	flow_discard(&r->up);
 	r->up.source_done = true;
 	r->peer_write_shut = true;
 }
@@ -463,30 +586,86 @@ static bool relay_finished(const struct relay *r)
 {
 	bool peer_done = r->down.source_done && flow_pending(&r->down) == 0;
 
-	return peer_done && (r->peer_write_shut || r->editor || isatty(r->in_fd));
+	return peer_done && (r->peer_write_shut || r->editor || r->in_blocks);
+}
+
+/*
+ * After a turn that moved bytes, the next one just tries again, as if
+ * every descriptor were ready: a system call saved per move, where a
+ * system call is dear (gVisor).  Only descriptors that cannot block are
+ * tried so; a terminal waits for poll().
+ */
+static void assume_ready(const struct relay *r, struct pollfd *p)
+{
+	bool blocks[SLOTS] = { r->in_blocks || r->editor, false, r->out_blocks || r->editor };
+	short stuck[SLOTS] = {
+		r->stuck & STUCK_IN ? POLLIN : 0,
+		(r->stuck & STUCK_PEER_IN ? POLLIN : 0) | (r->stuck & STUCK_PEER_OUT ? POLLOUT : 0),
+		r->stuck & STUCK_OUT ? POLLOUT : 0,
+	};
+
+	for (int i = 0; i < SLOTS; i++)
+		p[i].revents = p[i].fd >= 0 && !blocks[i] ? p[i].events & ~stuck[i] : 0;
+}
+
+/* What poll() found ready is stuck no more. */
+static void unstick(struct relay *r, const struct pollfd *p)
+{
+	if (p[SLOT_IN].revents)
+		r->stuck &= ~STUCK_IN;
+	if (p[SLOT_PEER].revents & (POLLIN | POLLHUP | POLLERR))
+		r->stuck &= ~STUCK_PEER_IN;
+	if (p[SLOT_PEER].revents & (POLLOUT | POLLHUP | POLLERR))
+		r->stuck &= ~STUCK_PEER_OUT;
+	if (p[SLOT_OUT].revents)
+		r->stuck &= ~STUCK_OUT;
 }
 
 static int relay_loop(struct relay *r, struct sp_error *e)
 {
 	struct pollfd p[SLOTS];
+	bool moved = false;
 
 	while (!relay_finished(r)) {
+		unsigned long before = r->moves;
 		int ready;
 
 		if (stop_signal)
 			return 0;
 		plan_poll(r, p);
-		ready = poll(p, SLOTS, r->idle_timeout_ms);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready < 0)
-			return fail_errno(e, SP_FAILURE, errno, "poll");
-		if (ready == 0)
-			return idle_expired(r, e);
+		if (moved) {
+			assume_ready(r, p);
+		} else {
+			ready = poll(p, SLOTS, r->idle_timeout_ms);
+			if (ready < 0 && errno == EINTR)
+				continue;
+			if (ready < 0)
+				return fail_errno(e, SP_FAILURE, errno, "poll");
+			if (ready == 0)
+				return idle_expired(r, e);
+			unstick(r, p);
+		}
 		if (relay_turn(r, p, e) < 0)
 			return -1;
+		moved = r->moves != before;
 	}
 	return 0;
+}
+
+/*
+ * Bytes that need no looking at can stay in the kernel: splice(2) through
+ * a pipe, no copy to us and back.  Not for a terminal, typed or shown
+ * through readline, not under --crlf, which rewrites bytes, and not for
+ * datagrams, which keep their boundaries.
+ */
+static void choose_splicing(struct relay *r)
+{
+	bool plain = !r->editor && !r->datagrams;
+
+	if (plain && !r->crlf && !r->in_blocks)
+		flow_start_splicing(&r->up);
+	if (plain && !r->out_blocks)
+		flow_start_splicing(&r->down);
 }
 
 /*
@@ -500,11 +679,15 @@ int io_relay(struct relay *r, struct sp_error *e)
 {
 	int in_flags, out_flags, peer_flags, result;
 
-	r->down.start = r->down.end = 0;
+	flow_discard(&r->down);
 	r->down.source_done = false;
 	r->peer_write_shut = false;
 	if (r->idle_timeout_ms == 0)
 		r->idle_timeout_ms = -1;
+	r->in_blocks = isatty(r->in_fd);
+	r->out_blocks = isatty(r->out_fd);
+	r->stuck = 0;
+	choose_splicing(r);
 	in_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->in_fd);
 	out_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->out_fd);
 	peer_flags = make_nonblocking_unless_terminal(r->peer_fd);

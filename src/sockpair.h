@@ -148,11 +148,16 @@ int io_flush_stdout(struct sp_error *e);
 
 struct editor;
 
-/* Bytes going one way: read from one side into buf, written to the other. */
+/*
+ * Bytes going one way: read from one side, written to the other.  They wait
+ * in buf, or, where both sides can splice(2), in a kernel pipe instead.
+ */
 struct flow {
 	char *buf;
-	size_t start, end;	/* pending bytes are buf[start..end) */
+	size_t start, end;	/* pending bytes in buf are buf[start..end) */
 	bool source_done;	/* end of file, or the source is gone */
+	int pipe[2];		/* splicing: the pipe; -1 when using buf */
+	size_t in_pipe, pipe_size;
 };
 
 struct relay {
@@ -172,6 +177,9 @@ struct relay {
 	struct flow down;	/* peer -> local output */
 	bool peer_write_shut, last_was_cr;
 	bool local_failed;	/* the failure was stdin's or stdout's */
+	bool in_blocks, out_blocks;	/* terminals: moved only when poll() says */
+	unsigned long moves;	/* reads and writes that did something */
+	unsigned stuck;		/* moves that met EAGAIN since the last poll() */
 	struct sockaddr_storage sender;
 	socklen_t sender_len;
 };

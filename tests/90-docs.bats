@@ -18,7 +18,7 @@ commands() {
 
 # The long options COMMAND --help accepts, one per line, without "--".
 long_options() {
-	sp "$1" --help | grep -oE -- '--[a-z][a-z-]*' | sed 's/^--//' | sort -u
+	sp "$1" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sed 's/^--//' | sort -u
 }
 
 # The mdoc text of one COMMANDS subsection.
@@ -79,7 +79,7 @@ man_section() {
 	local cmd opt
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
-		for opt in $(man_section "$cmd" | sed -n 's/^\.It Fl .*\\-\([a-z][a-z-]*\).*/\1/p' | sort -u); do
+		for opt in $(man_section "$cmd" | sed -n 's/^\.It Fl .*\\-\([a-z][a-z0-9-]*\).*/\1/p' | sort -u); do
 			long_options "$cmd" | grep -qx -- "$opt" ||
 				fail "man page documents $cmd --$opt, which the binary does not accept"
 		done
@@ -111,6 +111,13 @@ man_section() {
 	assert_output "stream dgram seqpacket"
 	run -0 complete_bash sockpair help f
 	assert_output "fork-echo"
+	run -0 complete_bash sockpair listen --k
+	assert_output "--keep-open"
+	run -0 complete_bash sockpair connect --c
+	assert_output "--crlf"
+	touch "$BATS_TEST_TMPDIR/only-file.sock"
+	run -0 complete_bash sockpair listen -U "'$BATS_TEST_TMPDIR/only-f'"
+	assert_output "$BATS_TEST_TMPDIR/only-file.sock"
 }
 
 @test "completion: fish completes commands, options and values" {
@@ -122,6 +129,11 @@ man_section() {
 	assert_line --regexp '^inet6	'
 	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair fork-echo --style '"
 	assert_line --regexp '^stream	'
+	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair listen --keep'"
+	assert_output --regexp '^--keep-open	'
+	touch "$BATS_TEST_TMPDIR/only-file.sock"
+	run -0 fish -c "source '$ROOT/completions/sockpair.fish'; complete -C 'sockpair connect -U $BATS_TEST_TMPDIR/only-f'"
+	assert_output --regexp "^$BATS_TEST_TMPDIR/only-file.sock"
 }
 
 @test "completion: zsh loads _sockpair under compinit and completes" {
@@ -134,6 +146,10 @@ man_section() {
 	tmux_wait_for '^% sockpair pair --emulate ?$'
 	tmux_send C-u "sockpair fork-echo --style str" Tab
 	tmux_wait_for '^% sockpair fork-echo --style stream ?$'
+	tmux_send C-u "sockpair con" Tab
+	tmux_wait_for '^% sockpair connect ?$'
+	tmux_send C-u "sockpair listen --keep" Tab
+	tmux_wait_for '^% sockpair listen --keep-open ?$'
 }
 
 @test "install: DESTDIR and PREFIX put every file in place; uninstall removes them" {
