@@ -114,6 +114,9 @@ static bool nothing_now(struct relay *r, unsigned move)
 /* Large enough that a loopback connection moves at memory speed. */
 enum { RELAY_BUFFER = 256 * 1024 };
 
+/* A pipe's worth is what one splice() moves: more per call, fewer calls. */
+enum { SPLICE_PIPE = 1024 * 1024 };
+
 /* The largest UDP payload over IPv4; longer lines go out in pieces. */
 enum { DATAGRAM_MAX = 65507 };
 
@@ -150,13 +153,13 @@ static bool flow_splices(const struct flow *f)
 
 static size_t flow_pending(const struct flow *f)
 {
-	return flow_splices(f) ? f->in_pipe : f->end - f->start;
+	return (flow_splices(f) ? f->in_pipe : 0) + f->end - f->start;
 }
 
 static size_t flow_room(struct flow *f)
 {
 	if (flow_splices(f))
-		return f->pipe_size - f->in_pipe;
+		return f->source_unspliced ? 0 : f->pipe_size - f->in_pipe;
 	if (f->start == f->end)
 		f->start = f->end = 0;
 	return RELAY_BUFFER - f->end;
@@ -170,84 +173,98 @@ static void flow_close_pipe(struct flow *f)
 	}
 	f->pipe[0] = f->pipe[1] = -1;
 	f->in_pipe = 0;
+	f->bounce_out = f->source_unspliced = false;
 }
 
 /* Forgets what is pending, for a peer that can no longer take it. */
 static void flow_discard(struct flow *f)
 {
 	f->start = f->end = 0;
-	if (flow_splices(f))
-		flow_close_pipe(f);
-}
-
-/*
- * Moves the flow from its pipe to its buffer, with the bytes the pipe
- * holds (at most RELAY_BUFFER: the pipe is no larger), for an end that
- * turned out not to splice.
- */
-static void flow_stop_splicing(struct flow *f)
-{
-	ssize_t n = f->in_pipe ? read(f->pipe[0], f->buf, f->in_pipe) : 0;
-
-	f->start = 0;
-	f->end = n > 0 ? (size_t)n : 0;
 	flow_close_pipe(f);
 }
 
-/* A pipe for an empty flow, sized like the buffer; stays on buf if none. */
+/* A pipe for an empty flow; the flow stays on its buffer if none. */
 static void flow_start_splicing(struct flow *f)
 {
 	int size;
 
 	if (flow_splices(f) || f->end != f->start || pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return;
-	fcntl(f->pipe[1], F_SETPIPE_SZ, RELAY_BUFFER);
+	fcntl(f->pipe[1], F_SETPIPE_SZ, SPLICE_PIPE);
 	size = fcntl(f->pipe[1], F_GETPIPE_SZ);
-	if (size <= 0 || size > RELAY_BUFFER) {
+	if (size <= 0) {
 		flow_close_pipe(f);
 		return;
 	}
 	f->pipe_size = (size_t)size;
 }
 
-static ssize_t traced_splice(int from, int to, size_t n)
+static ssize_t traced_splice(int from, int to, size_t n, bool blocking)
 {
-	ssize_t r = splice(from, NULL, to, NULL, n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	unsigned flags = SPLICE_F_MOVE | (blocking ? 0 : SPLICE_F_NONBLOCK);
+	ssize_t r = splice(from, NULL, to, NULL, n, flags);
 
-	trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, SPLICE_F_MOVE|SPLICE_F_NONBLOCK)",
-		  from, to, n);
+	trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, %s)", from, to, n,
+		  blocking ? "SPLICE_F_MOVE" : "SPLICE_F_MOVE|SPLICE_F_NONBLOCK");
 	return r;
 }
 
 /*
- * Splices from fd into the flow's pipe, returning as read() does.  An fd
- * that cannot splice (EINVAL) puts the flow on its buffer for good, and
- * the caller sees EINTR: nothing moved, try again (by read()) at once.
+ * Splices from fd into the flow's pipe, returning as read() does.  A
+ * source that cannot splice (EINVAL; gVisor says so at a file's end) stops
+ * being read until the pipe drains, then the flow goes on with read(): the
+ * caller sees EINTR, nothing moved, try again.
  */
-static ssize_t splice_in(struct flow *f, int fd)
+static ssize_t splice_in(struct flow *f, int fd, bool blocking)
 {
-	ssize_t n = traced_splice(fd, f->pipe[1], flow_room(f));
+	ssize_t n = traced_splice(fd, f->pipe[1], flow_room(f), blocking);
 
 	if (n > 0)
 		f->in_pipe += (size_t)n;
 	if (n < 0 && errno == EINVAL) {
-		flow_stop_splicing(f);
+		f->source_unspliced = true;
+		if (f->in_pipe == 0)
+			flow_close_pipe(f);
 		errno = EINTR;
 	}
 	return n;
 }
 
-/* Splices from the flow's pipe out to fd; as write() returns, EINVAL as above. */
-static ssize_t splice_out(struct flow *f, int fd)
+/* A sink that cannot splice gets the pipe's bytes through the buffer. */
+static ssize_t bounce_out(struct flow *f, int fd)
 {
-	ssize_t n = traced_splice(f->pipe[0], fd, f->in_pipe);
+	ssize_t n;
 
+	if (f->start == f->end && f->in_pipe) {
+		n = read(f->pipe[0], f->buf, f->in_pipe < RELAY_BUFFER ? f->in_pipe : RELAY_BUFFER);
+		if (n < 0)
+			return -1;
+		f->in_pipe -= (size_t)n;
+		f->start = 0;
+		f->end = (size_t)n;
+	}
+	n = write(fd, f->buf + f->start, f->end - f->start);
+	if (n > 0)
+		f->start += (size_t)n;
+	return n;
+}
+
+/* Moves pending bytes out to fd, returning as write() does. */
+static ssize_t splice_out(struct flow *f, int fd, bool blocking)
+{
+	ssize_t n;
+
+	if (f->bounce_out)
+		return bounce_out(f, fd);
+	n = traced_splice(f->pipe[0], fd, f->in_pipe, blocking);
 	if (n > 0)
 		f->in_pipe -= (size_t)n;
 	if (n < 0 && errno == EINVAL) {
-		flow_stop_splicing(f);
+		f->bounce_out = true;
 		errno = EINTR;
 	}
+	if (f->in_pipe == 0 && f->source_unspliced)
+		flow_close_pipe(f);
 	return n;
 }
 
@@ -340,7 +357,7 @@ static int read_local(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (flow_splices(&r->up))
-		n = splice_in(&r->up, r->in_fd);
+		n = splice_in(&r->up, r->in_fd, r->one_way);
 	else
 		n = read(r->in_fd, r->up.buf + r->up.end, input_room(r));
 	if (n < 0 && nothing_now(r, STUCK_IN))
@@ -405,7 +422,7 @@ static int write_peer(struct relay *r, struct sp_error *e)
 
 	if (n == 0)
 		return 0;
-	w = spliced ? splice_out(&r->up, r->peer_fd) : send_to_peer(r, n);
+	w = spliced ? splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
 	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
 		return 0;
 	if (w < 0 && !r->datagrams && (errno == EPIPE || errno == ECONNRESET)) {
@@ -418,7 +435,7 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	if (w < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "write(%s)", r->peer_name);
-	if (!spliced)
+	if (!spliced && w > 0)
 		r->up.start += (size_t)w;
 	r->moves++;
 	return 0;
@@ -449,7 +466,7 @@ static ssize_t receive_from_peer(struct relay *r)
 static int read_peer(struct relay *r, struct sp_error *e)
 {
 	bool spliced = flow_splices(&r->down);
-	ssize_t n = spliced ? splice_in(&r->down, r->peer_fd) : receive_from_peer(r);
+	ssize_t n = spliced ? splice_in(&r->down, r->peer_fd, r->one_way) : receive_from_peer(r);
 
 	if (n < 0 && nothing_now(r, STUCK_PEER_IN))
 		return 0;
@@ -476,7 +493,7 @@ static int write_local(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (flow_splices(f))
-		n = splice_out(f, r->out_fd);
+		n = splice_out(f, r->out_fd, r->one_way);
 	else if ((n = write(r->out_fd, f->buf + f->start, flow_pending(f))) > 0)
 		f->start += (size_t)n;
 	if (n < 0 && nothing_now(r, STUCK_OUT))
@@ -589,6 +606,35 @@ static bool relay_finished(const struct relay *r)
 	return peer_done && (r->peer_write_shut || r->editor || r->in_blocks);
 }
 
+static void set_blocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags >= 0 && (flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+/*
+ * With one direction finished and no idle timeout to keep, a blocking
+ * call can hold nothing up: the other direction's ends go blocking, and
+ * each splice waits in the kernel for what it can move, a pipe-full at
+ * most, instead of meeting EAGAIN and waiting in poll().  io_relay()
+ * restores the descriptors' flags at the end.
+ */
+static void enter_one_way(struct relay *r)
+{
+	bool down_done = r->down.source_done && flow_pending(&r->down) == 0;
+	bool up_done = r->peer_write_shut;
+	const struct flow *active = down_done ? &r->up : &r->down;
+
+	if (r->one_way || down_done == up_done || r->idle_timeout_ms >= 0 ||
+	    r->editor || r->datagrams || !flow_splices(active))
+		return;
+	set_blocking(r->peer_fd);
+	set_blocking(down_done ? r->in_fd : r->out_fd);
+	r->one_way = true;
+}
+
 /*
  * After a turn that moved bytes, the next one just tries again, as if
  * every descriptor were ready: a system call saved per move, where a
@@ -632,6 +678,7 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 
 		if (stop_signal)
 			return 0;
+		enter_one_way(r);
 		plan_poll(r, p);
 		if (moved) {
 			assume_ready(r, p);
@@ -687,6 +734,7 @@ int io_relay(struct relay *r, struct sp_error *e)
 	r->in_blocks = isatty(r->in_fd);
 	r->out_blocks = isatty(r->out_fd);
 	r->stuck = 0;
+	r->one_way = false;
 	choose_splicing(r);
 	in_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->in_fd);
 	out_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->out_fd);

@@ -156,8 +156,10 @@ struct flow {
 	char *buf;
 	size_t start, end;	/* pending bytes in buf are buf[start..end) */
 	bool source_done;	/* end of file, or the source is gone */
-	int pipe[2];		/* splicing: the pipe; -1 when using buf */
+	int pipe[2];		/* splicing: the pipe; -1 when using buf only */
 	size_t in_pipe, pipe_size;
+	bool bounce_out;	/* the sink cannot splice: pipe -> buf -> write() */
+	bool source_unspliced;	/* the source cannot splice: buf once the pipe drains */
 };
 
 struct relay {
@@ -178,6 +180,7 @@ struct relay {
 	bool peer_write_shut, last_was_cr;
 	bool local_failed;	/* the failure was stdin's or stdout's */
 	bool in_blocks, out_blocks;	/* terminals: moved only when poll() says */
+	bool one_way;		/* one direction left: blocking calls, no poll() */
 	unsigned long moves;	/* reads and writes that did something */
 	unsigned stuck;		/* moves that met EAGAIN since the last poll() */
 	struct sockaddr_storage sender;

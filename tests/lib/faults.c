@@ -5,9 +5,15 @@
  *   SP_FAULT_FLIP_AT=N      recv() returns stream byte N with its bits flipped
  *   SP_FAULT_WRITER_EXIT_AT=N  a write() that would pass byte N ends the
  *                           process instead (a writer that dies mid-stream)
+ *   SP_FAULT_SPLICE_OUT_EINVAL=FD  splice() into FD fails with EINVAL, as a
+ *                           sink that cannot splice would
+ *   SP_FAULT_SPLICE_IN_EINVAL_AFTER=N  splice() from fd 0 fails with EINVAL
+ *                           once N bytes came that way (gVisor at a file's end)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -50,5 +56,26 @@ ssize_t write(int fd, const void *buf, size_t n)
 	r = real(fd, buf, n);
 	if (r > 0 && fd > 2)
 		written += r;
+	return r;
+}
+
+ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t n, unsigned flags)
+{
+	static ssize_t (*real)(int, loff_t *, int, loff_t *, size_t, unsigned);
+	static long long from_stdin;
+	long long sink = env_offset("SP_FAULT_SPLICE_OUT_EINVAL");
+	long long after = env_offset("SP_FAULT_SPLICE_IN_EINVAL_AFTER");
+	ssize_t r;
+
+	if (!real)
+		real = (ssize_t (*)(int, loff_t *, int, loff_t *, size_t, unsigned))
+			dlsym(RTLD_NEXT, "splice");
+	if ((sink >= 0 && out == sink) || (after >= 0 && in == 0 && from_stdin >= after)) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = real(in, in_off, out, out_off, n, flags);
+	if (r > 0 && in == 0)
+		from_stdin += r;
 	return r;
 }

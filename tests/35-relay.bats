@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# The relay that listen, connect and fork-echo -i share: its fallbacks
+# and modes, seen through listen and connect.  Every test moves real
+# bytes and checks them whole.
+
+load helpers
+
+setup() {
+	head -c 64M /dev/urandom >"$BATS_TEST_TMPDIR/data"
+	WANT=$(sha256sum <"$BATS_TEST_TMPDIR/data")
+}
+
+teardown() {
+	kill_bg
+}
+
+# Sends $BATS_TEST_TMPDIR/data through connect -> listen with the given
+# environment for both; the listener writes to $BATS_TEST_TMPDIR/got.
+transfer() {
+	start_listen_with_env "$@"
+	env "$@" timeout 30 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" \
+		<"$BATS_TEST_TMPDIR/data" 3>&- >/dev/null
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+}
+
+start_listen_with_env() {
+	local err=$BATS_TEST_TMPDIR/listen.err
+	: >"$err"
+	bg env "$@" "$SOCKPAIR" listen </dev/null >"$BATS_TEST_TMPDIR/got" 2>"$err"
+	LISTEN_PID=$BG_LAST
+	wait_for_line "$err" '^listening on '
+	LISTEN_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+}
+
+@test "relay: splices a bulk transfer, and the bytes arrive whole" {
+	transfer SOCKPAIR_TRACE=1
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/got")" "$WANT"
+	grep -q '^splice(' "$BATS_TEST_TMPDIR/listen.err" || fail "the listener did not splice"
+}
+
+@test "relay: a sink that cannot splice gets the bytes through the buffer" {
+	build_faults
+	transfer LD_PRELOAD="$FAULTS_SO" SP_FAULT_SPLICE_OUT_EINVAL=1
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/got")" "$WANT"
+}
+
+@test "relay: a source that stops splicing mid-stream loses nothing" {
+	build_faults
+	transfer LD_PRELOAD="$FAULTS_SO" SP_FAULT_SPLICE_IN_EINVAL_AFTER=3000000
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/got")" "$WANT"
+}
+
+@test "relay: from a pipe into a pipe, both ways at once" {
+	head -c 16M /dev/urandom >"$BATS_TEST_TMPDIR/down"
+	LISTEN_IN=$BATS_TEST_TMPDIR/down start_listen
+	cat "$BATS_TEST_TMPDIR/data" | timeout 30 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" 3>&- |
+		sha256sum >"$BATS_TEST_TMPDIR/client.sum"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/client.sum")" "$(sha256sum <"$BATS_TEST_TMPDIR/down")"
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/listen.out")" "$WANT"
+}
+
+@test "relay: --crlf on bulk data rewrites exactly the bare line ends" {
+	# Lines of random printable text, some ending \r\n already.
+	base64 -w 76 "$BATS_TEST_TMPDIR/data" | head -n 110000 | sed '0~3s/$/\r/' >"$BATS_TEST_TMPDIR/text"
+	start_listen
+	timeout 30 "$SOCKPAIR" connect -q --crlf 127.0.0.1 "$LISTEN_PORT" \
+		<"$BATS_TEST_TMPDIR/text" 3>&- >/dev/null
+	wait_exit "$LISTEN_PID"
+	sed 's/\r*$/\r/' "$BATS_TEST_TMPDIR/text" >"$BATS_TEST_TMPDIR/expected"
+	cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/listen.out"
+}
+
+@test "relay: a slow reader of our stdout holds the peer back, nothing is lost" {
+	start_listen
+	timeout 30 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" <"$BATS_TEST_TMPDIR/data" 3>&- >/dev/null
+	wait_exit "$LISTEN_PID"
+	# Now the other way, into a reader that takes its time.
+	LISTEN_IN=$BATS_TEST_TMPDIR/data start_listen
+	timeout 60 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" </dev/null 3>&- |
+		(sleep 1; sha256sum) >"$BATS_TEST_TMPDIR/slow.sum"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.sum")" "$WANT"
+}
