@@ -219,6 +219,8 @@ size_t editor_take(struct editor *ed, char *buf, size_t size)
 
 	if (n > size)
 		n = size;
+	if (n == 0)
+		return 0;	/* nothing held: ed->held may be NULL */
 	memcpy(buf, ed->held + ed->held_off, n);
 	ed->held_off += n;
 	return n;
