@@ -289,3 +289,10 @@ start_terminal_client() {
 	tmux_send 'stty -a | tr " " "\n" | grep -xE -- "-?(icanon|echo)" | tr "\n" " "; echo' Enter
 	tmux_wait_for '^icanon echo ?$'
 }
+
+@test "connect: off a terminal, no prompt on stdout and no history written" {
+	start_socat_tcp_server -t 5 TCP-LISTEN:0,bind=127.0.0.1 SYSTEM:'cat'
+	XDG_STATE_HOME=$BATS_TEST_TMPDIR/state run -0 --separate-stderr sp connect 127.0.0.1 "$SOCAT_PORT" <<<"plain"
+	assert_output "plain"
+	[ ! -e "$BATS_TEST_TMPDIR/state" ] || fail "a history was written off a terminal"
+}

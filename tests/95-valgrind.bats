@@ -81,3 +81,58 @@ $(cat "$log")"
 	vg 0 /dev/null --version
 	vg 2 /dev/null nosuch
 }
+
+# listen in the background under memcheck, its client in the foreground.
+vg_listen() {
+	local err=$BATS_TEST_TMPDIR/listen.err
+	: >"$err"
+	timeout -k 2 60 valgrind -q --error-exitcode=99 --leak-check=full \
+		--errors-for-leak-kinds=definite --track-fds=yes --log-file="$VG_LOGS/vg.%p" \
+		"$SOCKPAIR" listen "$@" <"${LISTEN_IN:-/dev/null}" >"$BATS_TEST_TMPDIR/listen.out" \
+		2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	VG_LISTEN=$!
+	wait_for_line "$err" '^listening on ' 400
+	LISTEN_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+}
+
+vg_listen_status() {
+	local status=0
+	wait "$VG_LISTEN" || status=$?
+	[ "$status" -eq "$1" ] || fail "listen exited $status, expected $1: $(cat "$VG_LOGS"/vg.*)"
+}
+
+@test "valgrind: listen and connect over TCP, splicing and not, are clean" {
+	printf 'reply\n' >"$BATS_TEST_TMPDIR/reply"
+	head -c 3M /dev/urandom >"$BATS_TEST_TMPDIR/data"
+	LISTEN_IN=$BATS_TEST_TMPDIR/reply vg_listen
+	vg 0 "$BATS_TEST_TMPDIR/data" connect 127.0.0.1 "$LISTEN_PORT"
+	vg_listen_status 0
+	assert_clean_logs
+	cmp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/listen.out"
+	vg_listen -k
+	vg 0 "$BATS_TEST_TMPDIR/reply" connect --crlf 127.0.0.1 "$LISTEN_PORT"
+	kill -TERM "$VG_LISTEN"	# timeout(1) passes it on to the listener
+	vg_listen_status 0
+	assert_clean_logs
+}
+
+@test "valgrind: listen and connect over UNIX sockets and UDP are clean" {
+	printf 'line\n' >"$BATS_TEST_TMPDIR/line"
+	vg_listen -U "$BATS_TEST_TMPDIR/s.sock"
+	vg 0 "$BATS_TEST_TMPDIR/line" connect -U "$BATS_TEST_TMPDIR/s.sock"
+	vg_listen_status 0
+	assert_clean_logs
+	vg_listen -u
+	vg 0 "$BATS_TEST_TMPDIR/line" connect -u -w 1 127.0.0.1 "$LISTEN_PORT"
+	kill -INT "$VG_LISTEN"
+	vg_listen_status 0
+	assert_clean_logs
+}
+
+@test "valgrind: connect's failures are clean" {
+	local port
+	port=$(closed_port)
+	vg 4 /dev/null connect 127.0.0.1 "$port"
+	vg 2 /dev/null connect 127.0.0.1 99999
+	RES_OPTIONS="timeout:1 attempts:1" vg 3 /dev/null connect nonexistent.invalid 80
+}
