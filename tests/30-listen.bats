@@ -264,3 +264,23 @@ third"
 	run --separate-stderr sp listen -U "/tmp/$(printf 'x%.0s' {1..120})"
 	[ "$status" -eq 2 ]
 }
+
+@test "listen: socat as the client over a UNIX path and over IPv6" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	printf 'to socat\n' >"$BATS_TEST_TMPDIR/in"
+	LISTEN_IN=$BATS_TEST_TMPDIR/in start_listen -U "$sock"
+	run -0 timeout 5 socat -t 5 - "UNIX-CONNECT:$sock" <<<"unix via socat"
+	assert_output "to socat"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "unix via socat"
+	LISTEN_IN=$BATS_TEST_TMPDIR/in start_listen -6
+	run -0 timeout 5 socat -t 5 - "TCP6:[::1]:$LISTEN_PORT" <<<"ipv6 via socat"
+	assert_output "to socat"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(out)" "ipv6 via socat"
+}
+
+@test "listen: -b sets listen()'s backlog" {
+	start_listen -b 7 --trace
+	grep -qx 'listen(3, 7) = 0' "$BATS_TEST_TMPDIR/listen.err" || fail "$(err)"
+}

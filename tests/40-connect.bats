@@ -296,3 +296,15 @@ start_terminal_client() {
 	assert_output "plain"
 	[ ! -e "$BATS_TEST_TMPDIR/state" ] || fail "a history was written off a terminal"
 }
+
+@test "connect: nc as the server over a UNIX path" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	printf 'from nc\n' >"$BATS_TEST_TMPDIR/nc.in"
+	bg nc -N -lU "$sock" <"$BATS_TEST_TMPDIR/nc.in" >"$BATS_TEST_TMPDIR/nc.out"
+	local tries=100
+	until [ -S "$sock" ] || [ $tries -eq 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+	run -0 --separate-stderr sp connect -U "$sock" <<<"to nc"
+	assert_output "from nc"
+	wait_exit "$BG_LAST"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" "to nc"
+}
