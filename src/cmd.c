@@ -14,6 +14,7 @@ const struct sp_cmd *const sp_commands[] = {
 	&cmd_fork_echo_entry,
 	&cmd_listen_entry,
 	&cmd_connect_entry,
+	&cmd_talkback_entry,
 	&cmd_help_entry,
 	NULL
 };

@@ -67,6 +67,7 @@ extern const struct sp_cmd cmd_pair_entry;
 extern const struct sp_cmd cmd_fork_echo_entry;
 extern const struct sp_cmd cmd_listen_entry;
 extern const struct sp_cmd cmd_connect_entry;
+extern const struct sp_cmd cmd_talkback_entry;
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
@@ -191,6 +192,18 @@ int io_relay(struct relay *r, struct sp_error *e);
 void io_relay_release(struct relay *r);
 void io_stop_on_signals(void);
 int io_stopped_by(void);
+
+/* line.c */
+struct line_reader {
+	size_t max;		/* a piece is at most this long */
+	size_t held;		/* bytes of an incomplete piece in buf */
+	char *buf;		/* max bytes, allocated while something is held */
+};
+bool line_next(struct line_reader *lr, const char **data, size_t *n,
+	       const char **piece, size_t *len);
+void line_release(struct line_reader *lr);
+void line_free(struct line_reader *lr);
+void line_trim(const char **s, size_t *n);
 
 /* editor.c */
 struct editor *editor_open(const char *prompt, const char *history_path);

@@ -195,7 +195,36 @@ udp_port_of() {
 	return 1
 }
 
+# The TCP port a background process listens on, from ss (for -q servers).
+tcp_port_of() {
+	local pid=$1 tries=100 port
+	while [ "$tries" -gt 0 ]; do
+		port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," | awk '{ print $4 }' | sed 's/.*://' | head -1)
+		[ -n "$port" ] && { echo "$port"; return 0; }
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
 # A TCP port that nothing listens on: bound, then released.
 closed_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# sockpair talkback ARGS on a free port, in the background: output in
+# $T/talkback.out and .err; sets TB_PID (to wait for), TB_SP (to signal),
+# TB_PORT.
+start_talkback() {
+	local err=$BATS_TEST_TMPDIR/talkback.err
+	: >"$err"
+	bg "$SOCKPAIR" talkback -p 0 "$@" </dev/null >"$BATS_TEST_TMPDIR/talkback.out" 2>"$err"
+	TB_PID=$BG_LAST TB_SP=$BG_CHILD
+	case " $* " in
+	*" -q "*)	# quiet: no announcement to read the port from
+		TB_PORT=$(tcp_port_of "$TB_SP") || fail "talkback -q: no listening port found" ;;
+	*)
+		wait_for_line "$err" '^listening on '
+		TB_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err" | head -1) ;;
+	esac
 }

@@ -1,0 +1,627 @@
+/*
+ * cmd-talkback.c: the manual's "Simple TCP/IP server", for everyone at once.
+ *
+ * The manual's server serves one client at a time and exits on the first
+ * read that fails.  This one keeps its protocol byte for byte (the
+ * welcome, lines cut as PHP_NORMAL_READ cuts them, quit, shutdown, "You
+ * said") and serves thousands of clients from one epoll loop in which no
+ * client can hold up another: what a client may make us hold is bounded,
+ * one that stops reading is dropped, and a full descriptor table does not
+ * spin the loop.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char welcome[] =
+	"\nWelcome to the sockpair talkback server.\n"
+	"To quit, type 'quit'. To shut down the server type 'shutdown'.\n";
+static const char busy[] = "Server busy.\n";
+
+/* A client that stops reading may make us hold this much, and no more. */
+enum { OUTPUT_LIMIT = 1024 * 1024 };
+
+/* What one read() takes from a client; what one epoll_wait() returns. */
+enum { READ_SIZE = 64 * 1024, EVENTS = 256 };
+
+struct talkback_opts {
+	const char *port, *address;
+	int family, backlog, idle_timeout_ms;
+	unsigned long max_clients, max_line;
+};
+
+struct client {
+	int fd;
+	bool dead;		/* dropped this turn: freed at its end */
+	struct line_reader lr;
+	char *out;		/* replies the socket has not taken yet */
+	size_t out_len, out_cap;
+	long long last_active_ms;
+	struct client *older, *newer;	/* by last activity, for --idle-timeout */
+	struct client *next_dead;
+	char peer[48];
+};
+
+/* Bytes waiting to be written somewhere, growing as needed. */
+struct byte_queue {
+	char *buf;
+	size_t len, cap;
+};
+
+struct server {
+	const struct talkback_opts *o;
+	int epfd, lfd, spare_fd;
+	unsigned long clients;
+	struct client *oldest, *newest;	/* every client, by last activity */
+	struct client *dead;
+	struct byte_queue replies;	/* for the client being read */
+	struct byte_queue echo;		/* our stdout, written once per turn */
+	char *readbuf;
+	bool shutdown_requested, echo_failed;
+};
+
+enum { OPT_MAX_CLIENTS = OPT_COMMON_LAST, OPT_MAX_LINE, OPT_IDLE_TIMEOUT };
+
+static void parse_talkback_options(int argc, char **argv, struct talkback_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "address", required_argument, NULL, 'a' },
+		{ "backlog", required_argument, NULL, 'b' },
+		{ "ipv4", no_argument, NULL, '4' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+		{ "max-line", required_argument, NULL, OPT_MAX_LINE },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+		COMMON_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned long backlog;
+	unsigned port;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:a:b:46hq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_port(optarg, true, &port) < 0)
+				usage_error("invalid port '%s' (0 to 65535; 0 picks a free one)", optarg);
+			o->port = optarg;
+			break;
+		case 'a': o->address = optarg; break;
+		case 'b':
+			if (parse_uint(optarg, INT32_MAX, &backlog) < 0)
+				usage_error("invalid backlog '%s'", optarg);
+			o->backlog = (int)backlog;
+			break;
+		case '4': case '6':
+			if (o->family != AF_UNSPEC)
+				usage_error("-4 and -6 cannot be combined");
+			o->family = c == '4' ? AF_INET : AF_INET6;
+			break;
+		case OPT_MAX_CLIENTS:
+			if (parse_uint(optarg, 1000000, &o->max_clients) < 0 || o->max_clients == 0)
+				usage_error("invalid --max-clients '%s' (1 to 1000000)", optarg);
+			break;
+		case OPT_MAX_LINE:
+			if (parse_uint(optarg, 1024 * 1024, &o->max_line) < 0 || o->max_line == 0)
+				usage_error("invalid --max-line '%s' (1 to 1048576 bytes)", optarg);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_seconds(optarg, &o->idle_timeout_ms) < 0)
+				usage_error("invalid --idle-timeout '%s' (seconds, above zero)", optarg);
+			break;
+		default:
+			cmd_common_option(&cmd_talkback_entry, c, argv);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- byte queues ------------------------------------------------------ */
+
+static int queue_add(struct byte_queue *q, const void *data, size_t n)
+{
+	if (q->len + n > q->cap) {
+		size_t cap = q->cap ? q->cap : 4096;
+		while (cap < q->len + n)
+			cap *= 2;
+		char *buf = realloc(q->buf, cap);
+		if (!buf)
+			return -1;
+		q->buf = buf;
+		q->cap = cap;
+	}
+	memcpy(q->buf + q->len, data, n);
+	q->len += n;
+	return 0;
+}
+
+static void queue_free(struct byte_queue *q)
+{
+	free(q->buf);
+	*q = (struct byte_queue){ 0 };
+}
+
+/* ---- the descriptor table --------------------------------------------- */
+
+/* So that --max-clients is reachable: the soft limit up to the hard one. */
+static void raise_descriptor_limit(unsigned long max_clients)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		trace_ret(setrlimit(RLIMIT_NOFILE, &rl), "setrlimit(RLIMIT_NOFILE, %llu)",
+			  (unsigned long long)rl.rlim_cur);
+	}
+	/* The listener, epoll, the spare and stdio need a few of their own. */
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max_clients + 16)
+		report_note("descriptor limit %llu: fewer than --max-clients %lu can connect",
+			    (unsigned long long)rl.rlim_cur, max_clients);
+}
+
+static int open_spare(void)
+{
+	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * With the table full, accept() fails with EMFILE and the connection
+ * stays queued, so a level-triggered loop would spin on it.  Giving up the
+ * spare descriptor lets us accept that client, only to close it.
+ */
+static void shed_one_connection(struct server *srv)
+{
+	int fd;
+
+	if (srv->spare_fd < 0)
+		return;
+	close(srv->spare_fd);
+	fd = accept(srv->lfd, NULL, NULL);
+	trace_ret(fd, "accept(%d) [table full, shed]", srv->lfd);
+	if (fd >= 0)
+		close(fd);
+	srv->spare_fd = open_spare();
+}
+
+/* ---- clients ---------------------------------------------------------- */
+
+static void idle_list_remove(struct server *srv, struct client *c)
+{
+	if (c->older)
+		c->older->newer = c->newer;
+	else if (srv->oldest == c)
+		srv->oldest = c->newer;
+	if (c->newer)
+		c->newer->older = c->older;
+	else if (srv->newest == c)
+		srv->newest = c->older;
+	c->older = c->newer = NULL;
+}
+
+/* Every client is on the list, the one longest silent first. */
+static void idle_list_append(struct server *srv, struct client *c)
+{
+	c->last_active_ms = now_ms();
+	c->older = srv->newest;
+	if (srv->newest)
+		srv->newest->newer = c;
+	srv->newest = c;
+	if (!srv->oldest)
+		srv->oldest = c;
+}
+
+/* Activity moves a client to the young end; the order matters only to
+ * --idle-timeout, which alone pays for keeping it. */
+static void mark_active(struct server *srv, struct client *c)
+{
+	if (srv->o->idle_timeout_ms < 0)
+		return;
+	idle_list_remove(srv, c);
+	idle_list_append(srv, c);
+}
+
+static void drop_client(struct server *srv, struct client *c, const char *why)
+{
+	if (c->dead)
+		return;
+	report_note("closed %s (%s)", c->peer, why);
+	net_close(c->fd);	/* close() also takes it out of the epoll set */
+	idle_list_remove(srv, c);
+	c->dead = true;
+	c->next_dead = srv->dead;
+	srv->dead = c;
+	srv->clients--;
+}
+
+/* Dropped clients are freed only at the end of a turn: a later event of
+ * the same epoll_wait() may still name them. */
+static void free_dead_clients(struct server *srv)
+{
+	while (srv->dead) {
+		struct client *c = srv->dead;
+		srv->dead = c->next_dead;
+		line_free(&c->lr);
+		free(c->out);
+		free(c);
+	}
+}
+
+static int watch(struct server *srv, struct client *c, uint32_t events, int op)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	return epoll_ctl(srv->epfd, op, c->fd, &ev);
+}
+
+/*
+ * Sends what the client is owed: straight to the socket while nothing is
+ * queued, the rest queued behind EPOLLOUT.  A client whose queue would
+ * pass OUTPUT_LIMIT is not reading: it is dropped.
+ */
+static void send_to_client(struct server *srv, struct client *c, const char *data, size_t n)
+{
+	ssize_t w = 0;
+
+	if (c->out_len == 0) {
+		w = io_write(c->fd, data, n);
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			drop_client(srv, c, strerror(errno));
+			return;
+		}
+		if (w < 0)
+			w = 0;
+	}
+	if ((size_t)w == n)
+		return;
+	if (c->out_len + n - (size_t)w > OUTPUT_LIMIT) {
+		drop_client(srv, c, "not reading: output queue over 1 MiB");
+		return;
+	}
+	struct byte_queue q = { c->out, c->out_len, c->out_cap };
+	if (queue_add(&q, data + w, n - (size_t)w) < 0) {
+		drop_client(srv, c, strerror(ENOMEM));
+		return;
+	}
+	c->out = q.buf;
+	c->out_cap = q.cap;
+	if (c->out_len == 0)
+		watch(srv, c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+	c->out_len = q.len;
+}
+
+static void client_writable(struct server *srv, struct client *c)
+{
+	ssize_t w = io_write(c->fd, c->out, c->out_len);
+
+	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (w < 0) {
+		drop_client(srv, c, strerror(errno));
+		return;
+	}
+	memmove(c->out, c->out + w, c->out_len - (size_t)w);
+	c->out_len -= (size_t)w;
+	if (c->out_len == 0) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+		watch(srv, c, EPOLLIN, EPOLL_CTL_MOD);
+	}
+}
+
+static void echo_line(struct server *srv, const char *text, size_t n)
+{
+	if (srv->echo_failed)
+		return;
+	if (queue_add(&srv->echo, text, n) < 0 || queue_add(&srv->echo, "\n", 1) < 0)
+		srv->echo.len = 0;
+}
+
+/* One write of everything said this turn (when stdout cannot take it, say
+ * so once, and go on serving). */
+static void flush_echo(struct server *srv)
+{
+	struct sp_error e;
+
+	if (srv->echo.len == 0)
+		return;
+	if (!srv->echo_failed && io_write_all(STDOUT_FILENO, srv->echo.buf, srv->echo.len, &e) < 0) {
+		fail_errno(&e, SP_FAILURE, errno, "write(stdout)");
+		report_failure(&e);
+		srv->echo_failed = true;
+	}
+	srv->echo.len = 0;
+}
+
+/* The replies to one read go out in one write. */
+static void send_replies(struct server *srv, struct client *c)
+{
+	if (!c->dead && srv->replies.len)
+		send_to_client(srv, c, srv->replies.buf, srv->replies.len);
+	srv->replies.len = 0;
+}
+
+/* One piece of input, as the manual's loop body handles it. */
+static void handle_piece(struct server *srv, struct client *c, const char *text, size_t n)
+{
+	static const char said[] = "sockpair: You said '", end[] = "'.\n";
+
+	line_trim(&text, &n);
+	if (n == 0)
+		return;
+	if (n == 4 && memcmp(text, "quit", 4) == 0) {
+		send_replies(srv, c);	/* what came before quit is still owed */
+		drop_client(srv, c, "quit");
+		return;
+	}
+	if (n == 8 && memcmp(text, "shutdown", 8) == 0) {
+		report_note("shutdown requested by %s", c->peer);
+		send_replies(srv, c);
+		srv->shutdown_requested = true;
+		drop_client(srv, c, "shutdown");
+		return;
+	}
+	if (queue_add(&srv->replies, said, sizeof(said) - 1) < 0 ||
+	    queue_add(&srv->replies, text, n) < 0 ||
+	    queue_add(&srv->replies, end, sizeof(end) - 1) < 0) {
+		drop_client(srv, c, strerror(ENOMEM));
+		return;
+	}
+	echo_line(srv, text, n);
+}
+
+/* Reads once, answers every complete piece, in one write. */
+static void client_readable(struct server *srv, struct client *c)
+{
+	ssize_t n = io_read(c->fd, srv->readbuf, READ_SIZE);
+	const char *data = srv->readbuf, *piece;
+	size_t left, len;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		drop_client(srv, c, n == 0 ? "end of file" : strerror(errno));
+		return;
+	}
+	mark_active(srv, c);
+	srv->replies.len = 0;
+	for (left = (size_t)n; !c->dead && !srv->shutdown_requested;) {
+		if (!line_next(&c->lr, &data, &left, &piece, &len)) {
+			if (len == (size_t)-1)
+				drop_client(srv, c, strerror(ENOMEM));
+			break;
+		}
+		handle_piece(srv, c, piece, len);
+	}
+	send_replies(srv, c);
+	if (!c->dead)
+		line_release(&c->lr);
+}
+
+static void add_client(struct server *srv, int fd, const char *peer)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		net_close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->lr.max = srv->o->max_line;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	if (watch(srv, c, EPOLLIN, EPOLL_CTL_ADD) < 0) {
+		net_close(fd);
+		free(c);
+		return;
+	}
+	srv->clients++;
+	report_note("connection from %s", peer);
+	idle_list_append(srv, c);
+	send_to_client(srv, c, welcome, sizeof(welcome) - 1);
+}
+
+static void turn_away(int fd, const char *peer)
+{
+	report_note("refused %s (server busy)", peer);
+	(void)!io_write(fd, busy, sizeof(busy) - 1);
+	net_close(fd);
+}
+
+/* Accepts what is waiting, a bounded number a turn, so clients get served. */
+static void accept_clients(struct server *srv)
+{
+	for (int i = 0; i < EVENTS; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char peer[48];
+		int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		trace_ret(fd, "accept4(%d)", srv->lfd);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				shed_one_connection(srv);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				report_error(SP_FAILURE, "accept(%d): %s", srv->lfd, strerror(errno));
+			return;
+		}
+		net_format_addr((struct sockaddr *)&ss, len, peer, sizeof(peer));
+		if (srv->clients >= srv->o->max_clients)
+			turn_away(fd, peer);
+		else
+			add_client(srv, fd, peer);
+	}
+}
+
+static void expire_idle_clients(struct server *srv)
+{
+	long long now = now_ms();
+
+	while (srv->oldest && now - srv->oldest->last_active_ms >= srv->o->idle_timeout_ms)
+		drop_client(srv, srv->oldest, "idle");
+}
+
+/* Milliseconds until the oldest client idles out; -1: never. */
+static int next_expiry(const struct server *srv)
+{
+	long long left;
+
+	if (srv->o->idle_timeout_ms < 0 || !srv->oldest)
+		return -1;
+	left = srv->oldest->last_active_ms + srv->o->idle_timeout_ms - now_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+static void dispatch(struct server *srv, const struct epoll_event *ev)
+{
+	struct client *c = ev->data.ptr;
+
+	if (!c) {
+		accept_clients(srv);
+		return;
+	}
+	if (c->dead)
+		return;
+	if (ev->events & EPOLLOUT)
+		client_writable(srv, c);
+	if (!c->dead && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		client_readable(srv, c);
+}
+
+static int serve(struct server *srv, struct sp_error *e)
+{
+	struct epoll_event events[EVENTS];
+
+	while (!srv->shutdown_requested && !io_stopped_by()) {
+		int n = epoll_wait(srv->epfd, events, EVENTS, next_expiry(srv));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail_errno(e, SP_FAILURE, errno, "epoll_wait");
+		for (int i = 0; i < n && !srv->shutdown_requested; i++)
+			dispatch(srv, &events[i]);
+		if (srv->o->idle_timeout_ms >= 0)
+			expire_idle_clients(srv);
+		flush_echo(srv);
+		free_dead_clients(srv);
+	}
+	return 0;
+}
+
+/* ---- start and end ---------------------------------------------------- */
+
+static int open_listener(const struct talkback_opts *o, struct sp_error *e)
+{
+	const char *host = o->address ? o->address : o->family == AF_INET6 ? "::1" : "127.0.0.1";
+	struct addrinfo *ai;
+	char bare[64], name[128];
+	int fd;
+
+	if (net_resolve(net_strip_brackets(host, bare, sizeof(bare)), o->port, o->family,
+			SOCK_STREAM, true, &ai, e) < 0)
+		return -1;
+	fd = net_listen_inet(ai, o->backlog, e);
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return -1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (net_name_of(fd, false, name, sizeof(name)) == 0)
+		report_note("listening on %s", name);
+	return fd;
+}
+
+static int start_server(struct server *srv, struct sp_error *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	srv->readbuf = malloc(READ_SIZE);
+	if (!srv->readbuf)
+		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+	srv->lfd = open_listener(srv->o, e);
+	if (srv->lfd < 0)
+		return -1;
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	trace_ret(srv->epfd, "epoll_create1(EPOLL_CLOEXEC)");
+	if (srv->epfd < 0)
+		return fail_errno(e, SP_FAILURE, errno, "epoll_create1");
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &ev) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->lfd);
+	srv->spare_fd = open_spare();
+	return 0;
+}
+
+/* SIGINT, SIGTERM and "shutdown" all end here: every client closed. */
+static void stop_server(struct server *srv)
+{
+	while (srv->oldest)
+		drop_client(srv, srv->oldest, "server shutting down");
+	free_dead_clients(srv);
+	flush_echo(srv);
+	if (srv->lfd >= 0)
+		net_close(srv->lfd);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
+	queue_free(&srv->replies);
+	queue_free(&srv->echo);
+	free(srv->readbuf);
+}
+
+static int cmd_talkback_exec(int argc, char **argv)
+{
+	struct talkback_opts o = { .port = "10000", .family = AF_UNSPEC, .backlog = SOMAXCONN,
+				   .max_clients = 1024, .max_line = 2048, .idle_timeout_ms = -1 };
+	struct server srv = { .o = &o, .epfd = -1, .lfd = -1, .spare_fd = -1 };
+	struct sp_error e;
+	int r;
+
+	parse_talkback_options(argc, argv, &o);
+	io_stop_on_signals();
+	raise_descriptor_limit(o.max_clients);
+	r = start_server(&srv, &e);
+	if (r == 0)
+		r = serve(&srv, &e);
+	stop_server(&srv);
+	return r < 0 ? report_failure(&e) : SP_OK;
+}
+
+const struct sp_cmd cmd_talkback_entry = {
+	.name = "talkback",
+	.synopsis = "[-p PORT] [-a ADDRESS] [-b BACKLOG] [--max-clients N] [--max-line BYTES]",
+	.summary = "The manual's simple TCP server, serving many clients at once",
+	.options =
+		"  -p, --port PORT      the port (default 10000; 0 picks a free one)\n"
+		"  -a, --address ADDR   the address to bind (default 127.0.0.1, ::1 with -6)\n"
+		"  -b, --backlog N      listen()'s backlog (default SOMAXCONN)\n"
+		"  -4, --ipv4           IPv4 only\n"
+		"  -6, --ipv6           IPv6 only\n"
+		"      --max-clients N  serve at most N at once; more get 'Server busy.' (1024)\n"
+		"      --max-line BYTES a read ends after BYTES without a line end (2048)\n"
+		"      --idle-timeout SECS  close a client silent for SECS\n",
+	.exec = cmd_talkback_exec,
+};

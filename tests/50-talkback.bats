@@ -1,0 +1,349 @@
+#!/usr/bin/env bats
+# talkback: the manual's simple TCP server, with real telnet (driven by
+# expect), nc and hostile clients of our own.
+
+load helpers
+
+teardown() {
+	kill_bg
+}
+
+WELCOME=$'\nWelcome to the sockpair talkback server.\nTo quit, type \'quit\'. To shut down the server type \'shutdown\'.\n'
+
+# A client that sends its stdin, waits for the replies, then leaves.
+talk() {
+	timeout 5 nc -N -q 1 127.0.0.1 "$TB_PORT" 2>/dev/null || timeout 5 nc -N 127.0.0.1 "$TB_PORT"
+}
+
+@test "talkback: announces the port and greets with exactly the welcome" {
+	start_talkback
+	run -0 bash -c "printf 'quit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | od -An -c"
+	assert_output "$(printf '%s' "$WELCOME" | od -An -c)"
+}
+
+@test "talkback: defaults to 127.0.0.1:10000 and announces it" {
+	# Only if 10000 is free here; the default is what the manual uses.
+	if ss -Hltn 'sport = :10000' | grep -q .; then skip "port 10000 is in use"; fi
+	bg "$SOCKPAIR" talkback </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+	wait_for_line "$BATS_TEST_TMPDIR/err" '^listening on '
+	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/err")" "listening on 127.0.0.1:10000"
+}
+
+@test "talkback: the manual's session through real telnet, then shutdown exits 0" {
+	command -v telnet >/dev/null && command -v expect >/dev/null || fail "telnet and expect are needed (make deps-test)"
+	start_talkback
+	run -0 timeout 20 expect -c "
+		set timeout 5
+		log_user 0
+		proc step {what} { puts \"step: \$what\" }
+		spawn telnet 127.0.0.1 $TB_PORT
+		expect \"Welcome to the sockpair talkback server.\" { step welcome } timeout { exit 1 }
+		expect \"To quit, type 'quit'. To shut down the server type 'shutdown'.\" { step instructions } timeout { exit 1 }
+		send \"hello\\r\"
+		expect \"sockpair: You said 'hello'.\" { step reply } timeout { exit 2 }
+		send \"\\r\"
+		send \"  spaced\\t\\r\"
+		expect \"sockpair: You said 'spaced'.\" { step trimmed } timeout { exit 3 }
+		send \"quit\\r\"
+		expect \"Connection closed by foreign host.\" { step quit } timeout { exit 4 }
+		spawn telnet 127.0.0.1 $TB_PORT
+		expect \"type 'shutdown'.\" { step reconnect } timeout { exit 5 }
+		send \"shutdown\\r\"
+		expect \"Connection closed by foreign host.\" { step shutdown } timeout { exit 6 }
+	"
+	assert_output "step: welcome
+step: instructions
+step: reply
+step: trimmed
+step: quit
+step: reconnect
+step: shutdown"
+	wait_exit "$TB_PID"
+	assert_equal "$BG_STATUS" 0
+	# The empty line got no reply and no echo: two lines said, two echoed.
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/talkback.out")" "hello
+spaced"
+}
+
+@test "talkback: two telnet sessions interleaved are each answered" {
+	start_talkback
+	run -0 timeout 20 expect -c "
+		set timeout 5
+		log_user 0
+		spawn telnet 127.0.0.1 $TB_PORT
+		set a \$spawn_id
+		expect -i \$a \"type 'shutdown'.\"
+		spawn telnet 127.0.0.1 $TB_PORT
+		set b \$spawn_id
+		expect -i \$b \"type 'shutdown'.\"
+		send -i \$a \"from a\\r\"
+		send -i \$b \"from b\\r\"
+		expect -i \$b \"You said 'from b'.\" { puts b1 } timeout { exit 1 }
+		expect -i \$a \"You said 'from a'.\" { puts a1 } timeout { exit 2 }
+		send -i \$b \"again b\\r\"
+		expect -i \$b \"You said 'again b'.\" { puts b2 } timeout { exit 3 }
+		send -i \$a \"quit\\r\"
+		expect -i \$a \"closed by foreign host.\" { puts aq } timeout { exit 4 }
+		send -i \$b \"still here\\r\"
+		expect -i \$b \"You said 'still here'.\" { puts b3 } timeout { exit 5 }
+	"
+	assert_output "b1
+a1
+b2
+aq
+b3"
+}
+
+@test "talkback: \\n-only and \\r\\n lines each get one reply" {
+	start_talkback
+	run -0 bash -c "printf 'one\ntwo\r\nthree\r\n\r\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT"
+	assert_output "${WELCOME}sockpair: You said 'one'.
+sockpair: You said 'two'.
+sockpair: You said 'three'."
+}
+
+@test "talkback: a lone \\r ends a read, as PHP_NORMAL_READ does" {
+	start_talkback
+	run -0 bash -c "printf 'a\rb\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT"
+	assert_output "${WELCOME}sockpair: You said 'a'.
+sockpair: You said 'b'."
+}
+
+@test "talkback: trims PHP's set, spaces tabs NUL and vertical tab, keeps inner bytes" {
+	start_talkback
+	run -0 bash -c "printf ' \t\v\0in\0ner \t\0\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | od -An -c"
+	assert_output "$(printf "%ssockpair: You said 'in\0ner'.\n" "$WELCOME" | od -An -c)"
+	run -0 od -An -c "$BATS_TEST_TMPDIR/talkback.out"
+	assert_output "$(printf 'in\0ner\n' | od -An -c)"
+}
+
+@test "talkback: a 5000-byte line comes back in 2048-byte pieces, the server lives" {
+	start_talkback
+	head -c 5000 /dev/zero | tr '\0' a >"$BATS_TEST_TMPDIR/long"
+	{ cat "$BATS_TEST_TMPDIR/long"; printf '\nquit\n'; } |
+		timeout 5 nc -N 127.0.0.1 "$TB_PORT" >"$BATS_TEST_TMPDIR/got"
+	run -0 awk 'NR > 3 { print length($0) }' "$BATS_TEST_TMPDIR/got"
+	# "sockpair: You said '" is 20 bytes, "'." 2: pieces of 2048, 2048, 904.
+	assert_output "2070
+2070
+926"
+	run -0 bash -c "printf 'alive?\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	assert_output "sockpair: You said 'alive?'."
+}
+
+@test "talkback: --max-line sets the piece size" {
+	start_talkback --max-line 4
+	run -0 bash -c "printf 'abcdefghij\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -3"
+	assert_output "sockpair: You said 'abcd'.
+sockpair: You said 'efgh'.
+sockpair: You said 'ij'."
+}
+
+@test "talkback: pieces split across reads are joined" {
+	start_talkback
+	run -0 bash -c "{ printf 'hel'; sleep 0.3; printf 'lo wor'; sleep 0.3; printf 'ld\nquit\n'; } |
+		timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	assert_output "sockpair: You said 'hello world'."
+}
+
+@test "talkback: one line per reply on stdout, connection events on stderr" {
+	start_talkback
+	printf 'first\nsecond\nquit\n' | timeout 5 nc -N 127.0.0.1 "$TB_PORT" >/dev/null
+	wait_for_line "$BATS_TEST_TMPDIR/talkback.err" 'closed .* \(quit\)$'
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/talkback.out")" "first
+second"
+	run -0 grep -E '^(connection from|closed) ' "$BATS_TEST_TMPDIR/talkback.err"
+	assert_line --index 0 --regexp '^connection from 127\.0\.0\.1:[0-9]+$'
+	assert_line --index 1 --regexp '^closed 127\.0\.0\.1:[0-9]+ \(quit\)$'
+}
+
+@test "talkback: -q silences the announcement and connection events" {
+	bg "$SOCKPAIR" talkback -q -p 0 </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	local pid=$BG_LAST port
+	port=$(tcp_port_of "$BG_CHILD") || fail "no listening port found"
+	run -0 bash -c "printf 'quiet\nquit\n' | timeout 5 nc -N 127.0.0.1 $port | tail -1"
+	assert_output "sockpair: You said 'quiet'."
+	kill -TERM "$BG_CHILD"
+	wait_exit "$pid"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" ""
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "quiet"
+}
+
+@test "talkback: SIGTERM and SIGINT close every client and exit 0" {
+	local sig
+	for sig in TERM INT; do
+		start_talkback
+		bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >'$BATS_TEST_TMPDIR/c1'"
+		bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >'$BATS_TEST_TMPDIR/c2'"
+		local c2=$BG_LAST
+		wait_for_line "$BATS_TEST_TMPDIR/c2" "type 'shutdown'"
+		wait_for_line "$BATS_TEST_TMPDIR/c1" "type 'shutdown'"
+		kill -"$sig" "$TB_SP"
+		wait_exit "$TB_PID"
+		assert_equal "$BG_STATUS" 0
+		assert_equal "$(grep -c '(server shutting down)' "$BATS_TEST_TMPDIR/talkback.err")" 2
+		kill_bg
+	done
+}
+
+@test "talkback: shutdown from one client closes the others too" {
+	start_talkback
+	bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >'$BATS_TEST_TMPDIR/other'"
+	local other=$BG_LAST
+	wait_for_line "$BATS_TEST_TMPDIR/other" "type 'shutdown'"
+	printf 'shutdown\n' | timeout 5 nc -N 127.0.0.1 "$TB_PORT" >/dev/null
+	wait_exit "$TB_PID"
+	assert_equal "$BG_STATUS" 0
+	grep -q '(server shutting down)' "$BATS_TEST_TMPDIR/talkback.err"
+}
+
+@test "talkback: past --max-clients a client gets 'Server busy.' and the server goes on" {
+	start_talkback --max-clients 2
+	bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >'$BATS_TEST_TMPDIR/a'"
+	bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >'$BATS_TEST_TMPDIR/b'"
+	wait_for_line "$BATS_TEST_TMPDIR/a" "type 'shutdown'"
+	wait_for_line "$BATS_TEST_TMPDIR/b" "type 'shutdown'"
+	run -0 bash -c "timeout 5 nc 127.0.0.1 $TB_PORT </dev/null"
+	assert_output "Server busy."
+	grep -Eq '^refused 127\.0\.0\.1:[0-9]+ \(server busy\)$' "$BATS_TEST_TMPDIR/talkback.err"
+	kill_bg
+	start_talkback --max-clients 2
+	run -0 bash -c "printf 'after\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	assert_output "sockpair: You said 'after'."
+}
+
+@test "talkback: --idle-timeout closes a silent client, not a talking one" {
+	start_talkback --idle-timeout 0.5
+	bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >/dev/null"
+	wait_for_line "$BATS_TEST_TMPDIR/talkback.err" 'closed .* \(idle\)$'
+	run -0 bash -c "{ for n in 1 2 3 4 5; do printf 'tick\n'; sleep 0.2; done; printf 'quit\n'; } |
+		timeout 5 nc -N 127.0.0.1 $TB_PORT | grep -c 'You said'"
+	assert_output 5
+}
+
+@test "talkback: a port in use is exit 4 with the strerror line" {
+	start_talkback
+	run --separate-stderr sp talkback -p "$TB_PORT"
+	assert_failure 4
+	assert_equal "$stderr" "sockpair: talkback: bind(127.0.0.1:$TB_PORT): Address already in use"
+}
+
+@test "talkback: a privileged port without privilege is 'Permission denied', exit 4" {
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to drop privilege"
+	# Capabilities dropped, so the bind is the unprivileged one, whoever runs the suite.
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		--bounding-set=-all timeout 5 "$SOCKPAIR" talkback -p 80 </dev/null
+	assert_failure 4
+	assert_equal "$stderr" "sockpair: talkback: bind(127.0.0.1:80): Permission denied"
+}
+
+@test "talkback: bad option values are usage errors" {
+	run --separate-stderr sp talkback -p 70000
+	assert_usage_error "sockpair: talkback: invalid port '70000' (0 to 65535; 0 picks a free one)"
+	run --separate-stderr sp talkback --max-clients 0
+	assert_usage_error "sockpair: talkback: invalid --max-clients '0' (1 to 1000000)"
+	run --separate-stderr sp talkback --max-line x
+	assert_usage_error "sockpair: talkback: invalid --max-line 'x' (1 to 1048576 bytes)"
+	run --separate-stderr sp talkback --idle-timeout -1
+	assert_usage_error "sockpair: talkback: invalid --idle-timeout '-1' (seconds, above zero)"
+	run --separate-stderr sp talkback stray
+	assert_usage_error "sockpair: talkback: unexpected argument 'stray'"
+}
+
+# Descriptors the server holds now.
+fd_count() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+HOSTILE=$BATS_TEST_DIRNAME/lib/hostile.py
+
+hostile() {
+	timeout 30 python3 "$HOSTILE" "$@"
+}
+
+@test "talkback: hostile clients never hold up a normal one; descriptors come back" {
+	start_talkback -q
+	local base
+	base=$(fd_count "$TB_SP")
+	bg python3 "$HOSTILE" flood "$TB_PORT" 8
+	local flooder=$BG_LAST
+	bg python3 "$HOSTILE" drip "$TB_PORT" 6
+	local dripper=$BG_LAST
+	bg python3 "$HOSTILE" reset "$TB_PORT" 1000
+	local resetter=$BG_LAST
+	# A normal client talks all the while and gets every answer promptly.
+	run -0 hostile normal "$TB_PORT" 100
+	[ "$output" -lt 1000 ] || fail "slowest round trip ${output} ms"
+	wait_exit "$resetter"
+	wait_exit "$flooder"
+	wait_exit "$dripper"
+	# Every descriptor the clients took is given back.
+	local tries=100
+	until [ "$(fd_count "$TB_SP")" -eq "$base" ] || [ $tries -eq 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	assert_equal "$(fd_count "$TB_SP")" "$base"
+	kill -0 "$TB_SP"
+}
+
+@test "talkback: a client that floods and never reads is dropped past 1 MiB" {
+	start_talkback
+	run -0 hostile flood "$TB_PORT" 15
+	assert_output "dropped"
+	grep -Eq '^closed 127\.0\.0\.1:[0-9]+ \(not reading: output queue over 1 MiB\)$' \
+		"$BATS_TEST_TMPDIR/talkback.err" || fail "$(tail -3 "$BATS_TEST_TMPDIR/talkback.err")"
+	run -0 bash -c "printf 'next\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	assert_output "sockpair: You said 'next'."
+}
+
+@test "talkback: 1000 clients connecting at once all get in" {
+	start_talkback -q --max-clients 1100
+	run -0 timeout 60 python3 -c "
+import socket
+socks = [socket.create_connection(('127.0.0.1', $TB_PORT), timeout=10) for _ in range(1000)]
+welcomed = 0
+for s in socks:
+    data = b''
+    while not data.endswith(b\"type 'shutdown'.\\n\"):
+        more = s.recv(4096)
+        if not more:
+            break
+        data += more
+    welcomed += data.endswith(b\"type 'shutdown'.\\n\")
+print(welcomed)"
+	assert_output 1000
+}
+
+@test "talkback: a full descriptor table does not stop or spin the server" {
+	# With a limit of 24 descriptors the table fills long before --max-clients.
+	local err=$BATS_TEST_TMPDIR/talkback.err
+	bg sh -c "ulimit -n 24 && exec '$SOCKPAIR' talkback -p 0 --max-clients 1000" </dev/null \
+		>/dev/null 2>"$err"
+	TB_PID=$BG_LAST
+	wait_for_line "$err" '^listening on '
+	TB_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+	local pid
+	pid=$(pgrep -f "talkback -p 0 --max-clients 1000" | head -1)
+	run -0 timeout 20 python3 -c "
+import socket, time
+socks = []
+for _ in range(40):
+    try:
+        socks.append(socket.create_connection(('127.0.0.1', $TB_PORT), timeout=2))
+    except OSError:
+        pass
+time.sleep(1)
+print(len(socks))"
+	# Not spinning: the server used little CPU while the table was full.
+	local ticks
+	ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	sleep 1
+	local after
+	after=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	[ $((after - ticks)) -lt 50 ] || fail "server burned $((after - ticks)) ticks in 1 s"
+	grep -q 'descriptor limit 24' "$err"
+	run -0 bash -c "printf 'still here\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	assert_output "sockpair: You said 'still here'."
+}
