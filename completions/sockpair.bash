@@ -1,6 +1,6 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
-_sockpair_commands="pair fork-echo listen connect help"
+_sockpair_commands="pair fork-echo listen connect talkback help"
 _sockpair_globals="--trace -q --quiet -h --help -V --version"
 
 _sockpair_options() {
@@ -9,6 +9,7 @@ _sockpair_options() {
 	fork-echo) echo "--style -t --type -i --interactive" ;;
 	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6" ;;
 	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf" ;;
+	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	esac
 }
 
@@ -25,6 +26,9 @@ _sockpair_values() {
 	listen:-p | listen:--port | listen:-b | listen:--backlog) echo "-" ;;
 	listen:-a | listen:--address) echo "=hosts" ;;
 	connect:-w | connect:--timeout) echo "-" ;;
+	talkback:-a | talkback:--address) echo "=hosts" ;;
+	talkback:-p | talkback:--port | talkback:-b | talkback:--backlog) echo "-" ;;
+	talkback:--max-clients | talkback:--max-line | talkback:--idle-timeout) echo "-" ;;
 	esac
 }
 

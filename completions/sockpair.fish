@@ -1,12 +1,13 @@
 # fish completion for sockpair(1).
 
-set -l commands pair fork-echo listen connect help
+set -l commands pair fork-echo listen connect talkback help
 
 complete -c sockpair -f
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a fork-echo -d 'Talk to a forked child over a socket pair'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a listen -d 'Listen and relay a client, like nc -l'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a connect -d 'Connect and relay, like nc or telnet'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a talkback -d 'The manual\'s TCP server, for many clients'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
 complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -49,3 +50,13 @@ complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 4 -l ipv4 -d 'I
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 6 -l ipv6 -d 'IPv6 addresses only'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s w -l timeout -x -d 'Connect and idle timeout, seconds'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -l crlf -d 'Send line ends as \\r\\n'
+
+# talkback
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s p -l port -x -d 'Port, default 10000'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s a -l address -x -a '(__fish_print_hostnames)' -d 'Address to bind'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s b -l backlog -x -d 'listen() backlog'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -l max-clients -x -d 'Clients served at once'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -l max-line -x -d 'Longest read without a line end'
+complete -c sockpair -n "__fish_seen_subcommand_from talkback" -l idle-timeout -x -d 'Close a client silent this long'

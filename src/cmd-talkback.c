@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,15 @@ enum { OUTPUT_LIMIT = 1024 * 1024 };
 
 /* What one read() takes from a client; what one epoll_wait() returns. */
 enum { READ_SIZE = 64 * 1024, EVENTS = 256 };
+
+/*
+ * Our stdout is written ECHO_DELAY_MS after its first waiting line, or
+ * sooner once ECHO_FLUSH_BYTES wait: a write per line would cost a pipe
+ * reader a wake-up per line.  A timerfd armed once per batch keeps time,
+ * since a timeout on every epoll_wait() costs more than it saves.
+ * Replies to clients never wait.
+ */
+enum { ECHO_DELAY_MS = 5, ECHO_FLUSH_BYTES = 64 * 1024 };
 
 struct talkback_opts {
 	const char *port, *address;
@@ -65,7 +75,8 @@ struct server {
 	struct client *oldest, *newest;	/* every client, by last activity */
 	struct client *dead;
 	struct byte_queue replies;	/* for the client being read */
-	struct byte_queue echo;		/* our stdout, written once per turn */
+	struct byte_queue echo;		/* our stdout, written in batches */
+	int echo_timer;			/* a timerfd: the batch's deadline */
 	char *readbuf;
 	bool shutdown_requested, echo_failed;
 };
@@ -332,16 +343,25 @@ static void client_writable(struct server *srv, struct client *c)
 	}
 }
 
+static void arm_echo_timer(struct server *srv)
+{
+	struct itimerspec at = { .it_value = { .tv_nsec = ECHO_DELAY_MS * 1000000L } };
+
+	timerfd_settime(srv->echo_timer, 0, &at, NULL);
+}
+
 static void echo_line(struct server *srv, const char *text, size_t n)
 {
 	if (srv->echo_failed)
 		return;
+	if (srv->echo.len == 0)
+		arm_echo_timer(srv);
 	if (queue_add(&srv->echo, text, n) < 0 || queue_add(&srv->echo, "\n", 1) < 0)
 		srv->echo.len = 0;
 }
 
-/* One write of everything said this turn (when stdout cannot take it, say
- * so once, and go on serving). */
+/* One write of everything said since the last (when stdout cannot take
+ * it, say so once, and go on serving). */
 static void flush_echo(struct server *srv)
 {
 	struct sp_error e;
@@ -495,12 +515,24 @@ static int next_expiry(const struct server *srv)
 	return left < 0 ? 0 : (int)left;
 }
 
+static void echo_timer_fired(struct server *srv)
+{
+	uint64_t expirations;
+
+	(void)!read(srv->echo_timer, &expirations, sizeof(expirations));
+	flush_echo(srv);
+}
+
 static void dispatch(struct server *srv, const struct epoll_event *ev)
 {
 	struct client *c = ev->data.ptr;
 
 	if (!c) {
 		accept_clients(srv);
+		return;
+	}
+	if (ev->data.ptr == &srv->echo_timer) {
+		echo_timer_fired(srv);
 		return;
 	}
 	if (c->dead)
@@ -526,7 +558,8 @@ static int serve(struct server *srv, struct sp_error *e)
 			dispatch(srv, &events[i]);
 		if (srv->o->idle_timeout_ms >= 0)
 			expire_idle_clients(srv);
-		flush_echo(srv);
+		if (srv->echo.len >= ECHO_FLUSH_BYTES)
+			flush_echo(srv);
 		free_dead_clients(srv);
 	}
 	return 0;
@@ -557,6 +590,7 @@ static int open_listener(const struct talkback_opts *o, struct sp_error *e)
 static int start_server(struct server *srv, struct sp_error *e)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event timer = { .events = EPOLLIN, .data.ptr = &srv->echo_timer };
 
 	srv->readbuf = malloc(READ_SIZE);
 	if (!srv->readbuf)
@@ -570,6 +604,9 @@ static int start_server(struct server *srv, struct sp_error *e)
 		return fail_errno(e, SP_FAILURE, errno, "epoll_create1");
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &ev) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->lfd);
+	srv->echo_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->echo_timer < 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->echo_timer, &timer) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "timerfd_create");
 	srv->spare_fd = open_spare();
 	return 0;
 }
@@ -587,6 +624,8 @@ static void stop_server(struct server *srv)
 		close(srv->epfd);
 	if (srv->spare_fd >= 0)
 		close(srv->spare_fd);
+	if (srv->echo_timer >= 0)
+		close(srv->echo_timer);
 	queue_free(&srv->replies);
 	queue_free(&srv->echo);
 	free(srv->readbuf);
@@ -596,7 +635,7 @@ static int cmd_talkback_exec(int argc, char **argv)
 {
 	struct talkback_opts o = { .port = "10000", .family = AF_UNSPEC, .backlog = SOMAXCONN,
 				   .max_clients = 1024, .max_line = 2048, .idle_timeout_ms = -1 };
-	struct server srv = { .o = &o, .epfd = -1, .lfd = -1, .spare_fd = -1 };
+	struct server srv = { .o = &o, .epfd = -1, .lfd = -1, .spare_fd = -1, .echo_timer = -1 };
 	struct sp_error e;
 	int r;
 

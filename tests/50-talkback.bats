@@ -113,6 +113,7 @@ sockpair: You said 'b'."
 	start_talkback
 	run -0 bash -c "printf ' \t\v\0in\0ner \t\0\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | od -An -c"
 	assert_output "$(printf "%ssockpair: You said 'in\0ner'.\n" "$WELCOME" | od -An -c)"
+	wait_for_line "$BATS_TEST_TMPDIR/talkback.out" 'ner$'	# stdout is written in batches
 	run -0 od -An -c "$BATS_TEST_TMPDIR/talkback.out"
 	assert_output "$(printf 'in\0ner\n' | od -An -c)"
 }
@@ -146,10 +147,18 @@ sockpair: You said 'ij'."
 	assert_output "sockpair: You said 'hello world'."
 }
 
+@test "talkback: stdout gets its lines within moments, while the client stays" {
+	start_talkback
+	bg sh -c "{ printf 'soon\n'; sleep 20; } | nc 127.0.0.1 $TB_PORT >/dev/null"
+	# No end of turn, no exit: the batch timer alone must write it.
+	wait_for_line "$BATS_TEST_TMPDIR/talkback.out" '^soon$'
+}
+
 @test "talkback: one line per reply on stdout, connection events on stderr" {
 	start_talkback
 	printf 'first\nsecond\nquit\n' | timeout 5 nc -N 127.0.0.1 "$TB_PORT" >/dev/null
 	wait_for_line "$BATS_TEST_TMPDIR/talkback.err" 'closed .* \(quit\)$'
+	wait_for_line "$BATS_TEST_TMPDIR/talkback.out" '^second$'	# written in batches
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/talkback.out")" "first
 second"
 	run -0 grep -E '^(connection from|closed) ' "$BATS_TEST_TMPDIR/talkback.err"

@@ -136,3 +136,32 @@ vg_listen_status() {
 	vg 2 /dev/null connect 127.0.0.1 99999
 	RES_OPTIONS="timeout:1 attempts:1" vg 3 /dev/null connect nonexistent.invalid 80
 }
+
+@test "valgrind: talkback serving, shut down by a client and by SIGTERM, is clean" {
+	local err=$BATS_TEST_TMPDIR/talkback.err
+	for how in shutdown TERM; do
+		: >"$err"
+		timeout -k 2 60 valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite --track-fds=yes --log-file="$VG_LOGS/vg.%p" \
+			"$SOCKPAIR" talkback -p 0 --idle-timeout 30 </dev/null >/dev/null 2>"$err" \
+			3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+		local pid=$!
+		wait_for_line "$err" '^listening on ' 400
+		local port
+		port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+		printf 'one\r\ntwo\n' | timeout 10 nc -N 127.0.0.1 "$port" >/dev/null
+		bg sh -c "sleep 20 | nc 127.0.0.1 $port >'$BATS_TEST_TMPDIR/idle'"
+		wait_for_line "$BATS_TEST_TMPDIR/idle" "type 'shutdown'" 400
+		head -c 5000 /dev/zero | tr '\0' a | timeout 10 nc -N 127.0.0.1 "$port" >/dev/null
+		if [ "$how" = shutdown ]; then
+			printf 'shutdown\n' | timeout 10 nc -N 127.0.0.1 "$port" >/dev/null
+		else
+			kill -TERM "$pid"
+		fi
+		local status=0
+		wait "$pid" || status=$?
+		assert_equal "$status" 0
+		assert_clean_logs
+		kill_bg
+	done
+}
