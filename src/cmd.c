@@ -15,6 +15,7 @@ const struct sp_cmd *const sp_commands[] = {
 	&cmd_listen_entry,
 	&cmd_connect_entry,
 	&cmd_talkback_entry,
+	&cmd_http_head_entry,
 	&cmd_help_entry,
 	NULL
 };

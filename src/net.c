@@ -704,6 +704,12 @@ static int connect_one(const struct sockaddr *sa, socklen_t len, int type,
 	return fd;
 }
 
+/* One address of a list, for callers that report each attempt. */
+int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e)
+{
+	return connect_one(ai->ai_addr, ai->ai_addrlen, ai->ai_socktype, timeout_ms, e);
+}
+
 /*
  * Connects to the first address that answers, trying them all in order;
  * on failure *e holds the last attempt's error.  timeout_ms < 0: none.
@@ -713,7 +719,7 @@ int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *
 	int fd = -1;
 
 	for (; ai && fd < 0 && !io_stopped_by(); ai = ai->ai_next)
-		fd = connect_one(ai->ai_addr, ai->ai_addrlen, ai->ai_socktype, timeout_ms, e);
+		fd = net_connect_addr(ai, timeout_ms, e);
 	return fd;
 }
 

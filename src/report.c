@@ -106,6 +106,31 @@ void report_note(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * A step in the manual's style: "Sending HTTP HEAD request..." now, and
+ * "OK." or "failed." on the same line when it is over.  Progress, so -q
+ * silences it; an error line of its own follows a failed step.
+ */
+void report_step(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (report_quiet)
+		return;
+	va_start(ap, fmt);
+	vformat(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	(void)!write(STDERR_FILENO, line, strlen(line));
+}
+
+void report_step_done(bool ok)
+{
+	if (!report_quiet)
+		(void)!write(STDERR_FILENO, ok ? "OK.\n" : "failed.\n", ok ? 4 : 8);
+}
+
 void usage_error(const char *fmt, ...)
 {
 	char text[512];

@@ -68,6 +68,7 @@ extern const struct sp_cmd cmd_fork_echo_entry;
 extern const struct sp_cmd cmd_listen_entry;
 extern const struct sp_cmd cmd_connect_entry;
 extern const struct sp_cmd cmd_talkback_entry;
+extern const struct sp_cmd cmd_http_head_entry;
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
@@ -78,6 +79,8 @@ int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
 int report_failure(const struct sp_error *e);
 int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void report_step_done(bool ok);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* trace.c */
@@ -134,6 +137,7 @@ int net_listen_unix(struct unix_listener *ul, int type, int backlog, struct sp_e
 void net_unix_cleanup(struct unix_listener *ul);
 int net_accept(int lfd, char *peer, size_t size, struct sp_error *e);
 int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
+int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
 int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error *e);
 int net_shutdown(int fd, int how);
 int net_close(int fd);
@@ -204,6 +208,25 @@ bool line_next(struct line_reader *lr, const char **data, size_t *n,
 void line_release(struct line_reader *lr);
 void line_free(struct line_reader *lr);
 void line_trim(const char **s, size_t *n);
+
+/* http.c */
+enum { HTTP_HOST_MAX = 256, HTTP_PATH_MAX = 8192, HTTP_HEAD_MAX = 64 * 1024 };
+struct http_target {
+	const char *original;	/* as the user wrote it */
+	char host[HTTP_HOST_MAX];	/* without the brackets of an IPv6 literal */
+	bool ipv6_literal;
+	unsigned port;		/* 0: none given */
+	char path[HTTP_PATH_MAX];	/* with its query */
+};
+enum head_state { HEAD_MORE, HEAD_DONE, HEAD_BAD };
+struct http_head {
+	size_t seen;		/* bytes already searched for the end */
+	size_t length;		/* HEAD_DONE: the head's size, blank line included */
+	const char *why;	/* HEAD_BAD: the reason */
+};
+int http_parse_target(const char *arg, struct http_target *t, char *err, size_t size);
+int http_check_path(const char *path, char *err, size_t size);
+enum head_state http_head_feed(struct http_head *h, const char *buf, size_t len);
 
 /* editor.c */
 struct editor *editor_open(const char *prompt, const char *history_path);

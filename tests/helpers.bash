@@ -228,3 +228,14 @@ start_talkback() {
 		TB_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err" | head -1) ;;
 	esac
 }
+
+# tests/lib/http_peer.py MODE [ARGS] in the background; sets PEER_PID,
+# PEER_PORT from its announcement.
+start_http_peer() {
+	local out=$BATS_TEST_TMPDIR/peer.out
+	: >"$out"
+	bg python3 "$BATS_TEST_DIRNAME/lib/http_peer.py" "$@" </dev/null >"$out" 2>&1
+	PEER_PID=$BG_LAST
+	wait_for_line "$out" '^listening on '
+	PEER_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
+}

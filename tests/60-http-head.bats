@@ -1,0 +1,236 @@
+#!/usr/bin/env bats
+# http-head: the manual's one-shot HEAD client, against python's
+# http.server, nginx, a server that records the request, and hostile
+# servers that each misbehave in one way.
+
+load helpers
+
+teardown() {
+	kill_bg
+}
+
+PROGRESS_RE="^Attempting to connect to '127\.0\.0\.1' on port '[0-9]+'\.\.\.OK\.$"
+
+start_http_server() {
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	printf 'hello\n' >"$BATS_TEST_TMPDIR/www/index.html"
+	local out=$BATS_TEST_TMPDIR/httpd.out
+	bg python3 -u -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/www" 0 \
+		</dev/null >"$out" 2>&1
+	wait_for_line "$out" '^Serving HTTP on '
+	HTTPD_PORT=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$out" | head -1)
+}
+
+# nginx with a throwaway configuration on a free port (released, then
+# taken by nginx: retried if something else got it first).
+start_nginx() {
+	local dir=$BATS_TEST_TMPDIR/nginx tries
+	mkdir -p "$dir/www"
+	printf 'hi\n' >"$dir/www/index.html"
+	for tries in 1 2 3; do
+		NGINX_PORT=$(closed_port)
+		cat >"$dir/nginx.conf" <<-CONF
+		daemon off;
+		master_process off;
+		error_log $dir/error.log;
+		pid $dir/nginx.pid;
+		events { worker_connections 64; }
+		http {
+			access_log off;
+			client_body_temp_path $dir/body;
+			proxy_temp_path $dir/proxy;
+			server { listen 127.0.0.1:$NGINX_PORT; root $dir/www; }
+		}
+		CONF
+		bg nginx -c "$dir/nginx.conf" -p "$dir/" </dev/null >/dev/null 2>&1
+		tcp_port_of "$BG_CHILD" >/dev/null && return 0
+	done
+	fail "nginx did not start: $(cat "$dir/error.log")"
+}
+
+@test "http-head: python's http.server: the head exactly, nothing after it" {
+	start_http_server
+	run -0 --separate-stderr sp http-head "http://127.0.0.1:$HTTPD_PORT/"
+	assert_line --index 0 $'HTTP/1.0 200 OK\r'
+	assert_line --regexp $'^Server: SimpleHTTP/[0-9.]+ Python/[0-9.]+\r$'
+	assert_line $'Content-Length: 6\r'
+	# Ends with the blank line: the body the server sends with it is not shown.
+	sp http-head -q "127.0.0.1:$HTTPD_PORT" >"$BATS_TEST_TMPDIR/head"
+	assert_equal "$(tail -c 4 "$BATS_TEST_TMPDIR/head" | od -An -c | tr -d ' ')" '\r\n\r\n'
+	run grep -c hello "$BATS_TEST_TMPDIR/head"
+	assert_output 0
+}
+
+@test "http-head: progress lines on stderr as the manual prints them; -q silences them" {
+	start_http_server
+	run -0 --separate-stderr sp http-head "127.0.0.1:$HTTPD_PORT"
+	assert_equal "${#stderr_lines[@]}" 4
+	[[ "${stderr_lines[0]}" =~ $PROGRESS_RE ]] || fail "${stderr_lines[0]}"
+	assert_equal "${stderr_lines[1]}" "Sending HTTP HEAD request...OK."
+	assert_equal "${stderr_lines[2]}" "Reading response:"
+	assert_equal "${stderr_lines[3]}" "Closing socket...OK."
+	run -0 --separate-stderr sp http-head -q "127.0.0.1:$HTTPD_PORT"
+	assert_equal "$stderr" ""
+}
+
+@test "http-head: nginx: 200 for /, 404 for --path /missing" {
+	command -v nginx >/dev/null || fail "nginx is needed (make deps-test)"
+	start_nginx
+	run -0 --separate-stderr sp http-head "http://127.0.0.1:$NGINX_PORT/"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	assert_line --regexp $'^Server: nginx/[0-9.]+\r$'
+	run -0 --separate-stderr sp http-head --path /missing "127.0.0.1:$NGINX_PORT"
+	assert_line --index 0 $'HTTP/1.1 404 Not Found\r'
+}
+
+@test "http-head: sends exactly HEAD, Host with the port, User-Agent, Connection: close" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	run -0 sp http-head -q "http://127.0.0.1:$PEER_PORT/a/b?c=d#fragment"
+	wait_exit "$PEER_PID"
+	local version
+	version=$("$SOCKPAIR" --version | cut -d' ' -f2)
+	assert_equal "$(od -An -c "$BATS_TEST_TMPDIR/request")" \
+		"$(printf 'HEAD /a/b?c=d HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nUser-Agent: sockpair/%s\r\nConnection: close\r\n\r\n' \
+			"$PEER_PORT" "$version" | od -An -c)"
+}
+
+@test "http-head: an IPv6 literal goes in brackets, in the URL and in Host" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request" ::1
+	run -0 --separate-stderr sp http-head "http://[::1]:$PEER_PORT/"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	wait_exit "$PEER_PID"
+	grep -q $'^Host: \\[::1\\]:'"$PEER_PORT"$'\r$' "$BATS_TEST_TMPDIR/request"
+	[[ "${stderr_lines[0]}" == "Attempting to connect to '::1' on port '$PEER_PORT'...OK." ]]
+}
+
+@test "http-head: port 80, from getservbyname(www), is left out of Host" {
+	# A private network namespace, where port 80 is ours for the test.
+	unshare -n true 2>/dev/null || skip "no network namespace here"
+	run -0 unshare -n sh -c "ip link set lo up &&
+		{ python3 '$BATS_TEST_DIRNAME/lib/http_peer.py' record '$BATS_TEST_TMPDIR/request' 127.0.0.1 80 \
+			>'$BATS_TEST_TMPDIR/peer80' & } &&
+		for n in \$(seq 100); do grep -q listening '$BATS_TEST_TMPDIR/peer80' && break; sleep 0.05; done &&
+		timeout 10 '$SOCKPAIR' --trace http-head -q 127.0.0.1 3>&- 2>&1"
+	assert_line 'getservbyname("www", "tcp") = 80'
+	grep -q $'^Host: 127.0.0.1\r$' "$BATS_TEST_TMPDIR/request"
+}
+
+@test "http-head: -p and --path override the URL's port and path" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	run -0 sp http-head -q -p "$PEER_PORT" --path /other http://127.0.0.1:1/ignored
+	wait_exit "$PEER_PID"
+	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/request")" $'HEAD /other HTTP/1.1\r'
+}
+
+@test "http-head: a head sent a byte at a time arrives whole (PHP cut it short)" {
+	start_http_peer trickle
+	run -0 --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
+	assert_output $'HTTP/1.1 200 OK\r\nServer: peer\r\nContent-Length: 5\r\n\r'
+}
+
+@test "http-head: a sloppy head with bare \\n line ends is accepted" {
+	start_http_peer sloppy
+	run -0 --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
+	assert_output $'HTTP/1.0 200 OK\nServer: old'
+}
+
+@test "http-head: a body sent on an open connection is not waited for" {
+	start_http_peer body-open
+	run -0 --separate-stderr sp http-head -q -w 5 "127.0.0.1:$PEER_PORT"
+	assert_line --index 0 $'HTTP/1.1 200 OK\r'
+	refute_output --partial body
+}
+
+@test "http-head: a server that never answers times out, exit 5" {
+	start_http_peer silent
+	run --separate-stderr sp http-head -w 0.5 "127.0.0.1:$PEER_PORT"
+	assert_failure 5
+	assert_equal "$output" ""
+	assert_equal "${stderr_lines[-1]}" "sockpair: http-head: read(127.0.0.1:$PEER_PORT): Connection timed out"
+}
+
+@test "http-head: a server dripping a byte now and then cannot outlast -w, exit 5" {
+	start_http_peer drip
+	local t0=$SECONDS
+	run --separate-stderr sp http-head -q -w 1.5 "127.0.0.1:$PEER_PORT"
+	assert_failure 5
+	assert_equal "$output" ""
+	[ $((SECONDS - t0)) -le 4 ] || fail "took $((SECONDS - t0)) s"
+}
+
+@test "http-head: endless headers stop at 64 KiB, exit 6" {
+	start_http_peer endless
+	run --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
+	assert_failure 6
+	assert_equal "$output" ""
+	[[ "$stderr" =~ ^sockpair:\ http-head:\ read\(127\.0\.0\.1:[0-9]+\):\ response\ head\ over\ 64\ KiB:\ \"HTTP/1\.1\ 200\ OK ]] ||
+		fail "$stderr"
+}
+
+@test "http-head: binary garbage is not HTTP, exit 6, shown escaped" {
+	start_http_peer garbage
+	run --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
+	assert_failure 6
+	assert_equal "$output" ""
+	assert_equal "$stderr" "sockpair: http-head: read(127.0.0.1:$PEER_PORT): not an HTTP response: \"\\211PNG\\r\\n\\32\\n\\0\\0\\0\\rIHDR\""
+}
+
+@test "http-head: a close in the middle of the head is exit 6" {
+	start_http_peer midclose
+	run --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
+	assert_failure 6
+	assert_equal "$output" ""
+	assert_equal "$stderr" "sockpair: http-head: read(127.0.0.1:$PEER_PORT): connection closed after 27 bytes of the response head"
+}
+
+@test "http-head: a reset connection is exit 6 with strerror's reason" {
+	start_http_peer reset
+	run --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
+	assert_failure 6
+	assert_equal "$output" ""
+	assert_equal "$stderr" "sockpair: http-head: read(127.0.0.1:$PEER_PORT): Connection reset by peer"
+}
+
+@test "http-head: refused is exit 4, the step ends 'failed.' and the error follows" {
+	local port
+	port=$(closed_port)
+	run --separate-stderr sp http-head "127.0.0.1:$port"
+	assert_failure 4
+	assert_equal "$output" ""
+	assert_equal "$stderr" "Attempting to connect to '127.0.0.1' on port '$port'...failed.
+sockpair: http-head: connect(127.0.0.1:$port): Connection refused"
+}
+
+@test "http-head: an unknown host is exit 3" {
+	RES_OPTIONS="timeout:1 attempts:1" run --separate-stderr sp http-head nonexistent.invalid
+	assert_failure 3
+	[[ "$stderr" =~ ^sockpair:\ http-head:\ getaddrinfo\(nonexistent\.invalid,\ 80\):\ .+$ ]] || fail "$stderr"
+}
+
+@test "http-head: https:// and other schemes are usage errors, with the reason" {
+	run --separate-stderr sp http-head https://example.com/
+	assert_usage_error "sockpair: http-head: https://: no TLS here; http-head speaks plain HTTP"
+	run --separate-stderr sp http-head ftp://example.com/
+	assert_usage_error "sockpair: http-head: unsupported scheme in 'ftp://example.com/' (only http://)"
+}
+
+@test "http-head: malformed targets and values are usage errors" {
+	run --separate-stderr sp http-head 'http://host:99999/'
+	assert_usage_error "sockpair: http-head: invalid port in 'http://host:99999/' (1 to 65535)"
+	run --separate-stderr sp http-head 'http://[::1/'
+	assert_usage_error "sockpair: http-head: host: an IPv6 address needs its closing ']'"
+	run --separate-stderr sp http-head 'http:///path'
+	assert_usage_error "sockpair: http-head: invalid host in 'http:///path'"
+	run --separate-stderr sp http-head 'bad host'
+	assert_usage_error "sockpair: http-head: invalid host in 'bad host'"
+	run --separate-stderr sp http-head $'http://h/a\r\nX-Injected: 1'
+	assert_usage_error "sockpair: http-head: path: spaces and control characters must be percent-encoded"
+	run --separate-stderr sp http-head --path 'no-slash' h
+	assert_usage_error "sockpair: http-head: --path: must start with '/'"
+	run --separate-stderr sp http-head -p 0 h
+	assert_usage_error "sockpair: http-head: invalid port '0' (1 to 65535)"
+	run --separate-stderr sp http-head
+	assert_usage_error "sockpair: http-head: missing HOST or URL"
+	run --separate-stderr sp http-head a b
+	assert_usage_error "sockpair: http-head: unexpected argument 'b'"
+}
