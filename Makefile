@@ -26,7 +26,7 @@ OBJS := $(SRCS:src/%.c=build/release/%.o)
 ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
 
 .PHONY: all asan deps deps-test deps-bench run check test test-asan warnings \
-	install uninstall clean bench
+	install uninstall clean bench fuzz fuzz-replay
 
 all: sockpair
 
@@ -50,11 +50,43 @@ build/release build/asan:
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
+# Fuzzing: libFuzzer harnesses for the pure parsers in src/http.c.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := target head
+FUZZ_SRCS    := src/http.c src/parse.c
+FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	$(READLINE_CFLAGS)
+
+build/fuzz:
+	mkdir -p $@
+
+build/fuzz/fuzz-%: fuzz/%.c $(FUZZ_SRCS) src/sockpair.h | build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS)
+
+# Each harness for FUZZ_SECONDS from the seed corpus; new inputs go to
+# build/fuzz/corpus-*, crashes to build/fuzz/crashes-* (and fail the run).
+fuzz: deps-test $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t build/fuzz/crashes-$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/crashes-$$t/ \
+			build/fuzz/corpus-$$t fuzz/corpus/$$t fuzz/regressions/$$t || exit 1; \
+	done
+
+# The same harnesses without libFuzzer, for the suite to replay the
+# corpus and every kept crash under ASan/UBSan.
+fuzz-replay: $(FUZZ_TARGETS:%=build/fuzz/replay-%)
+
+build/fuzz/replay-%: fuzz/%.c fuzz/replay.c $(FUZZ_SRCS) src/sockpair.h | build/fuzz
+	$(ASAN_CC) $(WARNINGS) $(ASAN_CFLAGS) $(READLINE_CFLAGS) -o $@ $< fuzz/replay.c $(FUZZ_SRCS)
+
 # Both compilers, warnings as errors, without linking.
 warnings:
 	@for cc in gcc clang; do \
 		command -v $$cc >/dev/null || { echo "warnings: $$cc not found"; exit 1; }; \
-		for f in $(SRCS); do \
+		for f in $(SRCS) fuzz/*.c bench/*.c; do \
 			$$cc $(WARNINGS) -O2 $(READLINE_CFLAGS) -fsyntax-only $$f || exit 1; \
 		done; echo "warnings: $$cc clean"; \
 	done
@@ -73,10 +105,10 @@ run: deps
 
 # The suite twice: against the release build and against ASan/UBSan.
 check: deps-test
-	@$(MAKE) --no-print-directory all asan warnings
+	@$(MAKE) --no-print-directory all asan warnings fuzz-replay
 	@tests/run ./sockpair build/asan/sockpair
 
-test: all
+test: all fuzz-replay
 	@tests/run ./sockpair
 
 test-asan: asan
