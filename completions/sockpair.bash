@@ -1,6 +1,6 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
-_sockpair_commands="pair fork-echo listen connect talkback help"
+_sockpair_commands="pair fork-echo listen connect talkback http-head help"
 _sockpair_globals="--trace -q --quiet -h --help -V --version"
 
 _sockpair_options() {
@@ -10,6 +10,7 @@ _sockpair_options() {
 	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6" ;;
 	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf" ;;
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
+	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout" ;;
 	esac
 }
 
@@ -29,6 +30,7 @@ _sockpair_values() {
 	talkback:-a | talkback:--address) echo "=hosts" ;;
 	talkback:-p | talkback:--port | talkback:-b | talkback:--backlog) echo "-" ;;
 	talkback:--max-clients | talkback:--max-line | talkback:--idle-timeout) echo "-" ;;
+	http-head:-p | http-head:--port | http-head:--path | http-head:-w | http-head:--timeout) echo "-" ;;
 	esac
 }
 
@@ -68,7 +70,7 @@ _sockpair() {
 		COMPREPLY=($(compgen -W "$values" -- "$cur"))
 		return
 	fi
-	if [[ $cmd == connect && $cur != -* ]]; then
+	if [[ ($cmd == connect || $cmd == http-head) && $cur != -* ]]; then
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return
 	fi

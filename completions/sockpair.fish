@@ -1,6 +1,6 @@
 # fish completion for sockpair(1).
 
-set -l commands pair fork-echo listen connect talkback help
+set -l commands pair fork-echo listen connect talkback http-head help
 
 complete -c sockpair -f
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
@@ -8,6 +8,7 @@ complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a fork-echo
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a listen -d 'Listen and relay a client, like nc -l'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a connect -d 'Connect and relay, like nc or telnet'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a talkback -d 'The manual\'s TCP server, for many clients'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a http-head -d 'HEAD request, response head, like curl -I'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
 complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -60,3 +61,11 @@ complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s 6 -l ipv6 -d '
 complete -c sockpair -n "__fish_seen_subcommand_from talkback" -l max-clients -x -d 'Clients served at once'
 complete -c sockpair -n "__fish_seen_subcommand_from talkback" -l max-line -x -d 'Longest read without a line end'
 complete -c sockpair -n "__fish_seen_subcommand_from talkback" -l idle-timeout -x -d 'Close a client silent this long'
+
+# http-head
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -a '(__fish_print_hostnames)' -d 'Host'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s p -l port -x -d 'Port'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l path -x -d 'Path to ask for'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s 4 -l ipv4 -d 'IPv4 addresses only'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s 6 -l ipv6 -d 'IPv6 addresses only'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s w -l timeout -x -d 'Connect and response timeout, seconds'

@@ -165,3 +165,15 @@ vg_listen_status() {
 		kill_bg
 	done
 }
+
+@test "valgrind: http-head, succeeding and failing, is clean" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	vg 0 /dev/null http-head "http://127.0.0.1:$PEER_PORT/x"
+	start_http_peer garbage
+	vg 6 /dev/null http-head -q "127.0.0.1:$PEER_PORT"
+	start_http_peer silent
+	vg 5 /dev/null http-head -q -w 0.5 "127.0.0.1:$PEER_PORT"
+	vg 4 /dev/null http-head -q "127.0.0.1:$(closed_port)"
+	vg 2 /dev/null http-head https://example.com/
+	kill_bg
+}
