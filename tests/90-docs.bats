@@ -34,9 +34,35 @@ man_section() {
 
 @test "docs: the man page renders, with every required section" {
 	run -0 bash -c "MANPAGER=cat man '$MAN' 2>/dev/null | col -b"
-	for s in NAME SYNOPSIS DESCRIPTION COMMANDS "EXIT STATUS" ENVIRONMENT EXAMPLES DIAGNOSTICS "SEE ALSO"; do
+	for s in NAME SYNOPSIS DESCRIPTION COMMANDS ENVIRONMENT FILES "EXIT STATUS" EXAMPLES \
+		DIAGNOSTICS "SEE ALSO"; do
 		assert_line "$s"
 	done
+}
+
+@test "docs: SEE ALSO names the tools and pages sockpair stands beside" {
+	run -0 bash -c "sed -n '/^\.Sh SEE ALSO/,/^\.Sh /p' '$MAN'"
+	for ref in "nc 1" "socat 1" "telnet 1" "curl 1" "socketpair 2" "socket 7" "unix 7" "tcp 7"; do
+		assert_line --regexp "^\.Xr $ref( ,)?\$"
+	done
+}
+
+@test "docs: EXAMPLES reproduces each of the manual's examples" {
+	run -0 bash -c "MANPAGER=cat man '$MAN' 2>/dev/null | col -b | sed -n '/^EXAMPLES/,/^DIAGNOSTICS/p'"
+	assert_line --partial '$ sockpair pair'                          # socket_create_pair()
+	assert_line --partial 'Received Message From Child.'             # the IPC example
+	assert_line --partial '$ sockpair fork-echo --style stream'      # stream_socket_pair()
+	assert_line --partial "$ telnet 127.0.0.1 10000"                 # the TCP server
+	assert_line --partial "sockpair: You said 'hello'."
+	assert_line --partial '$ sockpair http-head http://127.0.0.1:8080/'  # the TCP client
+	assert_line --partial 'Sending HTTP HEAD request...OK.'
+}
+
+@test "docs: ENVIRONMENT and FILES name the variables and the history file" {
+	run -0 bash -c "sed -n '/^\.Sh ENVIRONMENT/,/^\.Sh EXIT/p' '$MAN'"
+	assert_line ".It Ev SOCKPAIR_TRACE"
+	assert_line ".It Ev XDG_STATE_HOME"
+	assert_line ".It Pa \$XDG_STATE_HOME/sockpair/history"
 }
 
 @test "docs: every command has a man page entry and is in every completion" {
@@ -82,6 +108,30 @@ man_section() {
 		for opt in $(man_section "$cmd" | sed -n 's/^\.It Fl .*\\-\([a-z][a-z0-9-]*\).*/\1/p' | sort -u); do
 			long_options "$cmd" | grep -qx -- "$opt" ||
 				fail "man page documents $cmd --$opt, which the binary does not accept"
+		done
+	done
+}
+
+# The long options a completion file offers for CMD, without "--".
+completion_options() {
+	local file=$1 cmd=$2
+	case $file in
+	*.bash) bash -c "source '$file'; _sockpair_options '$cmd'" | tr ' ' '\n' | sed -n 's/^--//p' ;;
+	*.fish) grep -- "__fish_seen_subcommand_from $cmd\"" "$file" | grep -oE -- '-l [a-z0-9-]+' | cut -c4- ;;
+	*) sed -n "/^_sockpair_${cmd//-/_}() {/,/^}/p" "$file" | grep -oE -- '--[a-z][a-z0-9-]*' | cut -c3- ;;
+	esac
+}
+
+@test "docs: every option a completion offers is accepted by the binary" {
+	local cmd opt file
+	for cmd in $(commands); do
+		[ "$cmd" = help ] && continue
+		for file in "$ROOT/completions/sockpair.bash" "$ROOT/completions/sockpair.fish" \
+			"$ROOT/completions/_sockpair"; do
+			for opt in $(completion_options "$file" "$cmd" | sort -u); do
+				long_options "$cmd" | grep -qx -- "$opt" ||
+					fail "$(basename "$file") offers $cmd --$opt, which the binary does not accept"
+			done
 		done
 	done
 }
@@ -163,7 +213,25 @@ man_section() {
 	done
 	[ -x "$dest/usr/bin/sockpair" ]
 	run -0 "$dest/usr/bin/sockpair" --version
+	MANPAGER=cat run -0 man "$dest/usr/share/man/man1/sockpair.1"
+	# Neighbours in the same directories must survive the uninstall.
+	for dir in bin share/man/man1 share/bash-completion/completions share/zsh/site-functions \
+		share/fish/vendor_completions.d; do
+		touch "$dest/usr/$dir/neighbour"
+	done
 	run -0 make -C "$ROOT" --no-print-directory uninstall DESTDIR="$dest" PREFIX=/usr
-	run -0 find "$dest" -type f
-	assert_output ""
+	run -0 bash -c "find '$dest' -type f | sed 's|^$dest/usr/||' | sort"
+	assert_output "bin/neighbour
+share/bash-completion/completions/neighbour
+share/fish/vendor_completions.d/neighbour
+share/man/man1/neighbour
+share/zsh/site-functions/neighbour"
+}
+
+@test "install: PREFIX alone (no DESTDIR) is honoured" {
+	local prefix=$BATS_TEST_TMPDIR/prefix
+	run -0 make -C "$ROOT" --no-print-directory install PREFIX="$prefix"
+	[ -x "$prefix/bin/sockpair" ] && [ -f "$prefix/share/man/man1/sockpair.1" ]
+	run -0 make -C "$ROOT" --no-print-directory uninstall PREFIX="$prefix"
+	[ ! -e "$prefix/bin/sockpair" ]
 }
