@@ -38,7 +38,6 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned port;
 	int c;
 
 	opterr = 0;
@@ -46,15 +45,8 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		switch (c) {
 		case 'U': o->unix_path = optarg; break;
 		case 'u': o->udp = true; break;
-		case '4': case '6':
-			if (o->family != AF_UNSPEC)
-				usage_error("-4 and -6 cannot be combined");
-			o->family = c == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'w':
-			if (parse_seconds(optarg, &o->timeout_ms) < 0)
-				usage_error("invalid timeout '%s' (seconds, above zero)", optarg);
-			break;
+		case '4': case '6': cmd_family(&o->family, c); break;
+		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
 		case OPT_CRLF: o->crlf = true; break;
 		default:
 			cmd_common_option(&cmd_connect_entry, c, argv);
@@ -72,8 +64,7 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 			    argv[optind + 2 < argc ? optind + 2 : 0]);
 	o->host = argv[optind];
 	o->port = argv[optind + 1];
-	if (parse_port(o->port, false, &port) < 0)
-		usage_error("invalid port '%s' (1 to 65535)", o->port);
+	cmd_client_port(o->port);
 }
 
 static int connect_to(const struct connect_opts *o, struct sp_error *e)

@@ -48,24 +48,14 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:46w:hq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if (parse_port(optarg, false, &o->port) < 0)
-				usage_error("invalid port '%s' (1 to 65535)", optarg);
-			break;
+		case 'p': o->port = cmd_client_port(optarg); break;
 		case OPT_PATH:
 			if (http_check_path(optarg, why, sizeof(why)) < 0)
 				usage_error("%s", why);
 			o->path = optarg;
 			break;
-		case '4': case '6':
-			if (o->family != AF_UNSPEC)
-				usage_error("-4 and -6 cannot be combined");
-			o->family = c == '4' ? AF_INET : AF_INET6;
-			break;
-		case 'w':
-			if (parse_seconds(optarg, &o->timeout_ms) < 0)
-				usage_error("invalid timeout '%s' (seconds, above zero)", optarg);
-			break;
+		case '4': case '6': cmd_family(&o->family, c); break;
+		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
 		default:
 			cmd_common_option(&cmd_http_head_entry, c, argv);
 		}

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,32 +37,18 @@ static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned long backlog;
-	unsigned port;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:a:U:ub:k46hq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if (parse_port(optarg, true, &port) < 0)
-				usage_error("invalid port '%s' (0 to 65535; 0 picks a free one)", optarg);
-			o->port = optarg;
-			break;
+		case 'p': o->port = cmd_server_port(optarg); break;
 		case 'a': o->address = optarg; break;
 		case 'U': o->unix_path = optarg; break;
 		case 'u': o->udp = true; break;
-		case 'b':
-			if (parse_uint(optarg, INT32_MAX, &backlog) < 0)
-				usage_error("invalid backlog '%s'", optarg);
-			o->backlog = (int)backlog;
-			break;
+		case 'b': o->backlog = cmd_backlog(optarg); break;
 		case 'k': o->keep_open = true; break;
-		case '4': case '6':
-			if (o->family != AF_UNSPEC)
-				usage_error("-4 and -6 cannot be combined");
-			o->family = c == '4' ? AF_INET : AF_INET6;
-			break;
+		case '4': case '6': cmd_family(&o->family, c); break;
 		default:
 			cmd_common_option(&cmd_listen_entry, c, argv);
 		}
@@ -76,39 +61,21 @@ static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 		usage_error("UNIX socket path too long (107 bytes at most): '%s'", o->unix_path);
 }
 
-static int announce_bound(int fd, const char *unix_path)
-{
-	char name[128];
-
-	if (unix_path)
-		report_note("listening on %s", unix_path);
-	else if (net_name_of(fd, false, name, sizeof(name)) == 0)
-		report_note("listening on %s", name);
-	return fd;
-}
-
 static int open_listener(const struct listen_opts *o, struct unix_listener *ul,
 			 struct sp_error *e)
 {
 	int type = o->udp ? SOCK_DGRAM : SOCK_STREAM;
-	const char *host = o->address;
-	struct addrinfo *ai;
-	char bare[64];
 	int fd;
 
 	if (o->unix_path) {
 		snprintf(ul->path, sizeof(ul->path), "%s", o->unix_path);
 		fd = net_listen_unix(ul, type, o->backlog, e);
-		return fd < 0 ? -1 : announce_bound(fd, o->unix_path);
+	} else {
+		fd = net_listen_host(o->address, o->port, o->family, type, o->backlog, e);
 	}
-	if (!host)
-		host = o->family == AF_INET6 ? "::1" : "127.0.0.1";
-	if (net_resolve(net_strip_brackets(host, bare, sizeof(bare)), o->port,
-			o->family, type, true, &ai, e) < 0)
-		return -1;
-	fd = net_listen_inet(ai, o->backlog, e);
-	freeaddrinfo(ai);
-	return fd < 0 ? -1 : announce_bound(fd, NULL);
+	if (fd >= 0)
+		report_listening(fd, o->unix_path);
+	return fd;
 }
 
 static void note_sender(const struct sockaddr *sa, socklen_t len)

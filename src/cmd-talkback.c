@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -97,29 +96,15 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 		COMMON_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
-	unsigned long backlog;
-	unsigned port;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:a:b:46hq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			if (parse_port(optarg, true, &port) < 0)
-				usage_error("invalid port '%s' (0 to 65535; 0 picks a free one)", optarg);
-			o->port = optarg;
-			break;
+		case 'p': o->port = cmd_server_port(optarg); break;
 		case 'a': o->address = optarg; break;
-		case 'b':
-			if (parse_uint(optarg, INT32_MAX, &backlog) < 0)
-				usage_error("invalid backlog '%s'", optarg);
-			o->backlog = (int)backlog;
-			break;
-		case '4': case '6':
-			if (o->family != AF_UNSPEC)
-				usage_error("-4 and -6 cannot be combined");
-			o->family = c == '4' ? AF_INET : AF_INET6;
-			break;
+		case 'b': o->backlog = cmd_backlog(optarg); break;
+		case '4': case '6': cmd_family(&o->family, c); break;
 		case OPT_MAX_CLIENTS:
 			if (parse_uint(optarg, 1000000, &o->max_clients) < 0 || o->max_clients == 0)
 				usage_error("invalid --max-clients '%s' (1 to 1000000)", optarg);
@@ -569,21 +554,13 @@ static int serve(struct server *srv, struct sp_error *e)
 
 static int open_listener(const struct talkback_opts *o, struct sp_error *e)
 {
-	const char *host = o->address ? o->address : o->family == AF_INET6 ? "::1" : "127.0.0.1";
-	struct addrinfo *ai;
-	char bare[64], name[128];
-	int fd;
+	int fd = net_listen_host(o->address, o->port, o->family, SOCK_STREAM, o->backlog, e);
 
-	if (net_resolve(net_strip_brackets(host, bare, sizeof(bare)), o->port, o->family,
-			SOCK_STREAM, true, &ai, e) < 0)
-		return -1;
-	fd = net_listen_inet(ai, o->backlog, e);
-	freeaddrinfo(ai);
 	if (fd < 0)
 		return -1;
+	/* accept() must never block the loop: a client may reset first. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	if (net_name_of(fd, false, name, sizeof(name)) == 0)
-		report_note("listening on %s", name);
+	report_listening(fd, NULL);
 	return fd;
 }
 

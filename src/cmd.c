@@ -91,6 +91,54 @@ void cmd_common_option(const struct sp_cmd *cmd, int c, char **argv)
 	}
 }
 
+/* ---- values of options that several commands share, one wording each -- */
+
+/* A server's -p: 0 to 65535, 0 meaning a free one, kept as typed. */
+const char *cmd_server_port(const char *arg)
+{
+	unsigned port;
+
+	if (parse_port(arg, true, &port) < 0)
+		usage_error("invalid port '%s' (0 to 65535; 0 picks a free one)", arg);
+	return arg;
+}
+
+/* A client's port: 1 to 65535. */
+unsigned cmd_client_port(const char *arg)
+{
+	unsigned port;
+
+	if (parse_port(arg, false, &port) < 0)
+		usage_error("invalid port '%s' (1 to 65535)", arg);
+	return port;
+}
+
+int cmd_backlog(const char *arg)
+{
+	unsigned long backlog;
+
+	if (parse_uint(arg, INT32_MAX, &backlog) < 0)
+		usage_error("invalid backlog '%s'", arg);
+	return (int)backlog;
+}
+
+/* -4 or -6, given once. */
+void cmd_family(int *family, int c)
+{
+	if (*family != AF_UNSPEC)
+		usage_error("-4 and -6 cannot be combined");
+	*family = c == '4' ? AF_INET : AF_INET6;
+}
+
+int cmd_timeout_ms(const char *arg)
+{
+	int ms;
+
+	if (parse_seconds(arg, &ms) < 0)
+		usage_error("invalid timeout '%s' (seconds, above zero)", arg);
+	return ms;
+}
+
 static int cmd_help_exec(int argc, char **argv)
 {
 	const struct sp_cmd *cmd;

@@ -501,13 +501,26 @@ static int listen_on(const struct addrinfo *ai, int backlog, struct sp_error *e)
 	return fd;
 }
 
-/* A listening (or, for UDP, bound) socket on the first address that takes it. */
-int net_listen_inet(const struct addrinfo *ai, int backlog, struct sp_error *e)
+/*
+ * A listening (or, for UDP, bound) socket on host:port: the first address
+ * the name resolves to that takes it.  A NULL host is the family's
+ * loopback, as SPEC's servers default; "[::1]" is accepted.
+ */
+int net_listen_host(const char *host, const char *port, int family, int type,
+		    int backlog, struct sp_error *e)
 {
+	struct addrinfo *ai, *a;
+	char bare[64];
 	int fd = -1;
 
-	for (; ai && fd < 0; ai = ai->ai_next)
-		fd = listen_on(ai, backlog, e);
+	if (!host)
+		host = family == AF_INET6 ? "::1" : "127.0.0.1";
+	if (net_resolve(net_strip_brackets(host, bare, sizeof(bare)), port, family, type,
+			true, &ai, e) < 0)
+		return -1;
+	for (a = ai; a && fd < 0; a = a->ai_next)
+		fd = listen_on(a, backlog, e);
+	freeaddrinfo(ai);
 	return fd;
 }
 

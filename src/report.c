@@ -85,14 +85,14 @@ int report_failure(const struct sp_error *e)
 
 int report_error(int status, const char *fmt, ...)
 {
-	char text[512];
+	struct sp_error e;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vformat(text, sizeof(text), fmt, ap);
+	vformat(e.text, sizeof(e.text), fmt, ap);
 	va_end(ap);
-	emit_error("%s", text);
-	return status;
+	e.status = status;
+	return report_failure(&e);
 }
 
 void report_note(const char *fmt, ...)
@@ -104,6 +104,17 @@ void report_note(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit("", fmt, ap);
 	va_end(ap);
+}
+
+/* SPEC's announcement, with the port the kernel gave, for scripts to read. */
+void report_listening(int fd, const char *unix_path)
+{
+	char name[128];
+
+	if (unix_path)
+		report_note("listening on %s", unix_path);
+	else if (net_name_of(fd, false, name, sizeof(name)) == 0)
+		report_note("listening on %s", name);
 }
 
 /*
@@ -133,13 +144,13 @@ void report_step_done(bool ok)
 
 void usage_error(const char *fmt, ...)
 {
-	char text[512];
+	struct sp_error e;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vformat(text, sizeof(text), fmt, ap);
+	vformat(e.text, sizeof(e.text), fmt, ap);
 	va_end(ap);
-	emit_error("%s", text);
+	report_failure(&e);
 	fputs("Try 'sockpair --help' for more information.\n", stderr);
 	exit(SP_USAGE);
 }

@@ -61,6 +61,11 @@ const struct sp_cmd *cmd_find(const char *name);
 void cmd_print_usage(FILE *out);
 void cmd_print_help(const struct sp_cmd *cmd, FILE *out);
 void cmd_common_option(const struct sp_cmd *cmd, int c, char **argv);
+const char *cmd_server_port(const char *arg);
+unsigned cmd_client_port(const char *arg);
+int cmd_backlog(const char *arg);
+void cmd_family(int *family, int c);
+int cmd_timeout_ms(const char *arg);
 
 extern const struct sp_cmd cmd_help_entry;
 extern const struct sp_cmd cmd_pair_entry;
@@ -81,6 +86,7 @@ int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
+void report_listening(int fd, const char *unix_path);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* trace.c */
@@ -132,7 +138,8 @@ const char *net_strip_brackets(const char *host, char *buf, size_t size);
 int net_resolve(const char *host, const char *port, int family, int type,
 		bool passive, struct addrinfo **res, struct sp_error *e);
 int net_unix_address(const char *path, struct sockaddr_un *sun, socklen_t *len);
-int net_listen_inet(const struct addrinfo *ai, int backlog, struct sp_error *e);
+int net_listen_host(const char *host, const char *port, int family, int type,
+		    int backlog, struct sp_error *e);
 int net_listen_unix(struct unix_listener *ul, int type, int backlog, struct sp_error *e);
 void net_unix_cleanup(struct unix_listener *ul);
 int net_accept(int lfd, char *peer, size_t size, struct sp_error *e);

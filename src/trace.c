@@ -63,6 +63,7 @@ void trace_call(const char *result, const char *fmt, ...)
 	errno = saved;
 }
 
+/* "= ret", or "= -1 ENAME (reason)" from errno as the call left it. */
 void trace_ret(long ret, const char *fmt, ...)
 {
 	int saved = errno;
@@ -71,13 +72,13 @@ void trace_ret(long ret, const char *fmt, ...)
 
 	if (!trace_enabled)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(call, sizeof(call), fmt, ap);
-	va_end(ap);
 	if (ret < 0)
 		format_errno_result(result, sizeof(result), saved);
 	else
 		snprintf(result, sizeof(result), "%ld", ret);
+	va_start(ap, fmt);
+	vsnprintf(call, sizeof(call), fmt, ap);
+	va_end(ap);
 	trace_line(call, result);
 	errno = saved;
 }

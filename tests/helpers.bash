@@ -183,11 +183,14 @@ start_socat_tcp_server() {
 	SOCAT_PORT=$(sed -nE 's/.* listening on AF=[0-9]+ .*:([0-9]+)$/\1/p' "$err" | head -1)
 }
 
-# The UDP port a background process bound, from ss (socat announces ":0").
-udp_port_of() {
-	local pid=$1 tries=100 port
+# The port a background process listens on (t: TCP, u: UDP), from ss:
+# for servers that do not announce it (socat's UDP says ":0", -q says
+# nothing).  Polls, bounded at 5 s.
+port_of() {
+	local pid=$1 proto=$2 tries=100 port
 	while [ "$tries" -gt 0 ]; do
-		port=$(ss -Hlunp 2>/dev/null | grep "pid=$pid," | awk '{ print $4 }' | sed 's/.*://' | head -1)
+		port=$(ss -Hl"$proto"np 2>/dev/null | grep "pid=$pid," | awk '{ print $4 }' |
+			sed 's/.*://' | head -1)
 		[ -n "$port" ] && { echo "$port"; return 0; }
 		sleep 0.05
 		tries=$((tries - 1))
@@ -195,17 +198,9 @@ udp_port_of() {
 	return 1
 }
 
-# The TCP port a background process listens on, from ss (for -q servers).
-tcp_port_of() {
-	local pid=$1 tries=100 port
-	while [ "$tries" -gt 0 ]; do
-		port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," | awk '{ print $4 }' | sed 's/.*://' | head -1)
-		[ -n "$port" ] && { echo "$port"; return 0; }
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	return 1
-}
+udp_port_of() { port_of "$1" u; }
+
+tcp_port_of() { port_of "$1" t; }
 
 # A TCP port that nothing listens on: bound, then released.
 closed_port() {
