@@ -40,6 +40,8 @@ int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e)
 		ssize_t w = io_write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && fd == STDOUT_FILENO)
+			return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
 		if (w < 0)
 			return fail_errno(e, SP_FAILURE, errno, "write(%d)", fd);
 		p += w;

@@ -234,3 +234,10 @@ sockpair: http-head: connect(127.0.0.1:$port): Connection refused"
 	run --separate-stderr sp http-head a b
 	assert_usage_error "sockpair: http-head: unexpected argument 'b'"
 }
+
+@test "http-head: a stdout that cannot take the head is an error, exit 1" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	run --separate-stderr bash -c "'$SOCKPAIR' http-head -q 127.0.0.1:$PEER_PORT >/dev/full 3>&-"
+	assert_failure 1
+	assert_equal "$stderr" "sockpair: http-head: write(stdout): No space left on device"
+}
