@@ -628,10 +628,21 @@ static void enter_one_way(struct relay *r)
 	bool down_done = r->down.source_done && flow_pending(&r->down) == 0;
 	bool up_done = r->peer_write_shut;
 	const struct flow *active = down_done ? &r->up : &r->down;
+	struct pollfd hup = { .fd = r->peer_fd };
 
 	if (r->one_way || down_done == up_done || r->idle_timeout_ms >= 0 ||
 	    r->editor || r->datagrams || !flow_splices(active))
 		return;
+	/*
+	 * An end of data read in an optimistic turn came without poll()'s
+	 * revents: before blocking on our input, make sure the peer has not
+	 * hung up both ways, with nowhere left to send it.
+	 */
+	if (down_done && poll(&hup, 1, 0) == 1) {
+		drop_input_if_peer_gone(r, hup.revents);
+		if (r->peer_write_shut)
+			return;
+	}
 	set_blocking(r->peer_fd);
 	set_blocking(down_done ? r->in_fd : r->out_fd);
 	r->one_way = true;

@@ -6,10 +6,15 @@ load helpers
 teardown() {
 	tmux_stop
 	[ -n "${BG_PID:-}" ] && kill -9 "$BG_PID" 2>/dev/null
-	# No test may leave a sockpair zombie behind, reaped or orphaned.
+	# No sockpair may leave a child unreaped: a zombie whose parent is a
+	# sockpair still running.  (Orphans belong to init, whose reaping here
+	# is lazy, and are no sign of ours.)
 	local zombies
-	zombies=$(ps -eo pid=,stat=,comm= | awk '$2 ~ /^Z/ && $3 == "sockpair"')
-	[ -z "$zombies" ] || fail "zombie sockpair processes: $zombies"
+	zombies=$(ps -eo pid=,ppid=,stat=,comm= | awk '
+		{ comm[$1] = $4 }
+		$3 ~ /^Z/ && $4 == "sockpair" { z[$1] = $2 }
+		END { for (p in z) if (comm[z[p]] == "sockpair") print p " (parent " z[p] ")" }')
+	[ -z "$zombies" ] || fail "sockpair children left unreaped: $zombies"
 }
 
 # The child's pid, from the trace's fork() line.

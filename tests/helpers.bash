@@ -120,10 +120,20 @@ bg() {
 	[ -n "$BG_CHILD" ] || fail "background command did not start: $*"
 }
 
-# Kills what bg started, the commands first, by PID.
+# Ends what bg started, by PID: SIGTERM to timeout(1), which passes it
+# on and reaps the command (no orphan left to init); SIGKILL to both if
+# that has not ended them within a second.
 kill_bg() {
-	local pid
+	local pid tries
 	for pid in "${BG_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		tries=20
+		while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+			sleep 0.05
+			tries=$((tries - 1))
+		done
 		pkill -9 -P "$pid" 2>/dev/null || true
 		kill -9 "$pid" 2>/dev/null || true
 		# Reaped here, bash has no "Killed" notice to print later.
