@@ -59,6 +59,32 @@ static void follow_resize(void)
 	}
 }
 
+static void write_fd(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* a terminal that fails takes the display with it */
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* --trace lines while we own the terminal: above the line being typed. */
+static void trace_above_prompt(const char *line, size_t n)
+{
+	if (!active || !active->installed) {
+		write_fd(STDERR_FILENO, line, n);
+		return;
+	}
+	rl_clear_visible_line();
+	fflush(rl_outstream);
+	write_fd(STDERR_FILENO, line, n);
+	rl_forced_update_display();
+}
+
 static void show_prompt(struct editor *ed)
 {
 	rl_set_prompt(ed->partial_len ? ed->partial : ed->prompt);
@@ -119,6 +145,7 @@ struct editor *editor_open(const char *prompt, const char *history_path)
 	active = ed;
 	rl_callback_handler_install(ed->prompt, on_line);
 	ed->installed = true;
+	trace_set_writer(trace_above_prompt);
 	return ed;
 }
 
@@ -192,6 +219,7 @@ void editor_close(struct editor *ed)
 		fputc('\n', rl_outstream);
 		fflush(rl_outstream);
 	}
+	trace_set_writer(NULL);
 	save_history(ed);
 	clear_history();
 	free(ed->history_path);
@@ -238,15 +266,7 @@ static bool fits_in_prompt(const char *s, size_t n)
 
 static void write_out(const char *s, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;	/* a terminal that fails takes the display with it */
-		s += w;
-		n -= (size_t)w;
-	}
+	write_fd(STDOUT_FILENO, s, n);
 }
 
 /* Sets ed->partial from the tail of buf, or writes that tail out as a line. */

@@ -92,6 +92,7 @@ _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* trace.c */
 extern bool trace_enabled;
 void trace_set_child(void);
+void trace_set_writer(void (*writer)(const char *line, size_t n));
 void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_data(const char *call, int fd, const void *buf, size_t shown_len,

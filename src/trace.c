@@ -22,6 +22,15 @@ enum { TRACE_DATA_SHOWN = 32 };
 
 bool trace_enabled;
 static char trace_prefix[32];
+static void (*trace_writer)(const char *line, size_t n);
+
+/* Where trace lines go instead of straight to stderr (NULL: stderr): the
+ * editor takes them while it owns the terminal, to print them above the
+ * line being typed. */
+void trace_set_writer(void (*writer)(const char *line, size_t n))
+{
+	trace_writer = writer;
+}
 
 void trace_set_child(void)
 {
@@ -38,7 +47,10 @@ static void trace_line(const char *call, const char *result)
 		n = (int)sizeof(line);
 		line[n - 1] = '\n';
 	}
-	(void)!write(STDERR_FILENO, line, (size_t)n);
+	if (trace_writer)
+		trace_writer(line, (size_t)n);
+	else
+		(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
 static void format_errno_result(char *buf, size_t size, int err)

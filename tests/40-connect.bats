@@ -308,3 +308,21 @@ start_terminal_client() {
 	wait_exit "$BG_LAST"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" "to nc"
 }
+
+@test "connect: on a terminal, --trace lines print above the line being typed" {
+	start_line_server
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '; export XDG_STATE_HOME='$BATS_TEST_TMPDIR/state'" Enter
+	tmux_send "'$SOCKPAIR' --trace connect 127.0.0.1 $SOCAT_PORT; echo \"exit=\$?\"" Enter
+	tmux_wait_for '^> ?$'
+	tmux_send 'traced' Enter
+	tmux_wait_for '^server: traced$'
+	tmux_send 'half'
+	tmux_wait_for '^> half$'
+	# Every trace line stands alone: none was drawn into the prompt line.
+	run -0 tmux_screen
+	assert_line --regexp '^write\(3, "traced\\n", 7\) = 7$'
+	refute_line --regexp '^> .*[a-z]+\(.*\) = '
+	tmux_send C-u C-d
+	tmux_wait_for '^exit=0$'
+}
