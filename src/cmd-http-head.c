@@ -19,7 +19,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct http_head_opts {
@@ -143,14 +142,6 @@ static int send_step(int fd, const char *request, size_t len, const char *peer,
 	return r;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Waits for data until the deadline; 1 when readable, 0 at the deadline. */
 static int wait_readable(int fd, long long deadline_ms)
 {
@@ -158,7 +149,7 @@ static int wait_readable(int fd, long long deadline_ms)
 	int r;
 
 	do {
-		long long left = deadline_ms - now_ms();
+		long long left = deadline_ms - io_now_ms();
 		r = poll(&p, 1, left > 0 ? (int)left : 0);
 	} while (r < 0 && errno == EINTR);
 	return r;
@@ -190,7 +181,7 @@ static int closed_early(const char *peer, size_t got, struct sp_error *e)
 static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
 			 struct sp_error *e)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = io_now_ms() + timeout_ms;
 	struct http_head h = { 0 };
 	size_t got = 0;
 

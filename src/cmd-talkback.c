@@ -20,7 +20,6 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char welcome[] =
@@ -49,22 +48,21 @@ struct talkback_opts {
 	unsigned long max_clients, max_line;
 };
 
-struct client {
-	int fd;
-	bool dead;		/* dropped this turn: freed at its end */
-	struct line_reader lr;
-	char *out;		/* replies the socket has not taken yet */
-	size_t out_len, out_cap;
-	long long last_active_ms;
-	struct client *older, *newer;	/* by last activity, for --idle-timeout */
-	struct client *next_dead;
-	char peer[48];
-};
-
 /* Bytes waiting to be written somewhere, growing as needed. */
 struct byte_queue {
 	char *buf;
 	size_t len, cap;
+};
+
+struct client {
+	int fd;
+	bool dead;		/* dropped this turn: freed at its end */
+	struct line_reader lr;
+	struct byte_queue out;	/* replies the socket has not taken yet */
+	long long last_active_ms;
+	struct client *older, *newer;	/* by last activity, for --idle-timeout */
+	struct client *next_dead;
+	char peer[48];
 };
 
 struct server {
@@ -123,14 +121,6 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* ---- byte queues ------------------------------------------------------ */
@@ -220,7 +210,7 @@ static void idle_list_remove(struct server *srv, struct client *c)
 /* Every client is on the list, the one longest silent first. */
 static void idle_list_append(struct server *srv, struct client *c)
 {
-	c->last_active_ms = now_ms();
+	c->last_active_ms = io_now_ms();
 	c->older = srv->newest;
 	if (srv->newest)
 		srv->newest->newer = c;
@@ -260,7 +250,7 @@ static void free_dead_clients(struct server *srv)
 		struct client *c = srv->dead;
 		srv->dead = c->next_dead;
 		line_free(&c->lr);
-		free(c->out);
+		queue_free(&c->out);
 		free(c);
 	}
 }
@@ -281,7 +271,7 @@ static void send_to_client(struct server *srv, struct client *c, const char *dat
 {
 	ssize_t w = 0;
 
-	if (c->out_len == 0) {
+	if (c->out.len == 0) {
 		w = io_write(c->fd, data, n);
 		if (w < 0 && errno != EAGAIN && errno != EINTR) {
 			drop_client(srv, c, strerror(errno));
@@ -292,25 +282,19 @@ static void send_to_client(struct server *srv, struct client *c, const char *dat
 	}
 	if ((size_t)w == n)
 		return;
-	if (c->out_len + n - (size_t)w > OUTPUT_LIMIT) {
+	if (c->out.len + n - (size_t)w > OUTPUT_LIMIT) {
 		drop_client(srv, c, "not reading: output queue over 1 MiB");
 		return;
 	}
-	struct byte_queue q = { c->out, c->out_len, c->out_cap };
-	if (queue_add(&q, data + w, n - (size_t)w) < 0) {
-		drop_client(srv, c, strerror(ENOMEM));
-		return;
-	}
-	c->out = q.buf;
-	c->out_cap = q.cap;
-	if (c->out_len == 0)
+	if (c->out.len == 0)
 		watch(srv, c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
-	c->out_len = q.len;
+	if (queue_add(&c->out, data + w, n - (size_t)w) < 0)
+		drop_client(srv, c, strerror(ENOMEM));
 }
 
 static void client_writable(struct server *srv, struct client *c)
 {
-	ssize_t w = io_write(c->fd, c->out, c->out_len);
+	ssize_t w = io_write(c->fd, c->out.buf, c->out.len);
 
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -318,12 +302,10 @@ static void client_writable(struct server *srv, struct client *c)
 		drop_client(srv, c, strerror(errno));
 		return;
 	}
-	memmove(c->out, c->out + w, c->out_len - (size_t)w);
-	c->out_len -= (size_t)w;
-	if (c->out_len == 0) {
-		free(c->out);
-		c->out = NULL;
-		c->out_cap = 0;
+	memmove(c->out.buf, c->out.buf + w, c->out.len - (size_t)w);
+	c->out.len -= (size_t)w;
+	if (c->out.len == 0) {
+		queue_free(&c->out);	/* held only while a client lags */
 		watch(srv, c, EPOLLIN, EPOLL_CTL_MOD);
 	}
 }
@@ -483,7 +465,7 @@ static void accept_clients(struct server *srv)
 
 static void expire_idle_clients(struct server *srv)
 {
-	long long now = now_ms();
+	long long now = io_now_ms();
 
 	while (srv->oldest && now - srv->oldest->last_active_ms >= srv->o->idle_timeout_ms)
 		drop_client(srv, srv->oldest, "idle");
@@ -496,7 +478,7 @@ static int next_expiry(const struct server *srv)
 
 	if (srv->o->idle_timeout_ms < 0 || !srv->oldest)
 		return -1;
-	left = srv->oldest->last_active_ms + srv->o->idle_timeout_ms - now_ms();
+	left = srv->oldest->last_active_ms + srv->o->idle_timeout_ms - io_now_ms();
 	return left < 0 ? 0 : (int)left;
 }
 

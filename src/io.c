@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 ssize_t io_read(int fd, void *buf, size_t n)
@@ -29,6 +30,15 @@ ssize_t io_write(int fd, const void *buf, size_t n)
 
 	trace_data("write", fd, buf, n, n, r);
 	return r;
+}
+
+/* Monotonic milliseconds, for deadlines and idle times. */
+long long io_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* Writes all n bytes to a blocking descriptor; -1 and *e on failure. */

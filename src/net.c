@@ -19,6 +19,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A name users write, and the number it stands for. */
+struct sp_name {
+	const char *name;
+	int value;
+};
+
 static const struct sp_name domains[] = {
 	{ "unix", AF_UNIX }, { "local", AF_LOCAL }, { "inet", AF_INET },
 	{ "inet6", AF_INET6 }, { "AF_UNIX", AF_UNIX }, { "AF_LOCAL", AF_LOCAL },

@@ -107,10 +107,6 @@ int parse_port(const char *s, bool allow_zero, unsigned *out);
 int parse_seconds(const char *s, int *ms);
 
 /* net.c */
-struct sp_name {
-	const char *name;
-	int value;
-};
 int net_parse_domain(const char *s, int *out);
 int net_parse_type(const char *s, int *out);
 int net_parse_protocol(const char *s, int *out);
@@ -151,6 +147,7 @@ int net_shutdown(int fd, int how);
 int net_close(int fd);
 
 /* io.c */
+long long io_now_ms(void);
 ssize_t io_read(int fd, void *buf, size_t n);
 ssize_t io_write(int fd, const void *buf, size_t n);
 int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e);

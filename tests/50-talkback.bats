@@ -10,11 +10,6 @@ teardown() {
 
 WELCOME=$'\nWelcome to the sockpair talkback server.\nTo quit, type \'quit\'. To shut down the server type \'shutdown\'.\n'
 
-# A client that sends its stdin, waits for the replies, then leaves.
-talk() {
-	timeout 5 nc -N -q 1 127.0.0.1 "$TB_PORT" 2>/dev/null || timeout 5 nc -N 127.0.0.1 "$TB_PORT"
-}
-
 @test "talkback: announces the port and greets with exactly the welcome" {
 	start_talkback
 	run -0 bash -c "printf 'quit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | od -An -c"
