@@ -43,7 +43,7 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":U:u46w:hq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'U': o->unix_path = optarg; break;
+		case 'U': o->unix_path = cmd_unix_path(optarg); break;
 		case 'u': o->udp = true; break;
 		case '4': case '6': cmd_family(&o->family, c); break;
 		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
@@ -114,8 +114,11 @@ static int cmd_connect_exec(int argc, char **argv)
 	fd = connect_to(&o, &e);
 	if (fd < 0)
 		return io_stopped_by() ? 128 + io_stopped_by() : report_failure(&e);
-	if (net_name_of(fd, true, peer, sizeof(peer)) < 0)
-		snprintf(peer, sizeof(peer), "%s", o.unix_path ? o.unix_path : o.host);
+	/* A UNIX server's name is what it bound, maybe relative to its own
+	 * directory: the path the user gave says more. */
+	if (o.unix_path || net_name_of(fd, true, peer, sizeof(peer)) < 0)
+		report_escape(o.unix_path ? o.unix_path : o.host,
+			      strlen(o.unix_path ? o.unix_path : o.host), peer, sizeof(peer));
 	report_note("connected to %s", peer);
 	result = relay_with_peer(&o, fd, peer, &e);
 	net_close(fd);

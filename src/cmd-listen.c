@@ -44,7 +44,7 @@ static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 		switch (c) {
 		case 'p': o->port = cmd_server_port(optarg); break;
 		case 'a': o->address = optarg; break;
-		case 'U': o->unix_path = optarg; break;
+		case 'U': o->unix_path = cmd_unix_path(optarg); break;
 		case 'u': o->udp = true; break;
 		case 'b': o->backlog = cmd_backlog(optarg); break;
 		case 'k': o->keep_open = true; break;
@@ -57,8 +57,6 @@ static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->unix_path && (o->address || o->family != AF_UNSPEC || strcmp(o->port, "0")))
 		usage_error("-U listens on a UNIX socket; -p, -a, -4 and -6 do not apply");
-	if (o->unix_path && strlen(o->unix_path) >= sizeof(((struct unix_listener *)0)->path))
-		usage_error("UNIX socket path too long (107 bytes at most): '%s'", o->unix_path);
 }
 
 static int open_listener(const struct listen_opts *o, struct unix_listener *ul,
@@ -119,8 +117,10 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 		note_client(fd, peer, o->unix_path != NULL);
 		r->peer_fd = fd;
 		r->peer_name = peer;
+		r->end_with_peer = true;
 		int result = io_relay(r, e);
 		net_close(fd);
+		report_note("closed %s", peer);
 		if (result < 0 && (!o->keep_open || r->local_failed))
 			return -1;
 		if (result < 0)
@@ -144,7 +144,7 @@ static int cmd_listen_exec(int argc, char **argv)
 {
 	struct listen_opts o = { .port = "0", .backlog = SOMAXCONN, .family = AF_UNSPEC };
 	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
-	struct unix_listener ul = { .created = false };
+	struct unix_listener ul = { .dirfd = -1 };
 	struct sp_error e;
 	int fd, result = -1;
 

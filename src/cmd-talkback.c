@@ -113,7 +113,7 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 			break;
 		case OPT_IDLE_TIMEOUT:
 			if (parse_seconds(optarg, &o->idle_timeout_ms) < 0)
-				usage_error("invalid --idle-timeout '%s' (seconds, above zero)", optarg);
+				usage_error("invalid --idle-timeout '%s' (seconds, above 0 and at most 86400)", optarg);
 			break;
 		default:
 			cmd_common_option(&cmd_talkback_entry, c, argv);

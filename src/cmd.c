@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 const struct sp_cmd *const sp_commands[] = {
 	&cmd_pair_entry,
@@ -113,6 +114,14 @@ unsigned cmd_client_port(const char *arg)
 	return port;
 }
 
+/* -U PATH: sun_path holds 107 bytes and a NUL; "@NAME" is abstract. */
+const char *cmd_unix_path(const char *arg)
+{
+	if (!arg[0] || strlen(arg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		usage_error("invalid UNIX socket path '%s' (1 to 107 bytes)", arg);
+	return arg;
+}
+
 int cmd_backlog(const char *arg)
 {
 	unsigned long backlog;
@@ -135,7 +144,7 @@ int cmd_timeout_ms(const char *arg)
 	int ms;
 
 	if (parse_seconds(arg, &ms) < 0)
-		usage_error("invalid timeout '%s' (seconds, above zero)", arg);
+		usage_error("invalid timeout '%s' (seconds, above 0 and at most 86400)", arg);
 	return ms;
 }
 

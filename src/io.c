@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +112,73 @@ int io_flush_stdout(struct sp_error *e)
 			  "write(stdout)");
 }
 
+/* ---- standard streams, shared with others ------------------------------ */
+
+/*
+ * O_NONBLOCK belongs to the open file description, which stdin and stdout
+ * share with the shell and with whoever else holds them: set there, it
+ * outlives us (even a SIGKILL) and makes the next reader meet EAGAIN.  So
+ * a pipe or FIFO is opened anew through /proc, a description of our own
+ * whose flags nobody else sees; a socket is moved with MSG_DONTWAIT; a
+ * terminal, or a pipe that cannot be reopened, only when poll() says it
+ * is ready; a regular file or a device such as /dev/null never blocks.
+ */
+int io_open_local(int fd, int how, struct local_end *end)
+{
+	char proc_path[32];
+	struct stat st;
+
+	*end = (struct local_end){ .fd = fd };
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0;
+	if (S_ISSOCK(st.st_mode)) {
+		end->socket = true;
+	} else if (isatty(fd)) {
+		end->terminal = end->poll_first = true;
+	} else if (S_ISFIFO(st.st_mode)) {
+		snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+		end->fd = open(proc_path, how | O_NONBLOCK | O_CLOEXEC);
+		trace_ret(end->fd, "open(\"%s\", %s|O_NONBLOCK|O_CLOEXEC)", proc_path,
+			  how == O_RDONLY ? "O_RDONLY" : "O_WRONLY");
+		end->owned = end->fd >= 0;
+		end->poll_first = !end->owned;
+		if (!end->owned)
+			end->fd = fd;
+	}
+	return 0;
+}
+
+void io_close_local(struct local_end *end)
+{
+	if (end->owned)
+		close(end->fd);
+	end->owned = false;
+}
+
+/* read() that never blocks on a descriptor io_open_local() prepared. */
+ssize_t io_local_read(const struct local_end *end, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (!end->socket)
+		return io_read(end->fd, buf, n);
+	r = recv(end->fd, buf, n, MSG_DONTWAIT);
+	trace_data("recv", end->fd, buf, r > 0 ? (size_t)r : 0, n, r);
+	return r;
+}
+
+/* write() that never blocks on a descriptor io_open_local() prepared. */
+ssize_t io_local_write(const struct local_end *end, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (!end->socket)
+		return io_write(end->fd, buf, n);
+	r = send(end->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	trace_data("send", end->fd, buf, n, n, r);
+	return r;
+}
+
 /* ---- the relay ------------------------------------------------------ */
 
 /* Moves that met EAGAIN wait for poll(), not for the next optimistic turn. */
@@ -171,7 +240,7 @@ static size_t flow_pending(const struct flow *f)
 static size_t flow_room(struct flow *f)
 {
 	if (flow_splices(f))
-		return f->source_unspliced ? 0 : f->pipe_size - f->in_pipe;
+		return f->source_unspliced || f->pipe_full ? 0 : f->pipe_size - f->in_pipe;
 	if (f->start == f->end)
 		f->start = f->end = 0;
 	return RELAY_BUFFER - f->end;
@@ -185,7 +254,7 @@ static void flow_close_pipe(struct flow *f)
 	}
 	f->pipe[0] = f->pipe[1] = -1;
 	f->in_pipe = 0;
-	f->bounce_out = f->source_unspliced = false;
+	f->bounce_out = f->source_unspliced = f->pipe_full = false;
 }
 
 /* Forgets what is pending, for a peer that can no longer take it. */
@@ -233,6 +302,14 @@ static ssize_t splice_in(struct flow *f, int fd, bool blocking)
 
 	if (n > 0)
 		f->in_pipe += (size_t)n;
+	/*
+	 * A pipe holds whole pages: with bytes in it, it can be full while
+	 * in_pipe is below its size.  Then EAGAIN is the pipe's, not the
+	 * source's, and input waits until some of the pipe goes out: asking
+	 * again at once would spin, since the source is ready all along.
+	 */
+	if (n < 0 && errno == EAGAIN && f->in_pipe > 0)
+		f->pipe_full = true;
 	if (n < 0 && errno == EINVAL) {
 		f->source_unspliced = true;
 		if (f->in_pipe == 0)
@@ -248,14 +325,15 @@ static ssize_t bounce_out(struct flow *f, int fd)
 	ssize_t n;
 
 	if (f->start == f->end && f->in_pipe) {
-		n = read(f->pipe[0], f->buf, f->in_pipe < RELAY_BUFFER ? f->in_pipe : RELAY_BUFFER);
+		n = io_read(f->pipe[0], f->buf, f->in_pipe < RELAY_BUFFER ? f->in_pipe : RELAY_BUFFER);
 		if (n < 0)
 			return -1;
 		f->in_pipe -= (size_t)n;
+		f->pipe_full = false;
 		f->start = 0;
 		f->end = (size_t)n;
 	}
-	n = write(fd, f->buf + f->start, f->end - f->start);
+	n = io_write(fd, f->buf + f->start, f->end - f->start);
 	if (n > 0)
 		f->start += (size_t)n;
 	return n;
@@ -269,8 +347,10 @@ static ssize_t splice_out(struct flow *f, int fd, bool blocking)
 	if (f->bounce_out)
 		return bounce_out(f, fd);
 	n = traced_splice(f->pipe[0], fd, f->in_pipe, blocking);
-	if (n > 0)
+	if (n > 0) {
 		f->in_pipe -= (size_t)n;
+		f->pipe_full = false;
+	}
 	if (n < 0 && errno == EINVAL) {
 		f->bounce_out = true;
 		errno = EINTR;
@@ -300,14 +380,11 @@ void io_relay_release(struct relay *r)
 	r->up.buf = r->down.buf = NULL;
 }
 
-/* A descriptor whose flags only we see: a pipe or socket we were given. */
-static int make_nonblocking_unless_terminal(int fd)
+/* The socket is ours alone: its O_NONBLOCK may come and go. */
+static int make_nonblocking(int fd)
 {
-	int saved;
+	int saved = fcntl(fd, F_GETFL);
 
-	if (fd < 0 || isatty(fd))
-		return -1;
-	saved = fcntl(fd, F_GETFL);
 	if (saved >= 0 && !(saved & O_NONBLOCK))
 		fcntl(fd, F_SETFL, saved | O_NONBLOCK);
 	return saved;
@@ -315,7 +392,7 @@ static int make_nonblocking_unless_terminal(int fd)
 
 static void restore_flags(int fd, int saved)
 {
-	if (fd >= 0 && saved >= 0)
+	if (saved >= 0)
 		fcntl(fd, F_SETFL, saved);
 }
 
@@ -369,9 +446,9 @@ static int read_local(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (flow_splices(&r->up))
-		n = splice_in(&r->up, r->in_fd, r->one_way);
+		n = splice_in(&r->up, r->in.fd, r->one_way);
 	else
-		n = read(r->in_fd, r->up.buf + r->up.end, input_room(r));
+		n = io_local_read(&r->in, r->up.buf + r->up.end, input_room(r));
 	if (n < 0 && nothing_now(r, STUCK_IN))
 		return 0;
 	if (n < 0) {
@@ -426,6 +503,20 @@ static ssize_t send_to_peer(struct relay *r, size_t n)
 	return w;
 }
 
+/*
+ * The peer can take no more (a reset, a close) while input it was meant to
+ * get is pending: that input is dropped, and the relay will end with the
+ * error, never silently.  Input not yet read from stdin stays there.
+ */
+static void input_undelivered(struct relay *r, int err)
+{
+	if (!r->lost)
+		fail_errno(&r->lost_error, SP_FAILURE, err, "write(%s)", r->peer_name);
+	r->lost = true;
+	flow_discard(&r->up);
+	r->peer_write_shut = true;
+}
+
 static int write_peer(struct relay *r, struct sp_error *e)
 {
 	size_t n = next_send(r);
@@ -438,10 +529,9 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
 		return 0;
 	if (w < 0 && !r->datagrams && (errno == EPIPE || errno == ECONNRESET)) {
-		/* The peer stopped reading; what it says next still counts. */
-		flow_discard(&r->up);
-		r->up.source_done = true;
-		r->peer_write_shut = true;
+		/* Input is lost: an error at the end; what the peer says next
+		 * still goes to stdout first. */
+		input_undelivered(r, errno);
 		return 0;
 	}
 	if (w < 0)
@@ -505,8 +595,8 @@ static int write_local(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (flow_splices(f))
-		n = splice_out(f, r->out_fd, r->one_way);
-	else if ((n = write(r->out_fd, f->buf + f->start, flow_pending(f))) > 0)
+		n = splice_out(f, r->out.fd, r->one_way);
+	else if ((n = io_local_write(&r->out, f->buf + f->start, flow_pending(f))) > 0)
 		f->start += (size_t)n;
 	if (n < 0 && nothing_now(r, STUCK_OUT))
 		return 0;
@@ -537,10 +627,11 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 {
 	/* Unconnected datagrams: no one to send to until someone writes. */
 	bool can_send = !r->reply_to_sender || r->sender_len > 0;
-	bool want_input = !r->up.source_done && input_room(r) > 0 && can_send;
+	bool want_input = !r->up.source_done && !r->peer_write_shut && input_room(r) > 0 &&
+			  can_send;
 	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
 
-	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in_fd : -1, .events = POLLIN };
+	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in.fd : -1, .events = POLLIN };
 	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
 	if (want_peer_data)
 		p[SLOT_PEER].events |= POLLIN;
@@ -554,7 +645,7 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 	if (!p[SLOT_PEER].events && !(r->down.source_done && !r->peer_write_shut))
 		p[SLOT_PEER].fd = -1;
 	p[SLOT_OUT] = (struct pollfd){
-		.fd = flow_pending(&r->down) ? r->out_fd : -1, .events = POLLOUT
+		.fd = flow_pending(&r->down) ? r->out.fd : -1, .events = POLLOUT
 	};
 }
 
@@ -568,8 +659,8 @@ static void drop_input_if_peer_gone(struct relay *r, short revents)
 {
 	if (!(revents & (POLLHUP | POLLERR)) || !r->down.source_done || r->peer_write_shut)
 		return;
-	flow_discard(&r->up);
-	r->up.source_done = true;
+	if (flow_pending(&r->up))
+		input_undelivered(r, EPIPE);
 	r->peer_write_shut = true;
 }
 
@@ -604,18 +695,32 @@ static int idle_expired(struct relay *r, struct sp_error *e)
 	return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", r->peer_name);
 }
 
+/* Whether stdin has something to read (or its end) without waiting. */
+static bool input_ready_now(const struct relay *r)
+{
+	struct pollfd p = { .fd = r->in.fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 /*
  * Done when both ways are: the peer's end of data is on stdout, and our
  * input has ended and gone out (or the peer refused it).  The peer's end
  * alone is a half-close: it may still read what we send.  On a terminal,
  * though, nobody should type to a peer that has gone quiet: there the
- * peer's end of data ends the relay, as it ends telnet.
+ * peer's end of data ends the relay, as it ends telnet.  With
+ * end_with_peer (nc -l's rule), the peer's end ends the relay once what
+ * stdin holds now has gone out; what arrives later is not waited for.
  */
 static bool relay_finished(const struct relay *r)
 {
 	bool peer_done = r->down.source_done && flow_pending(&r->down) == 0;
 
-	return peer_done && (r->peer_write_shut || r->editor || r->in_blocks);
+	if (!peer_done)
+		return false;
+	if (r->peer_write_shut || r->editor || r->in.terminal)
+		return true;
+	return r->end_with_peer && flow_pending(&r->up) == 0 && !input_ready_now(r);
 }
 
 static void set_blocking(int fd)
@@ -640,8 +745,10 @@ static void enter_one_way(struct relay *r)
 	const struct flow *active = down_done ? &r->up : &r->down;
 	struct pollfd hup = { .fd = r->peer_fd };
 
+	/* Blocking on stdin is for a relay that waits for its end anyway. */
 	if (r->one_way || down_done == up_done || r->idle_timeout_ms >= 0 ||
-	    r->editor || r->datagrams || !flow_splices(active))
+	    r->editor || r->datagrams || !flow_splices(active) ||
+	    (down_done && r->end_with_peer))
 		return;
 	/*
 	 * An end of data read in an optimistic turn came without poll()'s
@@ -654,7 +761,9 @@ static void enter_one_way(struct relay *r)
 			return;
 	}
 	set_blocking(r->peer_fd);
-	set_blocking(down_done ? r->in_fd : r->out_fd);
+	/* Only a description of our own: the others block already, or never. */
+	if ((down_done ? &r->in : &r->out)->owned)
+		set_blocking(down_done ? r->in.fd : r->out.fd);
 	r->one_way = true;
 }
 
@@ -666,7 +775,8 @@ static void enter_one_way(struct relay *r)
  */
 static void assume_ready(const struct relay *r, struct pollfd *p)
 {
-	bool blocks[SLOTS] = { r->in_blocks || r->editor, false, r->out_blocks || r->editor };
+	bool blocks[SLOTS] = { r->in.poll_first || r->editor, false,
+			       r->out.poll_first || r->editor };
 	short stuck[SLOTS] = {
 		r->stuck & STUCK_IN ? POLLIN : 0,
 		(r->stuck & STUCK_PEER_IN ? POLLIN : 0) | (r->stuck & STUCK_PEER_OUT ? POLLOUT : 0),
@@ -719,6 +829,10 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 			return -1;
 		moved = r->moves != before;
 	}
+	if (r->lost) {
+		*e = r->lost_error;
+		return -1;
+	}
 	return 0;
 }
 
@@ -732,9 +846,9 @@ static void choose_splicing(struct relay *r)
 {
 	bool plain = !r->editor && !r->datagrams;
 
-	if (plain && !r->crlf && !r->in_blocks)
+	if (plain && !r->crlf && !r->in.terminal && !r->in.socket)
 		flow_start_splicing(&r->up);
-	if (plain && !r->out_blocks)
+	if (plain && !r->out.terminal && !r->out.socket)
 		flow_start_splicing(&r->down);
 }
 
@@ -747,24 +861,23 @@ static void choose_splicing(struct relay *r)
  */
 int io_relay(struct relay *r, struct sp_error *e)
 {
-	int in_flags, out_flags, peer_flags, result;
+	int peer_flags, result;
 
 	flow_discard(&r->down);
 	r->down.source_done = false;
 	r->peer_write_shut = false;
+	r->lost = false;
 	if (r->idle_timeout_ms == 0)
 		r->idle_timeout_ms = -1;
-	r->in_blocks = isatty(r->in_fd);
-	r->out_blocks = isatty(r->out_fd);
 	r->stuck = 0;
 	r->one_way = false;
+	io_open_local(r->in_fd, O_RDONLY, &r->in);
+	io_open_local(r->out_fd, O_WRONLY, &r->out);
 	choose_splicing(r);
-	in_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->in_fd);
-	out_flags = make_nonblocking_unless_terminal(r->editor ? -1 : r->out_fd);
-	peer_flags = make_nonblocking_unless_terminal(r->peer_fd);
+	peer_flags = make_nonblocking(r->peer_fd);
 	result = relay_loop(r, e);
-	restore_flags(r->editor ? -1 : r->in_fd, in_flags);
-	restore_flags(r->editor ? -1 : r->out_fd, out_flags);
 	restore_flags(r->peer_fd, peer_flags);
+	io_close_local(&r->in);
+	io_close_local(&r->out);
 	return result;
 }

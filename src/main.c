@@ -4,10 +4,13 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void parse_global_options(int argc, char **argv)
 {
@@ -50,9 +53,27 @@ static int check_stdout(int status)
 	return status;
 }
 
+/*
+ * A closed 0, 1 or 2 would be the number of the next socket: stdin's reads
+ * would then take the peer's data, and stdout would echo it back.  Each
+ * closed one is opened on /dev/null instead (open() takes the lowest free
+ * number, so going up from 0 fills the gaps in place).
+ */
+static void fill_standard_descriptors(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
+			exit(SP_FAILURE);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct sp_cmd *cmd;
+
+	fill_standard_descriptors();
 
 	/* A peer that goes away is an event to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);

@@ -110,13 +110,14 @@ static const char *format_unix(const struct sockaddr_un *sun, socklen_t len,
 {
 	size_t path_len = len - offsetof(struct sockaddr_un, sun_path);
 
+	/* A peer chose this name: it is shown escaped, never raw. */
 	if (len <= offsetof(struct sockaddr_un, sun_path))
 		snprintf(buf, size, "(unnamed)");
-	else if (sun->sun_path[0] == '\0')
-		snprintf(buf, size, "@%.*s", (int)path_len - 1, sun->sun_path + 1);
-	else
-		snprintf(buf, size, "%.*s", (int)strnlen(sun->sun_path, path_len),
-			 sun->sun_path);
+	else if (sun->sun_path[0] == '\0' && size > 1) {
+		buf[0] = '@';
+		report_escape(sun->sun_path + 1, path_len - 1, buf + 1, size - 1);
+	} else
+		report_escape(sun->sun_path, strnlen(sun->sun_path, path_len), buf, size);
 	return buf;
 }
 
@@ -531,94 +532,164 @@ int net_listen_host(const char *host, const char *port, int family, int type,
 }
 
 /*
- * Whether a socket is bound at path, from the kernel's table in
- * /proc/net/unix: 1 or 0, or -1 when the table cannot be read.  Asking
- * the socket itself would be intrusive: a listener takes the probe's
- * connect() for its client.
+ * bind() and connect() take no directory descriptor, so for a name inside
+ * an opened directory the process steps into it for the one call: the
+ * name then resolves there, whatever has been renamed or swapped for a
+ * symlink along the path since the directory was opened.
  */
-static int unix_path_in_proc(const char *path)
+static int unix_call_at(int dirfd, const char *call_name,
+			int (*call)(int, const struct sockaddr *, socklen_t),
+			int fd, const char *base, const char *shown, struct sp_error *e)
 {
-	FILE *f = fopen("/proc/net/unix", "re");
-	size_t n = strlen(path);
-	char line[4096 + 128];
-	int found = 0;
+	struct sockaddr_un sun;
+	socklen_t len;
+	int cwd, r, err;
 
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f)) {
-		size_t len = strcspn(line, "\n");
-		found = len > n && line[len - n - 1] == ' ' &&
-			memcmp(line + len - n, path, n) == 0;
+	if (net_unix_address(base, &sun, &len) < 0)
+		return fail(e, SP_USAGE, "%s(%s): path too long or empty", call_name, shown);
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0)
+		return fail_errno(e, SP_FAILURE, errno, "open(\".\")");
+	if (fchdir(dirfd) < 0) {
+		err = errno;
+		close(cwd);
+		return fail_errno(e, SP_FAILURE, err, "fchdir(%s)", shown);
 	}
-	fclose(f);
-	return found;
+	r = call(fd, (struct sockaddr *)&sun, len);
+	err = errno;
+	trace_ret(r, "%s(%d, %s)", call_name, fd, shown);
+	if (fchdir(cwd) < 0) {
+		err = errno;
+		r = -1;
+		call_name = "fchdir";
+	}
+	close(cwd);
+	if (r < 0)
+		return fail_errno(e, connect_status(err), err, "%s(%s)", call_name, shown);
+	return 0;
 }
 
-/* Without /proc: a stale socket file refuses connections, a live one not. */
-static bool unix_socket_answers(const struct sockaddr_un *sun, socklen_t len, int type)
+/* The socket file's identity, not following a symlink; -1 when absent. */
+static int unix_file_id(const struct unix_listener *ul, struct stat *st)
 {
-	int fd = socket(AF_UNIX, type, 0);
-	int r;
+	return fstatat(ul->dirfd, ul->base, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * Whether a socket is bound to the file, asked as SPEC says: by
+ * connecting.  Only ECONNREFUSED means that nothing is; anything else
+ * means it is live.  The probe is a datagram socket: the kernel finds the
+ * bound socket first and then refuses a stream listener with EPROTOTYPE,
+ * so a listener never sees the probe as a client (a connection would be
+ * the one client of a listener like ours).  A datagram socket is not
+ * disturbed by a connect() either.
+ */
+static bool unix_socket_is_dead(const struct unix_listener *ul)
+{
+	struct sp_error ignored = { .err = 0 };
+	int fd = traced_socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &ignored);
+	bool dead;
 
 	if (fd < 0)
-		return true;	/* cannot tell: leave the file alone */
-	r = connect(fd, (const struct sockaddr *)sun, len);
-	trace_ret(r, "connect(%d, %s)", fd, sun->sun_path);
-	close(fd);
-	return r == 0 || errno != ECONNREFUSED;
+		return false;	/* cannot tell: leave the file alone */
+	dead = unix_call_at(ul->dirfd, "connect", connect, fd, ul->base, ul->path,
+			    &ignored) < 0 && ignored.err == ECONNREFUSED;
+	net_close(fd);
+	return dead;
 }
 
-static bool unix_socket_is_live(const char *path, const struct sockaddr_un *sun,
-				socklen_t len, int type)
+/*
+ * Removes the socket file at ul->base if nothing accepts on it, and only
+ * if it is still the very file found dead (same device and inode, in the
+ * same opened directory): a file swapped in meanwhile is left alone.
+ */
+static bool remove_stale_socket(const struct unix_listener *ul)
 {
-	int bound = unix_path_in_proc(path);
-
-	return bound >= 0 ? bound : unix_socket_answers(sun, len, type);
-}
-
-/* Removes a socket file that nothing accepts on; anything else stays. */
-static bool remove_stale_socket(const char *path, const struct sockaddr_un *sun,
-				socklen_t len, int type)
-{
-	struct stat st;
+	struct stat before, now;
 	int r;
 
-	if (path[0] == '@' || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-	    unix_socket_is_live(path, sun, len, type))
+	if (unix_file_id(ul, &before) < 0 || !S_ISSOCK(before.st_mode) ||
+	    !unix_socket_is_dead(ul))
 		return false;
-	r = unlink(path);
-	trace_ret(r, "unlink(\"%s\")", path);
+	if (unix_file_id(ul, &now) < 0 || now.st_dev != before.st_dev ||
+	    now.st_ino != before.st_ino)
+		return false;
+	r = unlinkat(ul->dirfd, ul->base, 0);
+	trace_ret(r, "unlinkat(%d, \"%s\", 0)", ul->dirfd, ul->base);
 	return r == 0;
 }
 
 /*
- * Binds a UNIX socket at ul->path.  A socket file left behind by a dead
- * listener is replaced; a live socket, or a file that is not a socket, is
- * left untouched and is an error (EADDRINUSE, exit status 4).
+ * Splits ul->path into the directory, opened once (following symlinks, as
+ * the user spelled it), and the last component, which is never followed.
+ */
+static int unix_open_directory(struct unix_listener *ul, struct sp_error *e)
+{
+	const char *slash = strrchr(ul->path, '/');
+	char dir[sizeof(ul->path)];
+
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+		snprintf(ul->base, sizeof(ul->base), "%s", ul->path);
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", slash == ul->path ? 1 : (int)(slash - ul->path),
+			 ul->path);
+		snprintf(ul->base, sizeof(ul->base), "%s", slash + 1);
+	}
+	if (!ul->base[0])
+		return fail(e, SP_USAGE, "bind(%s): names a directory, not a socket", ul->path);
+	ul->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	trace_ret(ul->dirfd, "open(\"%s\", O_PATH|O_DIRECTORY|O_CLOEXEC)", dir);
+	if (ul->dirfd < 0)
+		return fail_errno(e, connect_status(errno), errno, "open(%s)", dir);
+	return 0;
+}
+
+static int bind_unix_file(struct unix_listener *ul, int fd, struct sp_error *e)
+{
+	struct stat st;
+
+	if (unix_open_directory(ul, e) < 0)
+		return -1;
+	if (unix_call_at(ul->dirfd, "bind", bind, fd, ul->base, ul->path, e) < 0 &&
+	    (e->err != EADDRINUSE || !remove_stale_socket(ul) ||
+	     unix_call_at(ul->dirfd, "bind", bind, fd, ul->base, ul->path, e) < 0))
+		return -1;
+	if (unix_file_id(ul, &st) == 0) {
+		ul->created = true;
+		ul->dev = st.st_dev;
+		ul->ino = st.st_ino;
+	}
+	return 0;
+}
+
+/*
+ * Binds a UNIX socket at ul->path ("@name": abstract).  A socket file
+ * left behind by a dead listener is replaced; a live socket, or a file
+ * that is not a socket, is left untouched and is an error (EADDRINUSE,
+ * exit status 4).
  */
 int net_listen_unix(struct unix_listener *ul, int type, int backlog, struct sp_error *e)
 {
 	struct sockaddr_un sun;
-	struct stat st;
 	socklen_t len;
 	int fd, r;
 
+	ul->dirfd = -1;
+	ul->created = false;
 	if (net_unix_address(ul->path, &sun, &len) < 0)
 		return fail(e, SP_USAGE, "bind(%s): path too long or empty", ul->path);
 	fd = traced_socket(AF_UNIX, type, 0, e);
 	if (fd < 0)
 		return -1;
-	r = traced_addr_call(bind, "bind", fd, (struct sockaddr *)&sun, len, e);
-	if (r < 0 && errno == EADDRINUSE && remove_stale_socket(ul->path, &sun, len, type))
+	if (ul->path[0] == '@')
 		r = traced_addr_call(bind, "bind", fd, (struct sockaddr *)&sun, len, e);
+	else
+		r = bind_unix_file(ul, fd, e);
 	if (r < 0 || (type != SOCK_DGRAM && traced_listen(fd, backlog, ul->path, e) < 0)) {
 		net_close(fd);
+		net_unix_cleanup(ul);
 		return -1;
-	}
-	ul->created = ul->path[0] != '@' && lstat(ul->path, &st) == 0;
-	if (ul->created) {
-		ul->dev = st.st_dev;
-		ul->ino = st.st_ino;
 	}
 	return fd;
 }
@@ -628,11 +699,14 @@ void net_unix_cleanup(struct unix_listener *ul)
 {
 	struct stat st;
 
-	if (!ul->created)
-		return;
+	if (ul->created && unix_file_id(ul, &st) == 0 && st.st_dev == ul->dev &&
+	    st.st_ino == ul->ino)
+		trace_ret(unlinkat(ul->dirfd, ul->base, 0), "unlinkat(%d, \"%s\", 0)",
+			  ul->dirfd, ul->base);
 	ul->created = false;
-	if (lstat(ul->path, &st) == 0 && st.st_dev == ul->dev && st.st_ino == ul->ino)
-		trace_ret(unlink(ul->path), "unlink(\"%s\")", ul->path);
+	if (ul->dirfd >= 0)
+		close(ul->dirfd);
+	ul->dirfd = -1;
 }
 
 /* Accepts one client; its address, formatted, goes into peer. */

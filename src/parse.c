@@ -121,7 +121,8 @@ int parse_port(const char *s, bool allow_zero, unsigned *out)
 	return 0;
 }
 
-/* Seconds, fractions allowed ("0.5"), as whole milliseconds; above zero. */
+/* Seconds, fractions allowed ("0.5"), as whole milliseconds: above zero, a
+ * day at most (SPEC's range; well inside an int of milliseconds). */
 int parse_seconds(const char *s, int *ms)
 {
 	char *end;
@@ -131,7 +132,7 @@ int parse_seconds(const char *s, int *ms)
 		return -1;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || v <= 0 || v > 86400.0 * 365)
+	if (errno || *end || v <= 0 || v > 86400.0)
 		return -1;
 	*ms = v * 1000 < 1 ? 1 : (int)(v * 1000);
 	return 0;

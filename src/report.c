@@ -28,6 +28,7 @@ int fail(struct sp_error *e, int status, const char *fmt, ...)
 	va_list ap;
 
 	e->status = status;
+	e->err = 0;
 	va_start(ap, fmt);
 	vformat(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
@@ -40,6 +41,7 @@ int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
 	size_t used;
 
 	e->status = status;
+	e->err = err;
 	va_start(ap, fmt);
 	vformat(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
@@ -153,4 +155,62 @@ void usage_error(const char *fmt, ...)
 	report_failure(&e);
 	fputs("Try 'sockpair --help' for more information.\n", stderr);
 	exit(SP_USAGE);
+}
+
+/* The length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+	uint32_t cp;
+
+	if (len == 0 || p[0] > 0xf4 || len > n)
+		return 0;
+	cp = p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < (len == 2 ? 0x80u : len == 3 ? 0x800u : 0x10000u) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* overlong, out of range, or a surrogate */
+	/* C1 controls (U+0080..U+009F): some terminals obey them too. */
+	return cp >= 0x80 && cp <= 0x9f ? 0 : len;
+}
+
+/*
+ * Bytes from a peer (a UNIX client's name, say), made safe to show: control
+ * characters, backslashes and bytes that are not UTF-8 become escapes
+ * (\n, \\, \x1b), so nothing a peer sends can move the cursor or forge a
+ * line.  Always NUL-terminates; cuts at a whole escape when out is full.
+ */
+const char *report_escape(const void *buf, size_t n, char *out, size_t size)
+{
+	static const char named[] = "\n\r\t\\", letter[] = "nrt\\";
+	const unsigned char *p = buf;
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && size > 0;) {
+		const char *hit = p[i] ? memchr(named, p[i], sizeof(named) - 1) : NULL;
+		size_t seq = p[i] >= 0x80 ? utf8_sequence(p + i, n - i) : 0;
+		char one[8];
+		size_t w;
+
+		if (hit)
+			w = (size_t)snprintf(one, sizeof(one), "\\%c", letter[hit - named]);
+		else if (seq)
+			w = (size_t)snprintf(one, sizeof(one), "%.*s", (int)seq, (const char *)p + i);
+		else if (p[i] < 0x20 || p[i] >= 0x7f)
+			w = (size_t)snprintf(one, sizeof(one), "\\x%02x", p[i]);
+		else
+			w = (size_t)snprintf(one, sizeof(one), "%c", p[i]);
+		if (used + w >= size)
+			break;
+		memcpy(out + used, one, w);
+		used += w;
+		i += seq ? seq : 1;
+	}
+	if (size > 0)
+		out[used] = '\0';
+	return out;
 }

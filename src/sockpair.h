@@ -36,6 +36,7 @@ enum sp_status {
  */
 struct sp_error {
 	int status;
+	int err;		/* the errno it was filled with; 0: none */
 	char text[512];
 };
 
@@ -63,6 +64,7 @@ void cmd_print_help(const struct sp_cmd *cmd, FILE *out);
 void cmd_common_option(const struct sp_cmd *cmd, int c, char **argv);
 const char *cmd_server_port(const char *arg);
 unsigned cmd_client_port(const char *arg);
+const char *cmd_unix_path(const char *arg);
 int cmd_backlog(const char *arg);
 void cmd_family(int *family, int c);
 int cmd_timeout_ms(const char *arg);
@@ -88,6 +90,7 @@ void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
 void report_listening(int fd, const char *unix_path);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+const char *report_escape(const void *buf, size_t n, char *out, size_t size);
 
 /* trace.c */
 extern bool trace_enabled;
@@ -127,6 +130,8 @@ struct addrinfo;
 struct sockaddr_un;
 struct unix_listener {
 	char path[108];		/* as given: a path, or "@name" (abstract) */
+	int dirfd;		/* the path's directory, opened once; -1: none */
+	char base[108];		/* the socket's name in that directory */
 	bool created;		/* a file we made, to remove at the end */
 	dev_t dev;
 	ino_t ino;
@@ -156,6 +161,22 @@ int io_writev_all(int fd, struct iovec *iov, int count, struct sp_error *e);
 ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e);
 int io_flush_stdout(struct sp_error *e);
 
+/*
+ * A standard stream as sockpair may use it (io_open_local): moved without
+ * blocking, and without changing flags on a description others share.
+ */
+struct local_end {
+	int fd;			/* what to read or write */
+	bool owned;		/* our own reopening of a pipe: ours to set and close */
+	bool socket;		/* a shared socket: MSG_DONTWAIT, never spliced */
+	bool terminal;
+	bool poll_first;	/* moved only when poll() says it is ready */
+};
+int io_open_local(int fd, int how, struct local_end *end);
+void io_close_local(struct local_end *end);
+ssize_t io_local_read(const struct local_end *end, void *buf, size_t n);
+ssize_t io_local_write(const struct local_end *end, const void *buf, size_t n);
+
 struct editor;
 
 /*
@@ -168,6 +189,7 @@ struct flow {
 	bool source_done;	/* end of file, or the source is gone */
 	int pipe[2];		/* splicing: the pipe; -1 when using buf only */
 	size_t in_pipe, pipe_size;
+	bool pipe_full;		/* splicing in met EAGAIN: wait for the pipe to drain */
 	bool bounce_out;	/* the sink cannot splice: pipe -> buf -> write() */
 	bool source_unspliced;	/* the source cannot splice: buf once the pipe drains */
 };
@@ -181,15 +203,19 @@ struct relay {
 	struct editor *editor;	/* non-NULL: input is typed through readline */
 	bool crlf;		/* input's "\n" goes out as "\r\n" */
 	bool datagrams;		/* each input line is one datagram; no end */
+	bool end_with_peer;	/* the peer's end ends the relay once stdin's
+				   present bytes are sent (nc -l) */
 	bool reply_to_sender;	/* unconnected: send to whoever sent last */
 	int idle_timeout_ms;	/* 0 or -1: none */
 	void (*on_sender)(const struct sockaddr *sa, socklen_t len);
 	/* Kept by io_relay() across calls: */
+	struct local_end in, out;	/* in_fd and out_fd as moved */
 	struct flow up;		/* local input -> peer */
 	struct flow down;	/* peer -> local output */
 	bool peer_write_shut, last_was_cr;
 	bool local_failed;	/* the failure was stdin's or stdout's */
-	bool in_blocks, out_blocks;	/* terminals: moved only when poll() says */
+	bool lost;		/* input could not be delivered: lost_error at the end */
+	struct sp_error lost_error;
 	bool one_way;		/* one direction left: blocking calls, no poll() */
 	unsigned long moves;	/* reads and writes that did something */
 	unsigned stuck;		/* moves that met EAGAIN since the last poll() */

@@ -79,20 +79,33 @@ third"
 	assert_equal "$(grep -c '^connection from ' "$BATS_TEST_TMPDIR/listen.err")" 3
 }
 
-@test "listen: keeps sending after the client's half-close (its EOF, our reply)" {
-	# The reply exists only after the client has shut down its side.
+@test "listen: the client's EOF ends the connection once what stdin holds is sent" {
+	# As nc -l: what stdin holds when the client is done goes out; what
+	# has not arrived yet (the fifo stays open, idle) is not waited for.
 	open_fifo
+	printf 'ready answer\n' >&7
 	LISTEN_IN=$FIFO start_listen
-	bg sh -c "printf 'question\n' | nc -N 127.0.0.1 $LISTEN_PORT >'$BATS_TEST_TMPDIR/client.out'"
-	local client=$BG_LAST
-	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^question$'
-	printf 'late answer\n' >&7
-	exec 7>&-
-	wait_exit "$client"
-	assert_equal "$BG_STATUS" 0
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/client.out")" "late answer"
+	run -0 timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" <<<"question"
+	assert_output "ready answer"
 	wait_exit "$LISTEN_PID"
 	assert_equal "$BG_STATUS" 0
+	assert_equal "$(out)" "question"
+	grep -qx "closed 127.0.0.1:[0-9]*" "$BATS_TEST_TMPDIR/listen.err" ||
+		fail "no 'closed' line: $(cat "$BATS_TEST_TMPDIR/listen.err")"
+}
+
+@test "listen -k: an idle stdin held open still serves client after client" {
+	# sleep 1000 | sockpair listen -k: each client's EOF ends its turn.
+	open_fifo
+	LISTEN_IN=$FIFO start_listen -k
+	for round in 1 2 3; do
+		run -0 timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" <<<"client $round"
+	done
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^client 3$'
+	assert_equal "$(out)" "client 1
+client 2
+client 3"
+	assert_equal "$(grep -c '^closed 127.0.0.1:' "$BATS_TEST_TMPDIR/listen.err")" 3
 }
 
 @test "listen: a client's data arrives even when our stdin ended first" {

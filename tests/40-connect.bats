@@ -188,9 +188,9 @@ print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
 	run --separate-stderr sp connect a 1 b
 	assert_usage_error "sockpair: connect: unexpected argument 'b'"
 	run --separate-stderr sp connect -w 0 127.0.0.1 80
-	assert_usage_error "sockpair: connect: invalid timeout '0' (seconds, above zero)"
+	assert_usage_error "sockpair: connect: invalid timeout '0' (seconds, above 0 and at most 86400)"
 	run --separate-stderr sp connect -w x 127.0.0.1 80
-	assert_usage_error "sockpair: connect: invalid timeout 'x' (seconds, above zero)"
+	assert_usage_error "sockpair: connect: invalid timeout 'x' (seconds, above 0 and at most 86400)"
 	run --separate-stderr sp connect -U /tmp/x 127.0.0.1 80
 	assert_usage_error "sockpair: connect: -U connects to a UNIX socket; HOST and PORT do not apply"
 	run --separate-stderr sp connect -4 -6 h 1

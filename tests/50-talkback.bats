@@ -250,7 +250,7 @@ second"
 	run --separate-stderr sp talkback --max-line x
 	assert_usage_error "sockpair: talkback: invalid --max-line 'x' (1 to 1048576 bytes)"
 	run --separate-stderr sp talkback --idle-timeout -1
-	assert_usage_error "sockpair: talkback: invalid --idle-timeout '-1' (seconds, above zero)"
+	assert_usage_error "sockpair: talkback: invalid --idle-timeout '-1' (seconds, above 0 and at most 86400)"
 	run --separate-stderr sp talkback stray
 	assert_usage_error "sockpair: talkback: unexpected argument 'stray'"
 }
