@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -42,6 +44,17 @@ enum { READ_SIZE = 64 * 1024, EVENTS = 256 };
  */
 enum { ECHO_DELAY_MS = 5, ECHO_FLUSH_BYTES = 64 * 1024 };
 
+/*
+ * What stdout may owe before client input waits: a reader that stops
+ * (a full pipe) slows the clients, never the server, which goes on
+ * welcoming and answers signals.  Input resumes at half of it.
+ */
+enum { ECHO_LIMIT = 1024 * 1024 };
+
+/* Larger blocks are mmap()ed, so a dropped flooder's queue goes back to
+ * the system at free() instead of staying in the heap. */
+enum { MMAP_THRESHOLD = 64 * 1024 };
+
 struct talkback_opts {
 	const char *port, *address;
 	int family, backlog, idle_timeout_ms;
@@ -57,6 +70,7 @@ struct byte_queue {
 struct client {
 	int fd;
 	bool dead;		/* dropped this turn: freed at its end */
+	bool paused;		/* out of the epoll set while stdout's queue is full */
 	struct line_reader lr;
 	struct byte_queue out;	/* replies the socket has not taken yet */
 	long long last_active_ms;
@@ -74,6 +88,9 @@ struct server {
 	struct byte_queue replies;	/* for the client being read */
 	struct byte_queue echo;		/* our stdout, written in batches */
 	int echo_timer;			/* a timerfd: the batch's deadline */
+	struct local_end out;		/* stdout, written without blocking */
+	bool out_watched;		/* stdout is in the epoll set, for EPOLLOUT */
+	bool paused;			/* echo is full: client input waits */
 	char *readbuf;
 	bool shutdown_requested, echo_failed;
 };
@@ -146,6 +163,13 @@ static void queue_free(struct byte_queue *q)
 {
 	free(q->buf);
 	*q = (struct byte_queue){ 0 };
+}
+
+/* Forgets the first n bytes, which have been written. */
+static void queue_consume(struct byte_queue *q, size_t n)
+{
+	memmove(q->buf, q->buf + n, q->len - n);
+	q->len -= n;
 }
 
 /* ---- the descriptor table --------------------------------------------- */
@@ -302,8 +326,7 @@ static void client_writable(struct server *srv, struct client *c)
 		drop_client(srv, c, strerror(errno));
 		return;
 	}
-	memmove(c->out.buf, c->out.buf + w, c->out.len - (size_t)w);
-	c->out.len -= (size_t)w;
+	queue_consume(&c->out, (size_t)w);
 	if (c->out.len == 0) {
 		queue_free(&c->out);	/* held only while a client lags */
 		watch(srv, c, EPOLLIN, EPOLL_CTL_MOD);
@@ -317,30 +340,114 @@ static void arm_echo_timer(struct server *srv)
 	timerfd_settime(srv->echo_timer, 0, &at, NULL);
 }
 
+/* stdout in the epoll set while it owes bytes, for EPOLLOUT. */
+static void watch_stdout(struct server *srv, bool want)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &srv->out };
+
+	if (want == srv->out_watched)
+		return;
+	if (epoll_ctl(srv->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, srv->out.fd, &ev) == 0)
+		srv->out_watched = want;
+}
+
+/* A client whose input must wait leaves the epoll set until resume_clients(). */
+static void pause_client(struct server *srv, struct client *c)
+{
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+		c->paused = true;
+}
+
+static void resume_clients(struct server *srv)
+{
+	srv->paused = false;
+	for (struct client *c = srv->oldest; c; c = c->newer) {
+		if (!c->paused)
+			continue;
+		c->paused = false;
+		if (watch(srv, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0), EPOLL_CTL_ADD) < 0)
+			drop_client(srv, c, strerror(errno));
+	}
+}
+
+/* stdout failed: said once; the server goes on, and will exit 1. */
+static void echo_failure(struct server *srv, const struct sp_error *e)
+{
+	report_failure(e);
+	srv->echo_failed = true;
+	queue_free(&srv->echo);
+	watch_stdout(srv, false);
+	if (srv->paused)
+		resume_clients(srv);
+}
+
 static void echo_line(struct server *srv, const char *text, size_t n)
 {
+	struct sp_error e;
+
 	if (srv->echo_failed)
 		return;
 	if (srv->echo.len == 0)
 		arm_echo_timer(srv);
-	if (queue_add(&srv->echo, text, n) < 0 || queue_add(&srv->echo, "\n", 1) < 0)
-		srv->echo.len = 0;
+	if (queue_add(&srv->echo, text, n) < 0 || queue_add(&srv->echo, "\n", 1) < 0) {
+		fail_errno(&e, SP_FAILURE, ENOMEM, "write(stdout)");
+		echo_failure(srv, &e);
+		return;
+	}
+	if (srv->echo.len >= ECHO_LIMIT)
+		srv->paused = true;
 }
 
-/* One write of everything said since the last (when stdout cannot take
- * it, say so once, and go on serving). */
+/*
+ * Writes what stdout will take now of everything said since the last
+ * flush; the rest waits for EPOLLOUT.  Client input resumes once the
+ * queue is down to half its bound.
+ */
 static void flush_echo(struct server *srv)
 {
 	struct sp_error e;
+	size_t done = 0;
 
-	if (srv->echo.len == 0)
-		return;
-	if (!srv->echo_failed && io_write_all(STDOUT_FILENO, srv->echo.buf, srv->echo.len, &e) < 0) {
-		fail_errno(&e, SP_FAILURE, errno, "write(stdout)");
-		report_failure(&e);
-		srv->echo_failed = true;
+	while (!srv->echo_failed && done < srv->echo.len) {
+		ssize_t w = io_local_write(&srv->out, srv->echo.buf + done, srv->echo.len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w < 0) {
+			fail_errno(&e, SP_FAILURE, errno, "write(stdout)");
+			echo_failure(srv, &e);
+			return;
+		}
+		done += (size_t)w;
 	}
-	srv->echo.len = 0;
+	queue_consume(&srv->echo, done);
+	watch_stdout(srv, srv->echo.len > 0);
+	if (srv->paused && srv->echo.len <= ECHO_LIMIT / 2)
+		resume_clients(srv);
+}
+
+/*
+ * At the end, stdout gets what it is owed, waiting for it unless a signal
+ * ends the server: then what it cannot take now is an error, not a
+ * silent loss.
+ */
+static void drain_echo(struct server *srv)
+{
+	struct pollfd p = { .fd = srv->out.fd, .events = POLLOUT };
+	struct sp_error e;
+
+	flush_echo(srv);
+	while (srv->echo.len && !io_stopped_by()) {
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		flush_echo(srv);
+	}
+	if (srv->echo.len && !srv->echo_failed) {
+		fail_errno(&e, SP_FAILURE, EAGAIN, "write(stdout, %zu bytes unwritten)",
+			   srv->echo.len);
+		echo_failure(srv, &e);
+	}
 }
 
 /* The replies to one read go out in one write. */
@@ -502,11 +609,19 @@ static void dispatch(struct server *srv, const struct epoll_event *ev)
 		echo_timer_fired(srv);
 		return;
 	}
+	if (ev->data.ptr == &srv->out) {
+		flush_echo(srv);
+		return;
+	}
 	if (c->dead)
 		return;
 	if (ev->events & EPOLLOUT)
 		client_writable(srv, c);
-	if (!c->dead && (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (c->dead || !(ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	if (srv->paused)
+		pause_client(srv, c);
+	else
 		client_readable(srv, c);
 }
 
@@ -551,6 +666,8 @@ static int start_server(struct server *srv, struct sp_error *e)
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct epoll_event timer = { .events = EPOLLIN, .data.ptr = &srv->echo_timer };
 
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+	io_open_local(STDOUT_FILENO, O_WRONLY, &srv->out);
 	srv->readbuf = malloc(READ_SIZE);
 	if (!srv->readbuf)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
@@ -576,7 +693,8 @@ static void stop_server(struct server *srv)
 	while (srv->oldest)
 		drop_client(srv, srv->oldest, "server shutting down");
 	free_dead_clients(srv);
-	flush_echo(srv);
+	drain_echo(srv);
+	io_close_local(&srv->out);
 	if (srv->lfd >= 0)
 		net_close(srv->lfd);
 	if (srv->epfd >= 0)
@@ -605,7 +723,9 @@ static int cmd_talkback_exec(int argc, char **argv)
 	if (r == 0)
 		r = serve(&srv, &e);
 	stop_server(&srv);
-	return r < 0 ? report_failure(&e) : SP_OK;
+	if (r < 0)
+		return report_failure(&e);
+	return srv.echo_failed ? SP_FAILURE : SP_OK;
 }
 
 const struct sp_cmd cmd_talkback_entry = {

@@ -123,29 +123,31 @@ int io_flush_stdout(struct sp_error *e)
  * terminal, or a pipe that cannot be reopened, only when poll() says it
  * is ready; a regular file or a device such as /dev/null never blocks.
  */
-int io_open_local(int fd, int how, struct local_end *end)
+void io_open_local(int fd, int how, struct local_end *end)
 {
 	char proc_path[32];
 	struct stat st;
 
 	*end = (struct local_end){ .fd = fd };
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return 0;
+		return;
 	if (S_ISSOCK(st.st_mode)) {
 		end->socket = true;
-	} else if (isatty(fd)) {
-		end->terminal = end->poll_first = true;
-	} else if (S_ISFIFO(st.st_mode)) {
-		snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
-		end->fd = open(proc_path, how | O_NONBLOCK | O_CLOEXEC);
-		trace_ret(end->fd, "open(\"%s\", %s|O_NONBLOCK|O_CLOEXEC)", proc_path,
-			  how == O_RDONLY ? "O_RDONLY" : "O_WRONLY");
-		end->owned = end->fd >= 0;
-		end->poll_first = !end->owned;
-		if (!end->owned)
-			end->fd = fd;
+		return;
 	}
-	return 0;
+	end->terminal = isatty(fd);
+	if (!end->terminal && !S_ISFIFO(st.st_mode))
+		return;
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+	end->fd = open(proc_path, how | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	trace_ret(end->fd, "open(\"%s\", %s|O_NONBLOCK|O_NOCTTY|O_CLOEXEC)", proc_path,
+		  how == O_RDONLY ? "O_RDONLY" : "O_WRONLY");
+	end->owned = end->fd >= 0;
+	if (!end->owned)
+		end->fd = fd;
+	/* A terminal moves a line at a time, when poll() says so. */
+	end->poll_first = end->terminal || !end->owned;
+	return;
 }
 
 void io_close_local(struct local_end *end)

@@ -172,7 +172,7 @@ struct local_end {
 	bool terminal;
 	bool poll_first;	/* moved only when poll() says it is ready */
 };
-int io_open_local(int fd, int how, struct local_end *end);
+void io_open_local(int fd, int how, struct local_end *end);
 void io_close_local(struct local_end *end);
 ssize_t io_local_read(const struct local_end *end, void *buf, size_t n);
 ssize_t io_local_write(const struct local_end *end, const void *buf, size_t n);

@@ -229,6 +229,100 @@ client 3"
 	assert_equal "$(out)" "still alive"
 }
 
+# socat serving on a UNIX path in the background; waits for the file.
+start_socat_unix() {
+	local sock=$1
+	shift
+	bg "$@" socat UNIX-LISTEN:"$sock",fork SYSTEM:'echo alive' </dev/null >/dev/null 2>&1
+	SOCAT_PID=$BG_LAST
+	local tries=100
+	while [ ! -S "$sock" ] && [ "$tries" -gt 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	[ -S "$sock" ] || fail "socat never bound $sock"
+}
+
+@test "listen: a live socket under any spelling is refused, exit 4, file untouched" {
+	local dir=$BATS_TEST_TMPDIR sock=$BATS_TEST_TMPDIR/live.sock inode
+	start_socat_unix "$sock"
+	inode=$(stat -c %i "$sock")
+	mkdir "$dir/sub"
+	ln -s "$dir" "$dir/link"
+	for spelling in "$dir//live.sock" "$dir/sub/../live.sock" "$dir/link/live.sock" \
+			"$dir/./live.sock"; do
+		run --separate-stderr sp listen -U "$spelling"
+		assert_failure 4
+		assert_equal "$stderr" "sockpair: listen: bind($spelling): Address already in use"
+	done
+	run --separate-stderr sh -c 'cd "$1" && shift && exec "$@"' sh "$dir" \
+		timeout 5 "$SOCKPAIR" listen -U live.sock
+	assert_failure 4
+	assert_equal "$(stat -c %i "$sock")" "$inode"
+	run -0 timeout 5 nc -U "$sock" </dev/null
+	assert_output "alive"
+}
+
+@test "listen: a socket live in another network namespace is refused" {
+	unshare -n true 2>/dev/null || skip "no network namespaces here"
+	local sock=$BATS_TEST_TMPDIR/other-ns.sock inode
+	# Not in this namespace's /proc/net/unix, and live all the same.
+	start_socat_unix "$sock" unshare -n
+	inode=$(stat -c %i "$sock")
+	run --separate-stderr sp listen -U "$sock"
+	assert_failure 4
+	assert_equal "$(stat -c %i "$sock")" "$inode"
+	run -0 timeout 5 nc -U "$sock" </dev/null
+	assert_output "alive"
+}
+
+@test "listen: a directory swapped for a symlink before the removal removes nothing" {
+	# The fault library holds sockpair at the moment it has judged the file
+	# stale and is about to remove it; then d becomes a symlink to victim,
+	# where a file of the same name must survive.
+	build_faults
+	local base=$BATS_TEST_TMPDIR
+	mkdir "$base/d" "$base/victim" "$base/hold"
+	mkfifo "$base/hold/reached" "$base/hold/go"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$base/d/s.sock"
+	echo precious >"$base/victim/s.sock"
+	: >"$base/listen.err"
+	bg env LD_PRELOAD="$FAULTS_SO" SP_FAULT_HOLD_REMOVAL="$base/hold" \
+		"$SOCKPAIR" listen -U "$base/d/s.sock" </dev/null >/dev/null 2>"$base/listen.err"
+	LISTEN_PID=$BG_LAST
+	run -0 timeout 5 cat "$base/hold/reached"
+	mv "$base/d" "$base/d.old"
+	ln -s victim "$base/d"
+	run -0 timeout 5 sh -c 'echo go >"$1"' sh "$base/hold/go"
+	wait_for_line "$base/listen.err" '^listening on '
+	assert_equal "$(cat "$base/victim/s.sock")" "precious"
+	# The new socket is in the directory that was opened, now d.old.
+	[ -S "$base/d.old/s.sock" ] || fail "no socket in the opened directory"
+}
+
+@test "listen: a UNIX client's name is shown escaped, never raw" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	start_listen -U "$sock"
+	run -0 timeout 5 python3 "$BATS_TEST_DIRNAME/lib/peers.py" unix-named-client "$sock" \
+		'x\nlistening on forged\x1b[2J'
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(grep -c '^listening on ' "$BATS_TEST_TMPDIR/listen.err")" 1
+	grep -qF 'connection from @x\nlistening on forged\x1b[2J' "$BATS_TEST_TMPDIR/listen.err" ||
+		fail "name not escaped: $(cat -v "$BATS_TEST_TMPDIR/listen.err")"
+	if grep -q $'\x1b' "$BATS_TEST_TMPDIR/listen.err"; then
+		fail "a raw escape reached stderr"
+	fi
+}
+
+@test "listen: a slow client costs no CPU while stdin waits to go out" {
+	head -c 256M /dev/zero >"$BATS_TEST_TMPDIR/zeros"
+	LISTEN_IN=$BATS_TEST_TMPDIR/zeros start_listen
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" slow-client "$LISTEN_PORT" 3 \
+		>"$BATS_TEST_TMPDIR/client.out"
+	wait_for_line "$BATS_TEST_TMPDIR/client.out" '^connected$'
+	assert_cpu_below "$LISTEN_SP" 20
+}
+
 @test "listen: -U on a file that is not a socket fails, exit 4, file intact" {
 	local file=$BATS_TEST_TMPDIR/precious
 	printf 'precious data\n' >"$file"

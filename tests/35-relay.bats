@@ -83,3 +83,19 @@ start_listen_with_env() {
 	wait_exit "$LISTEN_PID"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/slow.sum")" "$WANT"
 }
+
+@test "relay: stdin and stdout pipes shared with others keep their flags after SIGKILL" {
+	printf 'hello\n' >"$BATS_TEST_TMPDIR/server.in"
+	NC_IN=$BATS_TEST_TMPDIR/server.in start_nc_server
+	run -0 timeout 20 python3 "$BATS_TEST_DIRNAME/lib/peers.py" flags-after-kill -- \
+		"$SOCKPAIR" connect 127.0.0.1 "$NC_PORT"
+	assert_output "stdin blocking
+stdout blocking"
+}
+
+@test "relay: listen leaves shared pipes' flags alone too" {
+	run -0 timeout 20 python3 "$BATS_TEST_DIRNAME/lib/peers.py" flags-after-kill --client -- \
+		"$SOCKPAIR" listen
+	assert_output "stdin blocking
+stdout blocking"
+}

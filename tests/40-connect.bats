@@ -197,6 +197,74 @@ print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
 	assert_usage_error "sockpair: connect: -4 and -6 cannot be combined"
 }
 
+@test "connect: timeouts past a day and bad UNIX paths are usage errors" {
+	# 2147484 s would wrap an int of milliseconds into an instant timeout.
+	for bad in 2147484 86401 1e9; do
+		run --separate-stderr sp connect -w "$bad" 127.0.0.1 80
+		assert_usage_error "sockpair: connect: invalid timeout '$bad' (seconds, above 0 and at most 86400)"
+	done
+	run --separate-stderr sp connect -U ""
+	assert_usage_error "sockpair: connect: invalid UNIX socket path '' (1 to 107 bytes)"
+	local long
+	long=$(printf 'p%.0s' {1..108})
+	run --separate-stderr sp connect -U "$long"
+	assert_usage_error "sockpair: connect: invalid UNIX socket path '$long' (1 to 107 bytes)"
+}
+
+@test "connect: -w 86400 is in range" {
+	local port
+	port=$(closed_port)
+	run --separate-stderr sp connect -w 86400 127.0.0.1 "$port"
+	assert_failure 4
+	assert_equal "$stderr" "sockpair: connect: connect(127.0.0.1:$port): Connection refused"
+}
+
+@test "connect: a slow reader costs no CPU while input waits to go out" {
+	head -c 256M /dev/zero >"$BATS_TEST_TMPDIR/zeros"
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" slow-reader 3 >"$BATS_TEST_TMPDIR/peer.out"
+	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
+	local port
+	port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/peer.out")
+	: >"$BATS_TEST_TMPDIR/connect.err"
+	bg "$SOCKPAIR" connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros" >/dev/null \
+		2>"$BATS_TEST_TMPDIR/connect.err"
+	local sp_pid=$BG_CHILD
+	wait_for_line "$BATS_TEST_TMPDIR/connect.err" '^connected to '
+	assert_cpu_below "$sp_pid" 20
+}
+
+@test "connect: a peer that resets mid-transfer is an error, exit 1" {
+	# The peer reads 1 MiB of 64, then resets: the rest cannot be delivered.
+	head -c 64M /dev/zero >"$BATS_TEST_TMPDIR/zeros"
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" reset-after 1048576 >"$BATS_TEST_TMPDIR/peer.out"
+	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
+	local port
+	port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/peer.out")
+	run --separate-stderr sp connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros"
+	assert_failure 1
+	assert_equal "${stderr_lines[0]}" "connected to 127.0.0.1:$port"
+	[[ "${stderr_lines[1]}" =~ ^"sockpair: connect: write(127.0.0.1:$port): "(Connection reset by peer|Broken pipe)$ ]] ||
+		fail "no reset line: $stderr"
+}
+
+@test "connect: closed stdin and stdout get /dev/null, never the socket" {
+	# With 0 closed the socket would be fd 0: sockpair would read the
+	# peer's data as its input and send it back.
+	printf 'from the server\n' >"$BATS_TEST_TMPDIR/server.in"
+	NC_IN=$BATS_TEST_TMPDIR/server.in start_nc_server -N
+	# The inner shell closes them: bats's own capture pipe would take 0.
+	run -0 timeout 10 bash -c 'exec "$0" connect -q 127.0.0.1 "$1" <&- >"$2" 3>&- 4>&-' \
+		"$SOCKPAIR" "$NC_PORT" "$BATS_TEST_TMPDIR/got"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/got")" "from the server"
+	wait_exit "$NC_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" ""
+	NC_IN=$BATS_TEST_TMPDIR/server.in start_nc_server -N
+	run -0 timeout 10 bash -c 'exec "$0" connect -q 127.0.0.1 "$1" <&- >&- 3>&- 4>&-' \
+		"$SOCKPAIR" "$NC_PORT"
+	wait_exit "$NC_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" ""
+}
+
 @test "connect: -q silences the announcement, not the data" {
 	start_nc_server -N
 	run --separate-stderr sp connect -q 127.0.0.1 "$NC_PORT" </dev/null

@@ -351,3 +351,51 @@ print(len(socks))"
 	run -0 bash -c "printf 'still here\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
 	assert_output "sockpair: You said 'still here'."
 }
+
+@test "talkback: a stdout nobody reads slows the talkers, never the server" {
+	# The fifo is held open (fd 7) but never read: stdout fills up.
+	open_fifo
+	TB_OUT=$FIFO start_talkback
+	run -0 peers talker "$TB_PORT" 2
+	[[ "$output" =~ ^"sent "([0-9]+)" lines, "([0-9]+)" answered"$ ]] || fail "$output"
+	[ "${BASH_REMATCH[2]}" -lt "${BASH_REMATCH[1]}" ] || fail "no flow control: $output"
+	# New clients are still welcomed, and waiting costs nothing.
+	run -0 peers welcome "$TB_PORT"
+	assert_output "To quit, type 'quit'. To shut down the server type 'shutdown'."
+	assert_cpu_below "$TB_SP" 20
+	# SIGTERM still ends it; the lines stdout could not take are an error.
+	kill -TERM "$TB_SP"
+	wait_exit "$TB_PID"
+	assert_equal "$BG_STATUS" 1
+	grep -Eq '^sockpair: talkback: write\(stdout, [0-9]+ bytes unwritten\): Resource temporarily unavailable$' \
+		"$BATS_TEST_TMPDIR/talkback.err" || fail "$(tail -3 "$BATS_TEST_TMPDIR/talkback.err")"
+}
+
+@test "talkback: a stdout that fails makes the exit 1, and the server goes on" {
+	TB_OUT=/dev/full start_talkback
+	run -0 bash -c "printf 'one\ntwo\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	assert_output "sockpair: You said 'two'."
+	run -0 bash -c "printf 'three\nshutdown\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT | tail -1"
+	wait_exit "$TB_PID"
+	assert_equal "$BG_STATUS" 1
+	assert_equal "$(grep -c '^sockpair: talkback: write(stdout): No space left on device$' \
+		"$BATS_TEST_TMPDIR/talkback.err")" 1
+}
+
+@test "talkback: memory held for dropped flooders goes back to the system" {
+	[ -z "${SOCKPAIR_SANITIZED:-}" ] || skip "the sanitizer's allocator keeps freed memory"
+	start_talkback --max-clients 500
+	local before after tries=200
+	before=$(awk '/^VmRSS/ { print $2 }' "/proc/$TB_SP/status")
+	run -0 peers flooders "$TB_PORT" 200
+	assert_output "200 dropped"
+	until [ "$(grep -c '^closed ' "$BATS_TEST_TMPDIR/talkback.err")" -ge 200 ] ||
+		[ "$tries" -eq 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	[ "$tries" -gt 0 ] || fail "not every flooder was closed"
+	after=$(awk '/^VmRSS/ { print $2 }' "/proc/$TB_SP/status")
+	[ $((after - before)) -lt 6144 ] ||
+		fail "RSS grew from $before to $after KiB with no client left"
+}

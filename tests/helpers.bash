@@ -218,12 +218,13 @@ closed_port() {
 }
 
 # sockpair talkback ARGS on a free port, in the background: output in
-# $T/talkback.out and .err; sets TB_PID (to wait for), TB_SP (to signal),
+# $T/talkback.out (or $TB_OUT) and .err; sets TB_PID (to wait for), TB_SP (to signal),
 # TB_PORT.
 start_talkback() {
 	local err=$BATS_TEST_TMPDIR/talkback.err
 	: >"$err"
-	bg "$SOCKPAIR" talkback -p 0 "$@" </dev/null >"$BATS_TEST_TMPDIR/talkback.out" 2>"$err"
+	bg "$SOCKPAIR" talkback -p 0 "$@" </dev/null >"${TB_OUT:-$BATS_TEST_TMPDIR/talkback.out}" \
+		2>"$err"
 	TB_PID=$BG_LAST TB_SP=$BG_CHILD
 	case " $* " in
 	*" -q "*)	# quiet: no announcement to read the port from
@@ -232,6 +233,11 @@ start_talkback() {
 		wait_for_line "$err" '^listening on '
 		TB_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err" | head -1) ;;
 	esac
+}
+
+# tests/lib/peers.py MODE ARGS, bounded; see its header for the modes.
+peers() {
+	timeout -k 2 30 python3 "$BATS_TEST_DIRNAME/lib/peers.py" "$@"
 }
 
 # tests/lib/http_peer.py MODE [ARGS] in the background; sets PEER_PID,
@@ -243,4 +249,24 @@ start_http_peer() {
 	PEER_PID=$BG_LAST
 	wait_for_line "$out" '^listening on '
 	PEER_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
+}
+
+# ---- costs ----------------------------------------------------------------
+
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# Fails unless PID uses under PERCENT of one CPU over a one-second window
+# of wall time (a window to measure over, not a wait for an event).
+assert_cpu_below() {
+	local pid=$1 percent=$2 hz before after used
+	hz=$(getconf CLK_TCK)
+	before=$(cpu_ticks "$pid") || fail "process $pid is gone"
+	sleep 1
+	after=$(cpu_ticks "$pid") || fail "process $pid is gone"
+	used=$(((after - before) * 100 / hz))
+	[ "$used" -lt "$percent" ] ||
+		fail "process $pid used $used% of a CPU while waiting (limit $percent%)"
 }

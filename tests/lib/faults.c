@@ -9,11 +9,16 @@
  *                           sink that cannot splice would
  *   SP_FAULT_SPLICE_IN_EINVAL_AFTER=N  splice() from fd 0 fails with EINVAL
  *                           once N bytes came that way (gVisor at a file's end)
+ *   SP_FAULT_HOLD_REMOVAL=DIR  the first unlink() or unlinkat() writes a byte
+ *                           to the fifo DIR/reached, then waits for one from
+ *                           the fifo DIR/go: the test acts in between, at the
+ *                           very moment sockpair has decided to remove a file
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,4 +83,47 @@ ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t n, unsig
 	if (r > 0 && in == 0)
 		from_stdin += r;
 	return r;
+}
+
+static void hold_before_removal(void)
+{
+	static int held;
+	const char *dir = getenv("SP_FAULT_HOLD_REMOVAL");
+	char path[4096], byte = 'x';
+	int fd;
+
+	if (!dir || held++)
+		return;
+	snprintf(path, sizeof(path), "%s/reached", dir);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		(void)!write(fd, &byte, 1);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/go", dir);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		(void)!read(fd, &byte, 1);
+		close(fd);
+	}
+}
+
+int unlink(const char *path)
+{
+	static int (*real)(const char *);
+
+	if (!real)
+		real = (int (*)(const char *))dlsym(RTLD_NEXT, "unlink");
+	hold_before_removal();
+	return real(path);
+}
+
+int unlinkat(int dirfd, const char *path, int flags)
+{
+	static int (*real)(int, const char *, int);
+
+	if (!real)
+		real = (int (*)(int, const char *, int))dlsym(RTLD_NEXT, "unlinkat");
+	hold_before_removal();
+	return real(dirfd, path, flags);
 }

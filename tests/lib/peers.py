@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Peers that test how sockpair behaves when the other side misbehaves.
+Each is bounded in time and announces "listening on 127.0.0.1:PORT" (or
+what it does) on stdout, flushed, so that tests wait on it.
+
+  peers.py slow-reader SECONDS     TCP server: reads 1 KiB per ms for SECONDS,
+                                   then closes; prints the bytes it read
+  peers.py reset-after BYTES       TCP server: reads BYTES, then resets (RST)
+  peers.py slow-client PORT SECONDS
+                                   TCP client of PORT: sends nothing, reads
+                                   1 KiB per ms for SECONDS, then resets
+  peers.py flags-after-kill [--client] -- CMD...
+                                   runs CMD with stdin and stdout on pipes
+                                   this script also holds; once CMD has
+                                   written to stdout (its relay runs), kills
+                                   it with SIGKILL and prints the pipes'
+                                   O_NONBLOCK flags; --client: CMD is a
+                                   listener, which this script connects to
+  peers.py talker PORT SECONDS     talkback client: 2000-byte lines as fast as
+                                   the server takes them, reading every reply
+  peers.py welcome PORT            talkback client: prints the welcome's last
+                                   line, then closes
+  peers.py flooders PORT N         N talkback clients that send lines and never
+                                   read, until each is dropped (20 s at most)
+  peers.py unix-named-client PATH NAME
+                                   a UNIX client bound to the abstract NAME
+                                   (escapes \\n and \\x1b decoded) connects
+                                   to PATH, sends one line, closes
+"""
+import fcntl
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+
+def tcp_server():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+    s.settimeout(10)
+    c, _ = s.accept()
+    c.settimeout(10)
+    return c
+
+
+def slow_reader(seconds):
+    c = tcp_server()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    got, end = 0, time.time() + seconds
+    while time.time() < end:
+        data = c.recv(1024)
+        if not data:
+            break
+        got += len(data)
+        time.sleep(0.001)
+    print("read %d" % got, flush=True)
+    reset(c)
+
+
+def reset(c):
+    # SO_LINGER 0: close() sends RST instead of FIN.
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def reset_after(count):
+    c = tcp_server()
+    got = 0
+    while got < count:
+        data = c.recv(min(65536, count - got))
+        if not data:
+            break
+        got += len(data)
+    print("read %d" % got, flush=True)
+    reset(c)
+
+
+def slow_client(port, seconds):
+    # A small window from the handshake on: the sender meets a socket
+    # that takes a little at a time, at odd sizes.
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(10)
+    c.connect(("127.0.0.1", port))
+    print("connected", flush=True)
+    end = time.time() + seconds
+    while time.time() < end:
+        if not c.recv(1024):
+            break
+        time.sleep(0.001)
+    reset(c)
+
+
+def flags_after_kill(cmd, client):
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    p = subprocess.Popen(cmd, stdin=in_r, stdout=out_w,
+                         stderr=subprocess.PIPE if client else subprocess.DEVNULL)
+    signal.alarm(10)
+    if client:
+        # A listener: be its client, and say something for its stdout.
+        line = p.stderr.readline().decode()
+        port = int(line.rsplit(":", 1)[1])
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(b"hello\n")
+    if not os.read(out_r, 1):
+        print("no output")
+        sys.exit(1)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    for name, fd in (("stdin", in_r), ("stdout", out_w)):
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        print("%s %s" % (name, "O_NONBLOCK" if flags & os.O_NONBLOCK else "blocking"))
+
+
+def talker(port, seconds):
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.setblocking(False)
+    line = b"t" * 1999 + b"\n"
+    sent = answered = 0
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            sent += c.send(line * 16)
+        except BlockingIOError:
+            pass
+        try:
+            answered += c.recv(1 << 20).count(b"\n")
+        except BlockingIOError:
+            time.sleep(0.005)
+    print("sent %d lines, %d answered" % (sent // len(line), answered), flush=True)
+
+
+def welcome(port):
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    data = b""
+    while not data.endswith(b"type 'shutdown'.\n"):
+        more = c.recv(4096)
+        if not more:
+            break
+        data += more
+    print(data.decode().splitlines()[-1])
+
+
+def flooders(port, n):
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.setblocking(False)
+        socks.append(s)
+    chunk = (b"y" * 200 + b"\n") * 300
+    alive, end = set(socks), time.time() + 20
+    while alive and time.time() < end:
+        for s in list(alive):
+            try:
+                s.send(chunk)
+            except BlockingIOError:
+                pass
+            except OSError:
+                alive.discard(s)
+    print("%d dropped" % (n - len(alive)), flush=True)
+    for s in socks:
+        s.close()
+
+
+def unix_named_client(path, name):
+    raw = name.encode().decode("unicode_escape").encode("latin-1")
+    c = socket.socket(socket.AF_UNIX)
+    c.bind(b"\0" + raw)
+    c.settimeout(10)
+    c.connect(path)
+    c.sendall(b"hello\n")
+    c.close()
+
+
+def main():
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "slow-reader":
+        slow_reader(float(args[0]))
+    elif mode == "reset-after":
+        reset_after(int(args[0]))
+    elif mode == "slow-client":
+        slow_client(int(args[0]), float(args[1]))
+    elif mode == "flags-after-kill":
+        client = args[0] == "--client"
+        flags_after_kill(args[args.index("--") + 1:], client)
+    elif mode == "talker":
+        talker(int(args[0]), float(args[1]))
+    elif mode == "welcome":
+        welcome(int(args[0]))
+    elif mode == "flooders":
+        flooders(int(args[0]), int(args[1]))
+    elif mode == "unix-named-client":
+        unix_named_client(args[0], args[1])
+    else:
+        sys.exit("peers.py: unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main()
