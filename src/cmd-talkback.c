@@ -168,6 +168,8 @@ static void queue_free(struct byte_queue *q)
 /* Forgets the first n bytes, which have been written. */
 static void queue_consume(struct byte_queue *q, size_t n)
 {
+	if (n == 0)
+		return;	/* buf may be NULL, and memmove() must not see it */
 	memmove(q->buf, q->buf + n, q->len - n);
 	q->len -= n;
 }

@@ -99,3 +99,17 @@ stdout blocking"
 	assert_output "stdin blocking
 stdout blocking"
 }
+
+@test "relay: a slow reader of our stdout costs no CPU while the peer's data waits" {
+	LISTEN_IN=$BATS_TEST_TMPDIR/data start_listen
+	: >"$BATS_TEST_TMPDIR/connect.err"
+	bg sh -c '"$0" connect 127.0.0.1 "$1" </dev/null 2>"$2" |
+		python3 "$3" slow-pipe-reader 4 >"$4"' "$SOCKPAIR" "$LISTEN_PORT" \
+		"$BATS_TEST_TMPDIR/connect.err" "$BATS_TEST_DIRNAME/lib/peers.py" \
+		"$BATS_TEST_TMPDIR/reader.out"
+	wait_for_line "$BATS_TEST_TMPDIR/connect.err" '^connected to '
+	wait_for_line "$BATS_TEST_TMPDIR/reader.out" '^reading$'
+	local sp_pid
+	sp_pid=$(pgrep -f "^$SOCKPAIR connect 127.0.0.1 $LISTEN_PORT\$") || fail "connect is gone"
+	assert_cpu_below "$sp_pid" 20
+}

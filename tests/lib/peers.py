@@ -22,6 +22,9 @@ what it does) on stdout, flushed, so that tests wait on it.
                                    line, then closes
   peers.py flooders PORT N         N talkback clients that send lines and never
                                    read, until each is dropped (20 s at most)
+  peers.py slow-pipe-reader SECONDS
+                                   reads its stdin 1 KiB per ms for SECONDS,
+                                   then exits; prints the bytes it read
   peers.py unix-named-client PATH NAME
                                    a UNIX client bound to the abstract NAME
                                    (escapes \\n and \\x1b decoded) connects
@@ -169,6 +172,18 @@ def flooders(port, n):
         s.close()
 
 
+def slow_pipe_reader(seconds):
+    got, end = 0, time.time() + seconds
+    print("reading", flush=True)
+    while time.time() < end:
+        data = os.read(0, 1024)
+        if not data:
+            break
+        got += len(data)
+        time.sleep(0.001)
+    print("read %d" % got, flush=True)
+
+
 def unix_named_client(path, name):
     raw = name.encode().decode("unicode_escape").encode("latin-1")
     c = socket.socket(socket.AF_UNIX)
@@ -196,6 +211,8 @@ def main():
         welcome(int(args[0]))
     elif mode == "flooders":
         flooders(int(args[0]), int(args[1]))
+    elif mode == "slow-pipe-reader":
+        slow_pipe_reader(float(args[0]))
     elif mode == "unix-named-client":
         unix_named_client(args[0], args[1])
     else:
