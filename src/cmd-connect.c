@@ -24,32 +24,29 @@ struct connect_opts {
 	int family, timeout_ms;	/* timeout_ms -1: none */
 };
 
-enum { OPT_CRLF = OPT_COMMON_LAST };
+enum { OPT_CRLF = CMD_LONG_ONLY };
+
+static const struct cmd_option connect_options[] = {
+	{ 'U', "unix", "PATH", "a UNIX socket instead of HOST PORT; @NAME is abstract" },
+	{ 'u', "udp", NULL, "datagrams: each input line is one datagram" },
+	CMD_OPT_IPV4,
+	CMD_OPT_IPV6,
+	CMD_OPT_TIMEOUT("give up connecting, or on a silent peer, after SECS"),
+	{ OPT_CRLF, "crlf", NULL, "send line ends as \\r\\n, as telnet does" },
+	CMD_OPT_END
+};
 
 static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "unix", required_argument, NULL, 'U' },
-		{ "udp", no_argument, NULL, 'u' },
-		{ "ipv4", no_argument, NULL, '4' },
-		{ "ipv6", no_argument, NULL, '6' },
-		{ "timeout", required_argument, NULL, 'w' },
-		{ "crlf", no_argument, NULL, OPT_CRLF },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":U:u46w:hq", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(&cmd_connect_entry, argc, argv)) != -1) {
 		switch (c) {
 		case 'U': o->unix_path = cmd_unix_path(optarg); break;
 		case 'u': o->udp = true; break;
-		case '4': case '6': cmd_family(&o->family, c); break;
+		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
 		case OPT_CRLF: o->crlf = true; break;
-		default:
-			cmd_common_option(&cmd_connect_entry, c, argv);
 		}
 	}
 	if (o->unix_path) {
@@ -76,7 +73,7 @@ static int connect_to(const struct connect_opts *o, struct sp_error *e)
 
 	if (o->unix_path)
 		return net_connect_unix(o->unix_path, type, o->timeout_ms, e);
-	if (net_resolve(net_strip_brackets(o->host, bare, sizeof(bare)), o->port,
+	if (net_resolve(addr_strip_brackets(o->host, bare, sizeof(bare)), o->port,
 			o->family, type, false, &ai, e) < 0)
 		return -1;
 	fd = net_connect_any(ai, o->timeout_ms, e);
@@ -87,18 +84,18 @@ static int connect_to(const struct connect_opts *o, struct sp_error *e)
 static int relay_with_peer(const struct connect_opts *o, int fd, const char *peer,
 			   struct sp_error *e)
 {
-	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .peer_fd = fd,
-			   .peer_name = peer, .crlf = o->crlf, .datagrams = o->udp,
-			   .idle_timeout_ms = o->timeout_ms };
+	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				    .crlf = o->crlf, .datagrams = o->udp,
+				    .idle_timeout_ms = o->timeout_ms };
 	char history[4096];
+	struct relay *r;
 	int result;
 
-	if (io_relay_init(&r, e) < 0)
-		return -1;
-	r.editor = editor_open("> ", editor_history_path(history, sizeof(history)));
-	result = io_relay(&r, e);
-	editor_close(r.editor);
-	io_relay_release(&r);
+	ro.editor = editor_open("> ", editor_history_path(history, sizeof(history)));
+	r = relay_new(&ro, e);
+	result = r ? relay_run(r, fd, peer, e) : -1;
+	relay_free(r);
+	editor_close(ro.editor);
 	return result;
 }
 
@@ -110,33 +107,27 @@ static int cmd_connect_exec(int argc, char **argv)
 	int fd, result;
 
 	parse_connect_options(argc, argv, &o);
-	io_stop_on_signals();
+	proc_stop_on_signals();
 	fd = connect_to(&o, &e);
 	if (fd < 0)
-		return io_stopped_by() ? 128 + io_stopped_by() : report_failure(&e);
+		return proc_stopped_by() ? 128 + proc_stopped_by() : report_failure(&e);
 	/* A UNIX server's name is what it bound, maybe relative to its own
 	 * directory: the path the user gave says more. */
 	if (o.unix_path || net_name_of(fd, true, peer, sizeof(peer)) < 0)
-		report_escape(o.unix_path ? o.unix_path : o.host,
-			      strlen(o.unix_path ? o.unix_path : o.host), peer, sizeof(peer));
+		text_escape(o.unix_path ? o.unix_path : o.host,
+			    strlen(o.unix_path ? o.unix_path : o.host), peer, sizeof(peer));
 	report_note("connected to %s", peer);
 	result = relay_with_peer(&o, fd, peer, &e);
-	net_close(fd);
+	sys_close(fd);
 	if (result < 0)
 		return report_failure(&e);
-	return io_stopped_by() ? 128 + io_stopped_by() : SP_OK;
+	return proc_stopped_by() ? 128 + proc_stopped_by() : SP_OK;
 }
 
 const struct sp_cmd cmd_connect_entry = {
 	.name = "connect",
 	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] HOST PORT | -U PATH",
 	.summary = "Connect and relay stdin and stdout, like nc or telnet",
-	.options =
-		"  -U, --unix PATH      a UNIX socket instead of HOST PORT; @NAME is abstract\n"
-		"  -u, --udp            datagrams: each input line is one datagram\n"
-		"  -4, --ipv4           IPv4 addresses only\n"
-		"  -6, --ipv6           IPv6 addresses only\n"
-		"  -w, --timeout SECS   give up connecting, or on a silent peer, after SECS\n"
-		"      --crlf           send line ends as \\r\\n, as telnet does\n",
+	.options = connect_options,
 	.exec = cmd_connect_exec,
 };

@@ -27,21 +27,22 @@ struct fork_echo_opts {
 	bool interactive;
 };
 
-enum { OPT_STYLE = OPT_COMMON_LAST };
+enum { OPT_STYLE = CMD_LONG_ONLY };
+
+static const struct cmd_option fork_echo_options[] = {
+	{ OPT_STYLE, "style", "STYLE", "socket: socket_create_pair()'s IPC example (default);\n"
+	  "                       stream: stream_socket_pair()'s example" },
+	{ 't', "type", "TYPE", "stream (default), dgram or seqpacket" },
+	{ 'i', "interactive", NULL, "send each input line to the child, print its answer;\n"
+	  "                       GNU readline on a terminal" },
+	CMD_OPT_END
+};
 
 static void parse_fork_echo_options(int argc, char **argv, struct fork_echo_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "style", required_argument, NULL, OPT_STYLE },
-		{ "type", required_argument, NULL, 't' },
-		{ "interactive", no_argument, NULL, 'i' },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:ihq", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(&cmd_fork_echo_entry, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_STYLE:
 			if (strcmp(optarg, "socket") == 0)
@@ -52,7 +53,7 @@ static void parse_fork_echo_options(int argc, char **argv, struct fork_echo_opts
 				usage_error("invalid style '%s' (socket or stream)", optarg);
 			break;
 		case 't':
-			if (net_parse_type(optarg, &o->type) < 0 ||
+			if (parse_type(optarg, &o->type) < 0 ||
 			    (o->type != SOCK_STREAM && o->type != SOCK_DGRAM &&
 			     o->type != SOCK_SEQPACKET))
 				usage_error("invalid type '%s' (stream, dgram or seqpacket)", optarg);
@@ -60,12 +61,9 @@ static void parse_fork_echo_options(int argc, char **argv, struct fork_echo_opts
 		case 'i':
 			o->interactive = true;
 			break;
-		default:
-			cmd_common_option(&cmd_fork_echo_entry, c, argv);
 		}
 	}
-	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+	cmd_no_more_arguments(argc, argv);
 	/* An AF_UNIX datagram pair never tells the child that input ended. */
 	if (o->interactive && o->type == SOCK_DGRAM)
 		usage_error("-i needs a connected type: stream or seqpacket");
@@ -85,7 +83,7 @@ static ssize_t read_message(int fd, int type, char *buf, size_t want,
 	if (type == SOCK_STREAM)
 		return io_read_full(fd, buf, want, e);
 	do
-		r = io_read(fd, buf, want);
+		r = sys_read(fd, buf, want);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return fail_errno(e, SP_FAILURE, errno, "read(%d)", fd);
@@ -209,7 +207,7 @@ static int echo_lines(int fd, struct sp_error *e)
 
 	if (!out)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
-	while (result == 0 && (r = io_read(fd, buf, sizeof(buf))) != 0) {
+	while (result == 0 && (r = sys_read(fd, buf, sizeof(buf))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -226,17 +224,16 @@ static int echo_lines(int fd, struct sp_error *e)
 
 static int relay_to_child(int fd, struct sp_error *e)
 {
-	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
-			   .peer_fd = fd, .peer_name = "child" };
+	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
+	struct relay *r;
 	int result;
 
-	if (io_relay_init(&r, e) < 0)
-		return -1;
-	io_stop_on_signals();
-	r.editor = editor_open("> ", NULL);
-	result = io_relay(&r, e);
-	editor_close(r.editor);
-	io_relay_release(&r);
+	proc_stop_on_signals();
+	ro.editor = editor_open("> ", NULL);
+	r = relay_new(&ro, e);
+	result = r ? relay_run(r, fd, "child", e) : -1;
+	relay_free(r);
+	editor_close(ro.editor);
 	return result;
 }
 
@@ -248,12 +245,12 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 	struct sp_error e;
 	int r;
 
-	net_close(fds[1]);
+	sys_close(fds[1]);
 	/* Ctrl-C is for the parent, which ends the child by closing the pair. */
 	if (o->interactive)
 		signal(SIGINT, SIG_IGN);
 	r = o->interactive ? echo_lines(fds[0], &e) : child_side(o, fds[0], shown, &e);
-	net_close(fds[0]);
+	sys_close(fds[0]);
 	if (r == 0 && !o->interactive) {
 		printf("%s\n", shown);
 		r = io_flush_stdout(&e);
@@ -276,16 +273,16 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 	if (pid == 0)
 		run_child(&o, fds);
 	if (pid < 0) {
-		net_close(fds[0]);
-		net_close(fds[1]);
+		sys_close(fds[0]);
+		sys_close(fds[1]);
 		return report_failure(&e);
 	}
-	net_close(fds[0]);
+	sys_close(fds[0]);
 	if (o.interactive)
 		r = relay_to_child(fds[1], &e);
 	else
 		r = parent_side(&o, fds[1], pid, shown, &e);
-	net_close(fds[1]);
+	sys_close(fds[1]);
 	if (proc_wait(pid, &child_error) < 0)
 		return report_failure(r < 0 ? &e : &child_error);
 	if (r < 0)
@@ -293,18 +290,13 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 	/* Printed only now that the child is reaped: its line comes first. */
 	if (!o.interactive)
 		printf("%s\n", shown);
-	return o.interactive && io_stopped_by() ? 128 + io_stopped_by() : SP_OK;
+	return o.interactive && proc_stopped_by() ? 128 + proc_stopped_by() : SP_OK;
 }
 
 const struct sp_cmd cmd_fork_echo_entry = {
 	.name = "fork-echo",
 	.synopsis = "[--style socket|stream] [-t TYPE] [-i]",
 	.summary = "Talk to a forked child over a socket pair, as the IPC examples do",
-	.options =
-		"      --style STYLE    socket: socket_create_pair()'s IPC example (default);\n"
-		"                       stream: stream_socket_pair()'s example\n"
-		"  -t, --type TYPE      stream (default), dgram or seqpacket\n"
-		"  -i, --interactive    send each input line to the child, print its answer;\n"
-		"                       GNU readline on a terminal\n",
+	.options = fork_echo_options,
 	.exec = cmd_fork_echo_exec,
 };

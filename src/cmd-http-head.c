@@ -28,24 +28,24 @@ struct http_head_opts {
 	int family, timeout_ms;
 };
 
-enum { OPT_PATH = OPT_COMMON_LAST };
+enum { OPT_PATH = CMD_LONG_ONLY };
+
+static const struct cmd_option http_head_options[] = {
+	CMD_OPT_PORT("the port (default: the URL's, else www's: 80)"),
+	{ OPT_PATH, "path", "PATH", "the path to ask for (default: the URL's, else /)" },
+	CMD_OPT_IPV4,
+	CMD_OPT_IPV6,
+	CMD_OPT_TIMEOUT("for each connection attempt, and for the whole\n"
+			"                       response head (default 10)"),
+	CMD_OPT_END
+};
 
 static void parse_http_head_options(int argc, char **argv, struct http_head_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "path", required_argument, NULL, OPT_PATH },
-		{ "ipv4", no_argument, NULL, '4' },
-		{ "ipv6", no_argument, NULL, '6' },
-		{ "timeout", required_argument, NULL, 'w' },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	char why[256];
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:46w:hq", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(&cmd_http_head_entry, argc, argv)) != -1) {
 		switch (c) {
 		case 'p': o->port = cmd_client_port(optarg); break;
 		case OPT_PATH:
@@ -53,10 +53,8 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 				usage_error("%s", why);
 			o->path = optarg;
 			break;
-		case '4': case '6': cmd_family(&o->family, c); break;
+		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
-		default:
-			cmd_common_option(&cmd_http_head_entry, c, argv);
 		}
 	}
 	if (argc - optind != 1)
@@ -122,7 +120,7 @@ static int connect_step(const struct http_head_opts *o, unsigned port, char *pee
 		if (fd < 0 && a->ai_next)
 			report_failure(e);
 		else if (fd >= 0)
-			net_format_addr(a->ai_addr, a->ai_addrlen, peer, peer_size);
+			addr_format(a->ai_addr, a->ai_addrlen, peer, peer_size);
 	}
 	freeaddrinfo(ai);
 	return fd;
@@ -137,8 +135,8 @@ static int send_step(int fd, const char *request, size_t len, const char *peer,
 	r = io_write_all(fd, request, len, e);
 	report_step_done(r == 0);
 	if (r < 0)
-		fail_errno(e, errno == EPIPE || errno == ECONNRESET ? SP_PROTOCOL : SP_FAILURE,
-			   errno, "write(%s)", peer);
+		fail_errno(e, e->err == EPIPE || e->err == ECONNRESET ? SP_PROTOCOL : SP_FAILURE,
+			   e->err, "write(%s)", peer);
 	return r;
 }
 
@@ -149,8 +147,8 @@ static int wait_readable(int fd, long long deadline_ms)
 	int r;
 
 	do {
-		long long left = deadline_ms - io_now_ms();
-		r = poll(&p, 1, left > 0 ? (int)left : 0);
+		long long left = deadline_ms - clock_now_ms();
+		r = sys_poll(&p, 1, left > 0 ? (int)left : 0);
 	} while (r < 0 && errno == EINTR);
 	return r;
 }
@@ -159,9 +157,9 @@ static int wait_readable(int fd, long long deadline_ms)
 static int protocol_failure(const char *peer, const char *why, const char *buf, size_t got,
 			    struct sp_error *e)
 {
-	char shown[160];
+	char shown[TEXT_QUOTE_SIZE];
 
-	trace_quote(shown, sizeof(shown), buf, got);
+	text_quote(shown, sizeof(shown), buf, got);
 	return fail(e, SP_PROTOCOL, "read(%s): %s: %s", peer, why, shown);
 }
 
@@ -181,7 +179,7 @@ static int closed_early(const char *peer, size_t got, struct sp_error *e)
 static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
 			 struct sp_error *e)
 {
-	long long deadline = io_now_ms() + timeout_ms;
+	long long deadline = clock_now_ms() + timeout_ms;
 	struct http_head h = { 0 };
 	size_t got = 0;
 
@@ -191,7 +189,7 @@ static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
 			return fail_errno(e, SP_FAILURE, errno, "poll(%s)", peer);
 		if (ready == 0)
 			return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", peer);
-		ssize_t n = io_read(fd, buf + got, HTTP_HEAD_MAX - got);
+		ssize_t n = sys_read(fd, buf + got, HTTP_HEAD_MAX - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -245,11 +243,11 @@ static int cmd_http_head_exec(int argc, char **argv)
 	if (r == 0)
 		r = read_step(fd, o.timeout_ms, peer, &e);
 	if (r < 0) {
-		net_close(fd);
+		sys_close(fd);
 		return report_failure(&e);
 	}
 	report_step("Closing socket...");
-	report_step_done(net_close(fd) == 0);
+	report_step_done(sys_close(fd) == 0);
 	return SP_OK;
 }
 
@@ -257,13 +255,7 @@ const struct sp_cmd cmd_http_head_entry = {
 	.name = "http-head",
 	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [-q] HOST|URL",
 	.summary = "Send an HTTP HEAD request and print the response head, like curl -I",
-	.options =
-		"  -p, --port PORT      the port (default: the URL's, else www's: 80)\n"
-		"      --path PATH      the path to ask for (default: the URL's, else /)\n"
-		"  -4, --ipv4           IPv4 addresses only\n"
-		"  -6, --ipv6           IPv6 addresses only\n"
-		"  -w, --timeout SECS   for each connection attempt, and for the whole\n"
-		"                       response head (default 10)\n"
-		"\n  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT][/PATH]\n",
+	.options = http_head_options,
+	.notes = "  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT][/PATH]\n",
 	.exec = cmd_http_head_exec,
 };

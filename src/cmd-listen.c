@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,38 +24,34 @@ struct listen_opts {
 	int backlog, family;
 };
 
+static const struct cmd_option listen_options[] = {
+	CMD_OPT_PORT("the port (default 0: a free one, announced)"),
+	CMD_OPT_ADDRESS,
+	{ 'U', "unix", "PATH", "a UNIX socket instead; @NAME is an abstract name" },
+	{ 'u', "udp", NULL, "datagrams: each to stdout, stdin lines to the last sender" },
+	CMD_OPT_BACKLOG,
+	{ 'k', "keep-open", NULL, "accept the next client when one leaves" },
+	CMD_OPT_IPV4,
+	CMD_OPT_IPV6,
+	CMD_OPT_END
+};
+
 static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "address", required_argument, NULL, 'a' },
-		{ "unix", required_argument, NULL, 'U' },
-		{ "udp", no_argument, NULL, 'u' },
-		{ "backlog", required_argument, NULL, 'b' },
-		{ "keep-open", no_argument, NULL, 'k' },
-		{ "ipv4", no_argument, NULL, '4' },
-		{ "ipv6", no_argument, NULL, '6' },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:a:U:ub:k46hq", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(&cmd_listen_entry, argc, argv)) != -1) {
 		switch (c) {
 		case 'p': o->port = cmd_server_port(optarg); break;
 		case 'a': o->address = optarg; break;
 		case 'U': o->unix_path = cmd_unix_path(optarg); break;
 		case 'u': o->udp = true; break;
-		case 'b': o->backlog = cmd_backlog(optarg); break;
+		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
 		case 'k': o->keep_open = true; break;
-		case '4': case '6': cmd_family(&o->family, c); break;
-		default:
-			cmd_common_option(&cmd_listen_entry, c, argv);
+		case '4': case '6': cmd_set_family(&o->family, c); break;
 		}
 	}
-	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+	cmd_no_more_arguments(argc, argv);
 	if (o->unix_path && (o->address || o->family != AF_UNSPEC || strcmp(o->port, "0")))
 		usage_error("-U listens on a UNIX socket; -p, -a, -4 and -6 do not apply");
 }
@@ -72,7 +69,7 @@ static int open_listener(const struct listen_opts *o, struct unix_listener *ul,
 		fd = net_listen_host(o->address, o->port, o->family, type, o->backlog, e);
 	}
 	if (fd >= 0)
-		report_listening(fd, o->unix_path);
+		cmd_announce_listening(fd, o->unix_path);
 	return fd;
 }
 
@@ -80,7 +77,7 @@ static void note_sender(const struct sockaddr *sa, socklen_t len)
 {
 	char name[128];
 
-	report_note("connection from %s", net_format_addr(sa, len, name, sizeof(name)));
+	report_note("connection from %s", addr_format(sa, len, name, sizeof(name)));
 }
 
 /* A UNIX client has no address worth showing, but it has credentials. */
@@ -88,7 +85,7 @@ static void note_client(int fd, const char *peer, bool unix_domain)
 {
 	struct ucred cred;
 
-	if (unix_domain && net_peer_credentials(fd, &cred) == 0)
+	if (unix_domain && sys_peer_credentials(fd, &cred) == 0)
 		report_note("connection from %s (pid %d, uid %u, gid %u)", peer,
 			    (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
 	else
@@ -108,58 +105,58 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 	do {
 		int fd = net_accept(*lfd, peer, sizeof(peer), e);
 		if (fd < 0)
-			return io_stopped_by() ? 0 : -1;
+			return proc_stopped_by() ? 0 : -1;
 		if (!o->keep_open) {
 			/* Like nc: one client; later ones are refused, not queued. */
-			net_close(*lfd);
+			sys_close(*lfd);
 			*lfd = -1;
 		}
 		note_client(fd, peer, o->unix_path != NULL);
-		r->peer_fd = fd;
-		r->peer_name = peer;
-		r->end_with_peer = true;
-		int result = io_relay(r, e);
-		net_close(fd);
+		int result = relay_run(r, fd, peer, e);
+		sys_close(fd);
 		report_note("closed %s", peer);
-		if (result < 0 && (!o->keep_open || r->local_failed))
+		if (result < 0 && (!o->keep_open || relay_failed_locally(r)))
 			return -1;
 		if (result < 0)
 			report_failure(e);
-	} while (o->keep_open && !io_stopped_by());
+	} while (o->keep_open && !proc_stopped_by());
 	return 0;
 }
 
-static int serve_datagrams(int fd, const struct listen_opts *o, struct relay *r,
-			   struct sp_error *e)
+static struct relay *new_relay(const struct listen_opts *o, struct sp_error *e)
 {
-	r->peer_fd = fd;
-	r->peer_name = o->unix_path ? o->unix_path : "sender";
-	r->datagrams = true;
-	r->reply_to_sender = true;
-	r->on_sender = note_sender;
-	return io_relay(r, e);
+	struct relay_options ro = {
+		.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+		.end_with_peer = !o->udp,
+		.datagrams = o->udp, .reply_to_sender = o->udp,
+		.on_sender = o->udp ? note_sender : NULL,
+	};
+
+	return relay_new(&ro, e);
 }
 
 static int cmd_listen_exec(int argc, char **argv)
 {
 	struct listen_opts o = { .port = "0", .backlog = SOMAXCONN, .family = AF_UNSPEC };
-	struct relay r = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
 	struct unix_listener ul = { .dirfd = -1 };
+	struct relay *r;
 	struct sp_error e;
 	int fd, result = -1;
 
 	parse_listen_options(argc, argv, &o);
-	io_stop_on_signals();
-	if (io_relay_init(&r, &e) < 0)
+	proc_stop_on_signals();
+	r = new_relay(&o, &e);
+	if (!r)
 		return report_failure(&e);
 	fd = open_listener(&o, &ul, &e);
+	if (fd >= 0 && o.udp)
+		result = relay_run(r, fd, o.unix_path ? o.unix_path : "sender", &e);
+	else if (fd >= 0)
+		result = serve_clients(&fd, &o, r, &e);
 	if (fd >= 0)
-		result = o.udp ? serve_datagrams(fd, &o, &r, &e)
-			       : serve_clients(&fd, &o, &r, &e);
-	if (fd >= 0)
-		net_close(fd);
+		sys_close(fd);
 	net_unix_cleanup(&ul);
-	io_relay_release(&r);
+	relay_free(r);
 	return result < 0 ? report_failure(&e) : SP_OK;
 }
 
@@ -167,14 +164,6 @@ const struct sp_cmd cmd_listen_entry = {
 	.name = "listen",
 	.synopsis = "[-p PORT] [-a ADDRESS] [-U PATH] [-u] [-b BACKLOG] [-k] [-4|-6]",
 	.summary = "Listen, accept a client and relay it to stdin and stdout, like nc -l",
-	.options =
-		"  -p, --port PORT      the port (default 0: a free one, announced)\n"
-		"  -a, --address ADDR   the address to bind (default 127.0.0.1, ::1 with -6)\n"
-		"  -U, --unix PATH      a UNIX socket instead; @NAME is an abstract name\n"
-		"  -u, --udp            datagrams: each to stdout, stdin lines to the last sender\n"
-		"  -b, --backlog N      listen()'s backlog (default SOMAXCONN)\n"
-		"  -k, --keep-open      accept the next client when one leaves\n"
-		"  -4, --ipv4           IPv4 only\n"
-		"  -6, --ipv6           IPv6 only\n",
+	.options = listen_options,
 	.exec = cmd_listen_exec,
 };

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 static const char welcome[] =
@@ -32,8 +31,8 @@ static const char busy[] = "Server busy.\n";
 /* A client that stops reading may make us hold this much, and no more. */
 enum { OUTPUT_LIMIT = 1024 * 1024 };
 
-/* What one read() takes from a client; what one epoll_wait() returns. */
-enum { READ_SIZE = 64 * 1024, EVENTS = 256 };
+/* What one read() takes from a client; the most accepted in one turn. */
+enum { READ_SIZE = 64 * 1024, ACCEPTS_PER_TURN = 256 };
 
 /*
  * Our stdout is written ECHO_DELAY_MS after its first waiting line, or
@@ -67,10 +66,13 @@ struct byte_queue {
 	size_t len, cap;
 };
 
+struct server;
+
 struct client {
+	struct server *srv;
 	int fd;
 	bool dead;		/* dropped this turn: freed at its end */
-	bool paused;		/* out of the epoll set while stdout's queue is full */
+	bool paused;		/* not watched while stdout's queue is full */
 	struct line_reader lr;
 	struct byte_queue out;	/* replies the socket has not taken yet */
 	long long last_active_ms;
@@ -81,7 +83,8 @@ struct client {
 
 struct server {
 	const struct talkback_opts *o;
-	int epfd, lfd, spare_fd;
+	struct event_loop *loop;
+	int lfd, spare_fd;
 	unsigned long clients;
 	struct client *oldest, *newest;	/* every client, by last activity */
 	struct client *dead;
@@ -89,37 +92,36 @@ struct server {
 	struct byte_queue echo;		/* our stdout, written in batches */
 	int echo_timer;			/* a timerfd: the batch's deadline */
 	struct local_end out;		/* stdout, written without blocking */
-	bool out_watched;		/* stdout is in the epoll set, for EPOLLOUT */
+	bool out_watched;		/* stdout is watched, for EPOLLOUT */
 	bool paused;			/* echo is full: client input waits */
 	char *readbuf;
 	bool shutdown_requested, echo_failed;
 };
 
-enum { OPT_MAX_CLIENTS = OPT_COMMON_LAST, OPT_MAX_LINE, OPT_IDLE_TIMEOUT };
+enum { OPT_MAX_CLIENTS = CMD_LONG_ONLY, OPT_MAX_LINE, OPT_IDLE_TIMEOUT };
+
+static const struct cmd_option talkback_options[] = {
+	CMD_OPT_PORT("the port (default 10000; 0 picks a free one)"),
+	CMD_OPT_ADDRESS,
+	CMD_OPT_BACKLOG,
+	CMD_OPT_IPV4,
+	CMD_OPT_IPV6,
+	{ OPT_MAX_CLIENTS, "max-clients", "N", "serve at most N at once; more get 'Server busy.' (1024)" },
+	{ OPT_MAX_LINE, "max-line", "BYTES", "a read ends after BYTES without a line end (2048)" },
+	{ OPT_IDLE_TIMEOUT, "idle-timeout", "SECS", "close a client silent for SECS" },
+	CMD_OPT_END
+};
 
 static void parse_talkback_options(int argc, char **argv, struct talkback_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "address", required_argument, NULL, 'a' },
-		{ "backlog", required_argument, NULL, 'b' },
-		{ "ipv4", no_argument, NULL, '4' },
-		{ "ipv6", no_argument, NULL, '6' },
-		{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
-		{ "max-line", required_argument, NULL, OPT_MAX_LINE },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-		COMMON_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 }
-	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:a:b:46hq", longopts, NULL)) != -1) {
+	while ((c = cmd_getopt(&cmd_talkback_entry, argc, argv)) != -1) {
 		switch (c) {
 		case 'p': o->port = cmd_server_port(optarg); break;
 		case 'a': o->address = optarg; break;
-		case 'b': o->backlog = cmd_backlog(optarg); break;
-		case '4': case '6': cmd_family(&o->family, c); break;
+		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
+		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case OPT_MAX_CLIENTS:
 			if (parse_uint(optarg, 1000000, &o->max_clients) < 0 || o->max_clients == 0)
 				usage_error("invalid --max-clients '%s' (1 to 1000000)", optarg);
@@ -130,14 +132,12 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 			break;
 		case OPT_IDLE_TIMEOUT:
 			if (parse_seconds(optarg, &o->idle_timeout_ms) < 0)
-				usage_error("invalid --idle-timeout '%s' (seconds, above 0 and at most 86400)", optarg);
+				usage_error("invalid --idle-timeout '%s' (seconds, above 0 and at most 86400)",
+					    optarg);
 			break;
-		default:
-			cmd_common_option(&cmd_talkback_entry, c, argv);
 		}
 	}
-	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+	cmd_no_more_arguments(argc, argv);
 }
 
 /* ---- byte queues ------------------------------------------------------ */
@@ -196,7 +196,7 @@ static void raise_descriptor_limit(unsigned long max_clients)
 
 static int open_spare(void)
 {
-	return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return sys_open("/dev/null", O_RDONLY | O_CLOEXEC, "O_RDONLY|O_CLOEXEC");
 }
 
 /*
@@ -210,11 +210,10 @@ static void shed_one_connection(struct server *srv)
 
 	if (srv->spare_fd < 0)
 		return;
-	close(srv->spare_fd);
-	fd = accept(srv->lfd, NULL, NULL);
-	trace_ret(fd, "accept(%d) [table full, shed]", srv->lfd);
+	sys_close(srv->spare_fd);
+	fd = sys_accept(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0)
-		close(fd);
+		sys_close(fd);
 	srv->spare_fd = open_spare();
 }
 
@@ -236,7 +235,7 @@ static void idle_list_remove(struct server *srv, struct client *c)
 /* Every client is on the list, the one longest silent first. */
 static void idle_list_append(struct server *srv, struct client *c)
 {
-	c->last_active_ms = io_now_ms();
+	c->last_active_ms = clock_now_ms();
 	c->older = srv->newest;
 	if (srv->newest)
 		srv->newest->newer = c;
@@ -260,7 +259,9 @@ static void drop_client(struct server *srv, struct client *c, const char *why)
 	if (c->dead)
 		return;
 	report_note("closed %s (%s)", c->peer, why);
-	net_close(c->fd);	/* close() also takes it out of the epoll set */
+	if (!c->paused)
+		event_forget(srv->loop, c->fd);
+	sys_close(c->fd);
 	idle_list_remove(srv, c);
 	c->dead = true;
 	c->next_dead = srv->dead;
@@ -275,17 +276,17 @@ static void free_dead_clients(struct server *srv)
 	while (srv->dead) {
 		struct client *c = srv->dead;
 		srv->dead = c->next_dead;
-		line_free(&c->lr);
+		line_release(&c->lr);
 		queue_free(&c->out);
 		free(c);
 	}
 }
 
-static int watch(struct server *srv, struct client *c, uint32_t events, int op)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = c };
+static event_handler client_ready;
 
-	return epoll_ctl(srv->epfd, op, c->fd, &ev);
+static int watch(struct server *srv, struct client *c, unsigned events)
+{
+	return event_watch(srv->loop, c->fd, events, client_ready, c);
 }
 
 /*
@@ -298,7 +299,7 @@ static void send_to_client(struct server *srv, struct client *c, const char *dat
 	ssize_t w = 0;
 
 	if (c->out.len == 0) {
-		w = io_write(c->fd, data, n);
+		w = sys_write(c->fd, data, n);
 		if (w < 0 && errno != EAGAIN && errno != EINTR) {
 			drop_client(srv, c, strerror(errno));
 			return;
@@ -312,15 +313,17 @@ static void send_to_client(struct server *srv, struct client *c, const char *dat
 		drop_client(srv, c, "not reading: output queue over 1 MiB");
 		return;
 	}
-	if (c->out.len == 0)
-		watch(srv, c, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+	if (c->out.len == 0 && !c->paused && watch(srv, c, EPOLLIN | EPOLLOUT) < 0) {
+		drop_client(srv, c, strerror(errno));
+		return;
+	}
 	if (queue_add(&c->out, data + w, n - (size_t)w) < 0)
 		drop_client(srv, c, strerror(ENOMEM));
 }
 
 static void client_writable(struct server *srv, struct client *c)
 {
-	ssize_t w = io_write(c->fd, c->out.buf, c->out.len);
+	ssize_t w = sys_write(c->fd, c->out.buf, c->out.len);
 
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -331,32 +334,39 @@ static void client_writable(struct server *srv, struct client *c)
 	queue_consume(&c->out, (size_t)w);
 	if (c->out.len == 0) {
 		queue_free(&c->out);	/* held only while a client lags */
-		watch(srv, c, EPOLLIN, EPOLL_CTL_MOD);
+		if (watch(srv, c, EPOLLIN) < 0)
+			drop_client(srv, c, strerror(errno));
 	}
 }
 
 static void arm_echo_timer(struct server *srv)
 {
-	struct itimerspec at = { .it_value = { .tv_nsec = ECHO_DELAY_MS * 1000000L } };
-
-	timerfd_settime(srv->echo_timer, 0, &at, NULL);
+	/* Failing, the batch goes out at ECHO_FLUSH_BYTES or at the end. */
+	(void)sys_timerfd_arm(srv->echo_timer, ECHO_DELAY_MS);
 }
 
-/* stdout in the epoll set while it owes bytes, for EPOLLOUT. */
+static event_handler stdout_ready;
+
+/*
+ * stdout watched while it owes bytes, for EPOLLOUT.  One that cannot be
+ * watched (a regular file) never makes a write wait either.
+ */
 static void watch_stdout(struct server *srv, bool want)
 {
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &srv->out };
+	int r;
 
 	if (want == srv->out_watched)
 		return;
-	if (epoll_ctl(srv->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, srv->out.fd, &ev) == 0)
+	r = want ? event_watch(srv->loop, srv->out.fd, EPOLLOUT, stdout_ready, srv)
+		 : event_forget(srv->loop, srv->out.fd);
+	if (r == 0)
 		srv->out_watched = want;
 }
 
-/* A client whose input must wait leaves the epoll set until resume_clients(). */
+/* A client whose input must wait is not watched until resume_clients(). */
 static void pause_client(struct server *srv, struct client *c)
 {
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+	if (event_forget(srv->loop, c->fd) == 0)
 		c->paused = true;
 }
 
@@ -367,7 +377,7 @@ static void resume_clients(struct server *srv)
 		if (!c->paused)
 			continue;
 		c->paused = false;
-		if (watch(srv, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0), EPOLL_CTL_ADD) < 0)
+		if (watch(srv, c, EPOLLIN | (c->out.len ? EPOLLOUT : 0)) < 0)
 			drop_client(srv, c, strerror(errno));
 	}
 }
@@ -440,8 +450,8 @@ static void drain_echo(struct server *srv)
 	struct sp_error e;
 
 	flush_echo(srv);
-	while (srv->echo.len && !io_stopped_by()) {
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+	while (srv->echo.len && !proc_stopped_by()) {
+		if (sys_poll(&p, 1, -1) < 0 && errno != EINTR)
 			break;
 		flush_echo(srv);
 	}
@@ -492,7 +502,7 @@ static void handle_piece(struct server *srv, struct client *c, const char *text,
 /* Reads once, answers every complete piece, in one write. */
 static void client_readable(struct server *srv, struct client *c)
 {
-	ssize_t n = io_read(c->fd, srv->readbuf, READ_SIZE);
+	ssize_t n = sys_read(c->fd, srv->readbuf, READ_SIZE);
 	const char *data = srv->readbuf, *piece;
 	size_t left, len;
 
@@ -514,7 +524,7 @@ static void client_readable(struct server *srv, struct client *c)
 	}
 	send_replies(srv, c);
 	if (!c->dead)
-		line_release(&c->lr);
+		line_release_idle(&c->lr);
 }
 
 static void add_client(struct server *srv, int fd, const char *peer)
@@ -522,14 +532,15 @@ static void add_client(struct server *srv, int fd, const char *peer)
 	struct client *c = calloc(1, sizeof(*c));
 
 	if (!c) {
-		net_close(fd);
+		sys_close(fd);
 		return;
 	}
+	c->srv = srv;
 	c->fd = fd;
 	c->lr.max = srv->o->max_line;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	if (watch(srv, c, EPOLLIN, EPOLL_CTL_ADD) < 0) {
-		net_close(fd);
+	if (watch(srv, c, EPOLLIN) < 0) {
+		sys_close(fd);
 		free(c);
 		return;
 	}
@@ -542,29 +553,32 @@ static void add_client(struct server *srv, int fd, const char *peer)
 static void turn_away(int fd, const char *peer)
 {
 	report_note("refused %s (server busy)", peer);
-	(void)!io_write(fd, busy, sizeof(busy) - 1);
-	net_close(fd);
+	/* A fresh socket takes 13 bytes; one that does not is gone anyway. */
+	(void)sys_write(fd, busy, sizeof(busy) - 1);
+	sys_close(fd);
 }
 
 /* Accepts what is waiting, a bounded number a turn, so clients get served. */
 static void accept_clients(struct server *srv)
 {
-	for (int i = 0; i < EVENTS; i++) {
+	for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
+		struct sp_error e;
 		char peer[48];
-		int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = sys_accept(srv->lfd, (struct sockaddr *)&ss, &len,
+				    SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		trace_ret(fd, "accept4(%d)", srv->lfd);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
 				shed_one_connection(srv);
-			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				report_error(SP_FAILURE, "accept(%d): %s", srv->lfd, strerror(errno));
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+				fail_errno(&e, SP_FAILURE, errno, "accept4(%d)", srv->lfd);
+				report_failure(&e);
+			}
 			return;
 		}
-		net_format_addr((struct sockaddr *)&ss, len, peer, sizeof(peer));
+		addr_format((struct sockaddr *)&ss, len, peer, sizeof(peer));
 		if (srv->clients >= srv->o->max_clients)
 			turn_away(fd, peer);
 		else
@@ -574,7 +588,7 @@ static void accept_clients(struct server *srv)
 
 static void expire_idle_clients(struct server *srv)
 {
-	long long now = io_now_ms();
+	long long now = clock_now_ms();
 
 	while (srv->oldest && now - srv->oldest->last_active_ms >= srv->o->idle_timeout_ms)
 		drop_client(srv, srv->oldest, "idle");
@@ -587,39 +601,44 @@ static int next_expiry(const struct server *srv)
 
 	if (srv->o->idle_timeout_ms < 0 || !srv->oldest)
 		return -1;
-	left = srv->oldest->last_active_ms + srv->o->idle_timeout_ms - io_now_ms();
+	left = srv->oldest->last_active_ms + srv->o->idle_timeout_ms - clock_now_ms();
 	return left < 0 ? 0 : (int)left;
 }
 
-static void echo_timer_fired(struct server *srv)
+/* ---- the handlers the loop calls ------------------------------------- */
+
+static void listener_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
+{
+	(void)loop, (void)fd, (void)events;
+	accept_clients(arg);
+}
+
+static void echo_timer_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
 {
 	uint64_t expirations;
 
-	(void)!read(srv->echo_timer, &expirations, sizeof(expirations));
-	flush_echo(srv);
+	(void)loop, (void)events;
+	(void)sys_read(fd, &expirations, sizeof(expirations));
+	flush_echo(arg);
 }
 
-static void dispatch(struct server *srv, const struct epoll_event *ev)
+static void stdout_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct client *c = ev->data.ptr;
+	(void)loop, (void)fd, (void)events;
+	flush_echo(arg);
+}
 
-	if (!c) {
-		accept_clients(srv);
+static void client_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct client *c = arg;
+	struct server *srv = c->srv;
+
+	(void)loop, (void)fd;
+	if (c->dead || srv->shutdown_requested)
 		return;
-	}
-	if (ev->data.ptr == &srv->echo_timer) {
-		echo_timer_fired(srv);
-		return;
-	}
-	if (ev->data.ptr == &srv->out) {
-		flush_echo(srv);
-		return;
-	}
-	if (c->dead)
-		return;
-	if (ev->events & EPOLLOUT)
+	if (events & EPOLLOUT)
 		client_writable(srv, c);
-	if (c->dead || !(ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (c->dead || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 	if (srv->paused)
 		pause_client(srv, c);
@@ -629,17 +648,9 @@ static void dispatch(struct server *srv, const struct epoll_event *ev)
 
 static int serve(struct server *srv, struct sp_error *e)
 {
-	struct epoll_event events[EVENTS];
-
-	while (!srv->shutdown_requested && !io_stopped_by()) {
-		int n = epoll_wait(srv->epfd, events, EVENTS, next_expiry(srv));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return fail_errno(e, SP_FAILURE, errno, "epoll_wait");
-		for (int i = 0; i < n && !srv->shutdown_requested; i++)
-			dispatch(srv, &events[i]);
+	while (!srv->shutdown_requested && !proc_stopped_by()) {
+		if (event_run_once(srv->loop, next_expiry(srv), e) < 0)
+			return -1;
 		if (srv->o->idle_timeout_ms >= 0)
 			expire_idle_clients(srv);
 		if (srv->echo.len >= ECHO_FLUSH_BYTES)
@@ -658,16 +669,17 @@ static int open_listener(const struct talkback_opts *o, struct sp_error *e)
 	if (fd < 0)
 		return -1;
 	/* accept() must never block the loop: a client may reset first. */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	report_listening(fd, NULL);
+	if (sys_set_nonblocking(fd, true) < 0) {
+		fail_errno(e, SP_FAILURE, errno, "fcntl(%d, O_NONBLOCK)", fd);
+		sys_close(fd);
+		return -1;
+	}
+	cmd_announce_listening(fd, NULL);
 	return fd;
 }
 
 static int start_server(struct server *srv, struct sp_error *e)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-	struct epoll_event timer = { .events = EPOLLIN, .data.ptr = &srv->echo_timer };
-
 	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 	io_open_local(STDOUT_FILENO, O_WRONLY, &srv->out);
 	srv->readbuf = malloc(READ_SIZE);
@@ -676,15 +688,16 @@ static int start_server(struct server *srv, struct sp_error *e)
 	srv->lfd = open_listener(srv->o, e);
 	if (srv->lfd < 0)
 		return -1;
-	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
-	trace_ret(srv->epfd, "epoll_create1(EPOLL_CLOEXEC)");
-	if (srv->epfd < 0)
-		return fail_errno(e, SP_FAILURE, errno, "epoll_create1");
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->lfd, &ev) < 0)
+	srv->loop = event_loop_new(e);
+	if (!srv->loop)
+		return -1;
+	if (event_watch(srv->loop, srv->lfd, EPOLLIN, listener_ready, srv) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->lfd);
-	srv->echo_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (srv->echo_timer < 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->echo_timer, &timer) < 0)
+	srv->echo_timer = sys_timerfd_create();
+	if (srv->echo_timer < 0)
 		return fail_errno(e, SP_FAILURE, errno, "timerfd_create");
+	if (event_watch(srv->loop, srv->echo_timer, EPOLLIN, echo_timer_ready, srv) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->echo_timer);
 	srv->spare_fd = open_spare();
 	return 0;
 }
@@ -698,13 +711,12 @@ static void stop_server(struct server *srv)
 	drain_echo(srv);
 	io_close_local(&srv->out);
 	if (srv->lfd >= 0)
-		net_close(srv->lfd);
-	if (srv->epfd >= 0)
-		close(srv->epfd);
+		sys_close(srv->lfd);
 	if (srv->spare_fd >= 0)
-		close(srv->spare_fd);
+		sys_close(srv->spare_fd);
 	if (srv->echo_timer >= 0)
-		close(srv->echo_timer);
+		sys_close(srv->echo_timer);
+	event_loop_free(srv->loop);
 	queue_free(&srv->replies);
 	queue_free(&srv->echo);
 	free(srv->readbuf);
@@ -714,12 +726,12 @@ static int cmd_talkback_exec(int argc, char **argv)
 {
 	struct talkback_opts o = { .port = "10000", .family = AF_UNSPEC, .backlog = SOMAXCONN,
 				   .max_clients = 1024, .max_line = 2048, .idle_timeout_ms = -1 };
-	struct server srv = { .o = &o, .epfd = -1, .lfd = -1, .spare_fd = -1, .echo_timer = -1 };
+	struct server srv = { .o = &o, .lfd = -1, .spare_fd = -1, .echo_timer = -1 };
 	struct sp_error e;
 	int r;
 
 	parse_talkback_options(argc, argv, &o);
-	io_stop_on_signals();
+	proc_stop_on_signals();
 	raise_descriptor_limit(o.max_clients);
 	r = start_server(&srv, &e);
 	if (r == 0)
@@ -734,14 +746,6 @@ const struct sp_cmd cmd_talkback_entry = {
 	.name = "talkback",
 	.synopsis = "[-p PORT] [-a ADDRESS] [-b BACKLOG] [--max-clients N] [--max-line BYTES]",
 	.summary = "The manual's simple TCP server, serving many clients at once",
-	.options =
-		"  -p, --port PORT      the port (default 10000; 0 picks a free one)\n"
-		"  -a, --address ADDR   the address to bind (default 127.0.0.1, ::1 with -6)\n"
-		"  -b, --backlog N      listen()'s backlog (default SOMAXCONN)\n"
-		"  -4, --ipv4           IPv4 only\n"
-		"  -6, --ipv6           IPv6 only\n"
-		"      --max-clients N  serve at most N at once; more get 'Server busy.' (1024)\n"
-		"      --max-line BYTES a read ends after BYTES without a line end (2048)\n"
-		"      --idle-timeout SECS  close a client silent for SECS\n",
+	.options = talkback_options,
 	.exec = cmd_talkback_exec,
 };

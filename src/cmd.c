@@ -1,6 +1,7 @@
 /*
- * cmd.c: the command table, lookup, and the usage texts built from it.
- * A new command is one line here and one extern in sockpair.h.
+ * cmd.c: the command table, lookup, the one option parser every command
+ * uses, and the usage texts built from the same option tables.  A new
+ * command is one line here and one extern in sockpair.h.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
@@ -21,10 +22,24 @@ const struct sp_cmd *const sp_commands[] = {
 	NULL
 };
 
-static const char common_options[] =
-	"  -q, --quiet          no progress, announcements or connection events\n"
-	"      --trace          show each socket call and its result on stderr\n"
-	"  -h, --help           show this help and exit\n";
+enum { OPT_TRACE = CMD_LONG_ONLY + 0x80 };
+
+/* The options every command takes, before or after its name. */
+static const struct cmd_option common_options[] = {
+	{ 'q', "quiet", NULL, "no progress, announcements or connection events" },
+	{ OPT_TRACE, "trace", NULL, "show each socket call and its result on stderr" },
+	{ 'h', "help", NULL, "show this help and exit" },
+	CMD_OPT_END
+};
+
+/* The global ones: only before the command. */
+static const struct cmd_option global_options[] = {
+	{ 'V', "version", NULL, "print the version and exit" },
+	CMD_OPT_END
+};
+
+/* Options a parser can hold: a command's, the common ones, the end row. */
+enum { OPTIONS_MAX = 32 };
 
 const struct sp_cmd *cmd_find(const char *name)
 {
@@ -32,6 +47,25 @@ const struct sp_cmd *cmd_find(const char *name)
 		if (strcmp((*c)->name, name) == 0)
 			return *c;
 	return NULL;
+}
+
+static void print_option(const struct cmd_option *o, FILE *out)
+{
+	char left[40];
+
+	if (o->key < CMD_LONG_ONLY)
+		snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->key, o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+	else
+		snprintf(left, sizeof(left), "      --%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+	fprintf(out, "%-22s %s\n", left, o->help);
+}
+
+static void print_options(const struct cmd_option *o, FILE *out)
+{
+	for (; o && o->name; o++)
+		print_option(o, out);
 }
 
 void cmd_print_usage(FILE *out)
@@ -42,20 +76,49 @@ void cmd_print_usage(FILE *out)
 		     "Commands:\n");
 	for (const struct sp_cmd *const *c = sp_commands; *c; c++)
 		fprintf(out, "  %-11s %s\n", (*c)->name, (*c)->summary);
-	fprintf(out, "\nGlobal options (before or after COMMAND):\n%s"
-		     "  -V, --version        print the version and exit\n\n"
-		     "SOCKPAIR_TRACE=1 in the environment is the same as --trace.\n"
-		     "'sockpair help COMMAND' shows the options of COMMAND.\n",
-		common_options);
+	fprintf(out, "\nGlobal options (before or after COMMAND):\n");
+	print_options(common_options, out);
+	print_options(global_options, out);
+	fprintf(out, "\nSOCKPAIR_TRACE=1 in the environment is the same as --trace.\n"
+		     "'sockpair help COMMAND' shows the options of COMMAND.\n");
 }
 
 void cmd_print_help(const struct sp_cmd *cmd, FILE *out)
 {
-	fprintf(out, "Usage: sockpair %s %s\n\n%s.\n\nOptions:\n%s%s",
-		cmd->name, cmd->synopsis, cmd->summary, cmd->options, common_options);
+	fprintf(out, "Usage: sockpair %s %s\n\n%s.\n\nOptions:\n", cmd->name, cmd->synopsis,
+		cmd->summary);
+	print_options(cmd->options, out);
+	print_options(common_options, out);
+	if (cmd->notes)
+		fprintf(out, "\n%s", cmd->notes);
 }
 
-/* The argument as typed, without "=value", for "unknown option" messages. */
+/* ---- the option parser ------------------------------------------------- */
+
+/* getopt_long's short string and long rows, made from option tables. */
+struct parser {
+	char shorts[3 * OPTIONS_MAX + 4];
+	struct option longs[OPTIONS_MAX];
+	size_t used;
+};
+
+static void add_options(struct parser *p, const struct cmd_option *o)
+{
+	for (; o && o->name && p->used + 1 < OPTIONS_MAX; o++) {
+		p->longs[p->used++] = (struct option){
+			o->name, o->arg ? required_argument : no_argument, NULL, o->key
+		};
+		if (o->key < CMD_LONG_ONLY) {
+			size_t n = strlen(p->shorts);
+			p->shorts[n++] = (char)o->key;
+			if (o->arg)
+				p->shorts[n++] = ':';
+			p->shorts[n] = '\0';
+		}
+	}
+}
+
+/* The argument as typed, without "=value". */
 static const char *typed_option(char **argv)
 {
 	static char text[64];
@@ -66,30 +129,105 @@ static const char *typed_option(char **argv)
 }
 
 /*
- * The options every command shares, and getopt's complaints, which we
- * word ourselves: glibc's would name the command's argv[0], not sockpair.
+ * getopt_long's complaint about a long option, worded as glibc words it
+ * (opterr = 0 so that glibc, which would name the command's argv[0], stays
+ * quiet): given a value it takes none, ambiguous, or unknown.
  */
-void cmd_common_option(const struct sp_cmd *cmd, int c, char **argv)
+static _Noreturn void long_option_error(const struct parser *p, const char *typed, bool valued)
 {
-	switch (c) {
-	case 'h':
-		cmd_print_help(cmd, stdout);
-		exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
-	case 'q':
-		report_quiet = true;
-		return;
-	case OPT_TRACE:
-		trace_enabled = true;
-		return;
-	case ':':
-		usage_error("option '%s' requires an argument", typed_option(argv));
-	case '?':
-		if (optopt)
-			usage_error("invalid option -- '%c'", optopt);
-		usage_error("unrecognized option '%s'", typed_option(argv));
-	default:
-		usage_error("option '%s' is not handled", typed_option(argv));
+	const char *name = typed + 2, *exact = NULL;
+	size_t n = strlen(name), matches = 0, used = 0;
+	char list[256];
+
+	for (size_t i = 0; i < p->used && !exact; i++) {
+		if (strncmp(p->longs[i].name, name, n) != 0)
+			continue;
+		if (strlen(p->longs[i].name) == n)
+			exact = p->longs[i].name;
+		else if (used + 1 < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, " '--%s'",
+						 p->longs[i].name);
+		matches++;
 	}
+	if (exact || matches == 1) {
+		if (!exact) {	/* an abbreviation of one option */
+			for (size_t i = 0; i < p->used && !exact; i++)
+				if (strncmp(p->longs[i].name, name, n) == 0)
+					exact = p->longs[i].name;
+		}
+		if (valued)
+			usage_error("option '--%s' doesn't allow an argument", exact);
+		usage_error("option '--%s' requires an argument", exact);
+	}
+	if (matches > 1)
+		usage_error("option '%s' is ambiguous; possibilities:%s", typed, list);
+	usage_error("unrecognized option '%s'", typed);
+}
+
+static _Noreturn void option_error(const struct parser *p, int c, char **argv)
+{
+	const char *typed = typed_option(argv);
+	bool is_long = strncmp(argv[optind - 1], "--", 2) == 0;
+
+	if (c == ':')
+		usage_error("option '%s' requires an argument",
+			    is_long ? typed : (char[]){ '-', (char)optopt, '\0' });
+	if (is_long)
+		long_option_error(p, typed, strchr(argv[optind - 1], '=') != NULL);
+	usage_error("invalid option -- '%c'", optopt);
+}
+
+/*
+ * getopt_long() over the command's options and the common ones, which it
+ * handles itself (-h, -q, --trace), as it does every error, in SPEC's
+ * usage-error form.  Returns the key of the command's next option (optarg
+ * set), or -1 at the end.  cmd NULL: the global options, before the
+ * command name, where parsing stops.
+ */
+int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv)
+{
+	static struct parser p;
+	static const struct sp_cmd *built;
+	static bool built_once;
+	int c;
+
+	if (!built_once || built != cmd) {
+		memset(&p, 0, sizeof(p));
+		strcpy(p.shorts, cmd ? ":" : "+:");
+		add_options(&p, cmd ? cmd->options : global_options);
+		add_options(&p, common_options);
+		built = cmd;
+		built_once = true;
+	}
+	opterr = 0;
+	for (;;) {
+		c = getopt_long(argc, argv, p.shorts, p.longs, NULL);
+		switch (c) {
+		case 'h':
+			if (cmd)
+				cmd_print_help(cmd, stdout);
+			else
+				cmd_print_usage(stdout);
+			exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
+		case 'q':
+			report_quiet = true;
+			continue;
+		case OPT_TRACE:
+			trace_enabled = true;
+			continue;
+		case ':': case '?':
+			option_error(&p, c, argv);
+		default:
+			return c;
+		}
+	}
+}
+
+/* Arguments left after the options are a usage error. */
+void cmd_no_more_arguments(int argc, char **argv)
+{
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
 }
 
 /* ---- values of options that several commands share, one wording each -- */
@@ -122,7 +260,7 @@ const char *cmd_unix_path(const char *arg)
 	return arg;
 }
 
-int cmd_backlog(const char *arg)
+int cmd_parse_backlog(const char *arg)
 {
 	unsigned long backlog;
 
@@ -132,7 +270,7 @@ int cmd_backlog(const char *arg)
 }
 
 /* -4 or -6, given once. */
-void cmd_family(int *family, int c)
+void cmd_set_family(int *family, int c)
 {
 	if (*family != AF_UNSPEC)
 		usage_error("-4 and -6 cannot be combined");
@@ -148,19 +286,34 @@ int cmd_timeout_ms(const char *arg)
 	return ms;
 }
 
+/* SPEC's announcement, with the port the kernel gave, for scripts to read. */
+void cmd_announce_listening(int fd, const char *unix_path)
+{
+	char name[128];
+
+	if (unix_path)
+		report_note("listening on %s", unix_path);
+	else if (net_name_of(fd, false, name, sizeof(name)) == 0)
+		report_note("listening on %s", name);
+}
+
+/* ---- help ---------------------------------------------------------------- */
+
 static int cmd_help_exec(int argc, char **argv)
 {
 	const struct sp_cmd *cmd;
 
-	if (argc < 2) {
+	while (cmd_getopt(&cmd_help_entry, argc, argv) != -1)
+		;
+	if (optind >= argc) {
 		cmd_print_usage(stdout);
 		return SP_OK;
 	}
-	if (argc > 2)
+	if (argc - optind > 1)
 		usage_error("too many arguments");
-	cmd = cmd_find(argv[1]);
+	cmd = cmd_find(argv[optind]);
 	if (!cmd)
-		usage_error("unknown command '%s'", argv[1]);
+		usage_error("unknown command '%s'", argv[optind]);
 	cmd_print_help(cmd, stdout);
 	return SP_OK;
 }
@@ -169,6 +322,6 @@ const struct sp_cmd cmd_help_entry = {
 	.name = "help",
 	.synopsis = "[COMMAND]",
 	.summary = "Show the list of commands, or the options of one",
-	.options = "",
+	.options = NULL,
 	.exec = cmd_help_exec,
 };

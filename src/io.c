@@ -1,61 +1,41 @@
 /*
- * io.c: moving bytes.  Traced read and write, the loops that finish a
- * partial transfer, and io_relay(): the one relay loop behind listen,
- * connect and fork-echo -i.
+ * io.c: moving bytes on the call layer: the loops that finish a partial
+ * transfer, and standard streams used without touching the flags that
+ * others share with us.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-ssize_t io_read(int fd, void *buf, size_t n)
+static const char *fd_name(int fd, char *buf, size_t size)
 {
-	ssize_t r = read(fd, buf, n);
-
-	trace_data("read", fd, buf, r > 0 ? (size_t)r : 0, n, r);
-	return r;
-}
-
-ssize_t io_write(int fd, const void *buf, size_t n)
-{
-	ssize_t r = write(fd, buf, n);
-
-	trace_data("write", fd, buf, n, n, r);
-	return r;
-}
-
-/* Monotonic milliseconds, for deadlines and idle times. */
-long long io_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	if (fd == STDOUT_FILENO)
+		return "stdout";
+	snprintf(buf, size, "%d", fd);
+	return buf;
 }
 
 /* Writes all n bytes to a blocking descriptor; -1 and *e on failure. */
 int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e)
 {
 	const char *p = buf;
+	char name[16];
 
 	while (n > 0) {
-		ssize_t w = io_write(fd, p, n);
+		ssize_t w = sys_write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && fd == STDOUT_FILENO)
-			return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
 		if (w < 0)
-			return fail_errno(e, SP_FAILURE, errno, "write(%d)", fd);
+			return fail_errno(e, SP_FAILURE, errno, "write(%s)",
+					  fd_name(fd, name, sizeof(name)));
 		p += w;
 		n -= (size_t)w;
 	}
@@ -65,13 +45,15 @@ int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e)
 /* Writes every byte of iov[0..count) to a blocking descriptor; -1 and *e on failure. */
 int io_writev_all(int fd, struct iovec *iov, int count, struct sp_error *e)
 {
+	char name[16];
+
 	while (count > 0) {
-		ssize_t w = writev(fd, iov, count);
+		ssize_t w = sys_writev(fd, iov, count);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return fail_errno(e, SP_FAILURE, errno, "write(%s)",
-					  fd == STDOUT_FILENO ? "stdout" : "socket");
+					  fd_name(fd, name, sizeof(name)));
 		for (; count > 0 && (size_t)w >= iov->iov_len; iov++, count--)
 			w -= (ssize_t)iov->iov_len;
 		if (count > 0) {
@@ -88,7 +70,7 @@ ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e)
 	size_t got = 0;
 
 	while (got < n) {
-		ssize_t r = io_read(fd, (char *)buf + got, n - got);
+		ssize_t r = sys_read(fd, (char *)buf + got, n - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -106,10 +88,13 @@ ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e)
  */
 int io_flush_stdout(struct sp_error *e)
 {
+	int err;
+
+	errno = 0;
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return 0;
-	return fail_errno(e, SP_FAILURE, ferror(stdout) && errno == 0 ? EIO : errno,
-			  "write(stdout)");
+	err = errno ? errno : EIO;
+	return fail_errno(e, SP_FAILURE, err, "write(stdout)");
 }
 
 /* ---- standard streams, shared with others ------------------------------ */
@@ -118,10 +103,11 @@ int io_flush_stdout(struct sp_error *e)
  * O_NONBLOCK belongs to the open file description, which stdin and stdout
  * share with the shell and with whoever else holds them: set there, it
  * outlives us (even a SIGKILL) and makes the next reader meet EAGAIN.  So
- * a pipe or FIFO is opened anew through /proc, a description of our own
- * whose flags nobody else sees; a socket is moved with MSG_DONTWAIT; a
- * terminal, or a pipe that cannot be reopened, only when poll() says it
- * is ready; a regular file or a device such as /dev/null never blocks.
+ * a pipe, FIFO or terminal is opened anew through /proc, a description of
+ * our own whose flags nobody else sees; a socket is moved with
+ * MSG_DONTWAIT; a regular file or a device such as /dev/null never
+ * blocks.  A pipe that cannot be reopened is moved only when poll() says
+ * it is ready.  Never fails: end->fd is always usable.
  */
 void io_open_local(int fd, int how, struct local_end *end)
 {
@@ -129,757 +115,46 @@ void io_open_local(int fd, int how, struct local_end *end)
 	struct stat st;
 
 	*end = (struct local_end){ .fd = fd };
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0 || sys_fstat(fd, &st) < 0)
 		return;
 	if (S_ISSOCK(st.st_mode)) {
 		end->socket = true;
 		return;
 	}
-	end->terminal = isatty(fd);
+	end->terminal = sys_isatty(fd);
 	if (!end->terminal && !S_ISFIFO(st.st_mode))
 		return;
 	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
-	end->fd = open(proc_path, how | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	trace_ret(end->fd, "open(\"%s\", %s|O_NONBLOCK|O_NOCTTY|O_CLOEXEC)", proc_path,
-		  how == O_RDONLY ? "O_RDONLY" : "O_WRONLY");
+	end->fd = sys_open(proc_path, how | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+			   how == O_RDONLY ? "O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC"
+					   : "O_WRONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC");
 	end->owned = end->fd >= 0;
 	if (!end->owned)
 		end->fd = fd;
 	/* A terminal moves a line at a time, when poll() says so. */
 	end->poll_first = end->terminal || !end->owned;
-	return;
 }
 
+/* Closes what io_open_local() opened; the standard stream stays. */
 void io_close_local(struct local_end *end)
 {
 	if (end->owned)
-		close(end->fd);
+		sys_close(end->fd);
 	end->owned = false;
 }
 
 /* read() that never blocks on a descriptor io_open_local() prepared. */
 ssize_t io_local_read(const struct local_end *end, void *buf, size_t n)
 {
-	ssize_t r;
-
-	if (!end->socket)
-		return io_read(end->fd, buf, n);
-	r = recv(end->fd, buf, n, MSG_DONTWAIT);
-	trace_data("recv", end->fd, buf, r > 0 ? (size_t)r : 0, n, r);
-	return r;
+	if (end->socket)
+		return sys_recvfrom(end->fd, buf, n, MSG_DONTWAIT, NULL, NULL);
+	return sys_read(end->fd, buf, n);
 }
 
 /* write() that never blocks on a descriptor io_open_local() prepared. */
 ssize_t io_local_write(const struct local_end *end, const void *buf, size_t n)
 {
-	ssize_t r;
-
-	if (!end->socket)
-		return io_write(end->fd, buf, n);
-	r = send(end->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	trace_data("send", end->fd, buf, n, n, r);
-	return r;
-}
-
-/* ---- the relay ------------------------------------------------------ */
-
-/* Moves that met EAGAIN wait for poll(), not for the next optimistic turn. */
-enum { STUCK_IN = 1, STUCK_PEER_OUT = 2, STUCK_PEER_IN = 4, STUCK_OUT = 8 };
-
-/* Nothing moved now: EAGAIN (mark the move stuck) or EINTR (just retry). */
-static bool nothing_now(struct relay *r, unsigned move)
-{
-	if (errno == EAGAIN)
-		r->stuck |= move;
-	return errno == EAGAIN || errno == EINTR;
-}
-
-/* Large enough that a loopback connection moves at memory speed. */
-enum { RELAY_BUFFER = 256 * 1024 };
-
-/* A pipe's worth is what one splice() moves: more per call, fewer calls. */
-enum { SPLICE_PIPE = 1024 * 1024 };
-
-/* The largest UDP payload over IPv4; longer lines go out in pieces. */
-enum { DATAGRAM_MAX = 65507 };
-
-static volatile sig_atomic_t stop_signal;
-
-static void remember_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-/*
- * SIGINT and SIGTERM interrupt poll() and accept() (no SA_RESTART) and
- * end the relay cleanly, so that the caller can close, unlink and restore
- * the terminal.
- */
-void io_stop_on_signals(void)
-{
-	struct sigaction sa = { .sa_handler = remember_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int io_stopped_by(void)
-{
-	return stop_signal;
-}
-
-static bool flow_splices(const struct flow *f)
-{
-	return f->pipe[0] >= 0;
-}
-
-static size_t flow_pending(const struct flow *f)
-{
-	return (flow_splices(f) ? f->in_pipe : 0) + f->end - f->start;
-}
-
-static size_t flow_room(struct flow *f)
-{
-	if (flow_splices(f))
-		return f->source_unspliced || f->pipe_full ? 0 : f->pipe_size - f->in_pipe;
-	if (f->start == f->end)
-		f->start = f->end = 0;
-	return RELAY_BUFFER - f->end;
-}
-
-static void flow_close_pipe(struct flow *f)
-{
-	if (f->pipe[0] >= 0) {
-		close(f->pipe[0]);
-		close(f->pipe[1]);
-	}
-	f->pipe[0] = f->pipe[1] = -1;
-	f->in_pipe = 0;
-	f->bounce_out = f->source_unspliced = f->pipe_full = false;
-}
-
-/* Forgets what is pending, for a peer that can no longer take it. */
-static void flow_discard(struct flow *f)
-{
-	f->start = f->end = 0;
-	flow_close_pipe(f);
-}
-
-/* A pipe for an empty flow; the flow stays on its buffer if none. */
-static void flow_start_splicing(struct flow *f)
-{
-	int size;
-
-	if (flow_splices(f) || f->end != f->start || pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		return;
-	fcntl(f->pipe[1], F_SETPIPE_SZ, SPLICE_PIPE);
-	size = fcntl(f->pipe[1], F_GETPIPE_SZ);
-	if (size <= 0) {
-		flow_close_pipe(f);
-		return;
-	}
-	f->pipe_size = (size_t)size;
-}
-
-static ssize_t traced_splice(int from, int to, size_t n, bool blocking)
-{
-	unsigned flags = SPLICE_F_MOVE | (blocking ? 0 : SPLICE_F_NONBLOCK);
-	ssize_t r = splice(from, NULL, to, NULL, n, flags);
-
-	trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, %s)", from, to, n,
-		  blocking ? "SPLICE_F_MOVE" : "SPLICE_F_MOVE|SPLICE_F_NONBLOCK");
-	return r;
-}
-
-/*
- * Splices from fd into the flow's pipe, returning as read() does.  A
- * source that cannot splice (EINVAL; gVisor says so at a file's end) stops
- * being read until the pipe drains, then the flow goes on with read(): the
- * caller sees EINTR, nothing moved, try again.
- */
-static ssize_t splice_in(struct flow *f, int fd, bool blocking)
-{
-	ssize_t n = traced_splice(fd, f->pipe[1], flow_room(f), blocking);
-
-	if (n > 0)
-		f->in_pipe += (size_t)n;
-	/*
-	 * A pipe holds whole pages: with bytes in it, it can be full while
-	 * in_pipe is below its size.  Then EAGAIN is the pipe's, not the
-	 * source's, and input waits until some of the pipe goes out: asking
-	 * again at once would spin, since the source is ready all along.
-	 */
-	if (n < 0 && errno == EAGAIN && f->in_pipe > 0)
-		f->pipe_full = true;
-	if (n < 0 && errno == EINVAL) {
-		f->source_unspliced = true;
-		if (f->in_pipe == 0)
-			flow_close_pipe(f);
-		errno = EINTR;
-	}
-	return n;
-}
-
-/* A sink that cannot splice gets the pipe's bytes through the buffer. */
-static ssize_t bounce_out(struct flow *f, int fd)
-{
-	ssize_t n;
-
-	if (f->start == f->end && f->in_pipe) {
-		n = io_read(f->pipe[0], f->buf, f->in_pipe < RELAY_BUFFER ? f->in_pipe : RELAY_BUFFER);
-		if (n < 0)
-			return -1;
-		f->in_pipe -= (size_t)n;
-		f->pipe_full = false;
-		f->start = 0;
-		f->end = (size_t)n;
-	}
-	n = io_write(fd, f->buf + f->start, f->end - f->start);
-	if (n > 0)
-		f->start += (size_t)n;
-	return n;
-}
-
-/* Moves pending bytes out to fd, returning as write() does. */
-static ssize_t splice_out(struct flow *f, int fd, bool blocking)
-{
-	ssize_t n;
-
-	if (f->bounce_out)
-		return bounce_out(f, fd);
-	n = traced_splice(f->pipe[0], fd, f->in_pipe, blocking);
-	if (n > 0) {
-		f->in_pipe -= (size_t)n;
-		f->pipe_full = false;
-	}
-	if (n < 0 && errno == EINVAL) {
-		f->bounce_out = true;
-		errno = EINTR;
-	}
-	if (f->in_pipe == 0 && f->source_unspliced)
-		flow_close_pipe(f);
-	return n;
-}
-
-int io_relay_init(struct relay *r, struct sp_error *e)
-{
-	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
-	r->down = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
-	if (!r->up.buf || !r->down.buf) {
-		io_relay_release(r);
-		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
-	}
-	return 0;
-}
-
-void io_relay_release(struct relay *r)
-{
-	flow_close_pipe(&r->up);
-	flow_close_pipe(&r->down);
-	free(r->up.buf);
-	free(r->down.buf);
-	r->up.buf = r->down.buf = NULL;
-}
-
-/* The socket is ours alone: its O_NONBLOCK may come and go. */
-static int make_nonblocking(int fd)
-{
-	int saved = fcntl(fd, F_GETFL);
-
-	if (saved >= 0 && !(saved & O_NONBLOCK))
-		fcntl(fd, F_SETFL, saved | O_NONBLOCK);
-	return saved;
-}
-
-static void restore_flags(int fd, int saved)
-{
-	if (saved >= 0)
-		fcntl(fd, F_SETFL, saved);
-}
-
-static bool bare_newline(const char *p, size_t i, bool cr_before)
-{
-	return p[i] == '\n' && !(i ? p[i - 1] == '\r' : cr_before);
-}
-
-/*
- * Takes n new input bytes at up.end.  Under --crlf each "\n" not already
- * after a "\r" becomes "\r\n", expanding in place from the back; the
- * caller left room for one extra byte per byte (input_room).
- */
-static void add_input(struct relay *r, size_t n)
-{
-	struct flow *f = &r->up;
-	char *p = f->buf + f->end;
-	bool cr_before = r->last_was_cr;
-	size_t bare = 0;
-
-	if (r->crlf && n > 0) {
-		for (size_t i = 0; i < n; i++)
-			bare += bare_newline(p, i, cr_before);
-		r->last_was_cr = p[n - 1] == '\r';
-		for (size_t i = n, j = n + bare; j > i;) {
-			p[--j] = p[--i];
-			if (bare_newline(p, i, cr_before))
-				p[--j] = '\r';
-		}
-	}
-	f->end += n + bare;
-}
-
-/* The room input may fill: half of it under --crlf, for the "\r"s. */
-static size_t input_room(struct relay *r)
-{
-	size_t room = flow_room(&r->up);
-
-	return r->crlf ? room / 2 : room;
-}
-
-static int read_local(struct relay *r, struct sp_error *e)
-{
-	ssize_t n;
-
-	if (r->editor) {
-		editor_read_key(r->editor);
-		add_input(r, editor_take(r->editor, r->up.buf + r->up.end, input_room(r)));
-		if (editor_at_eof(r->editor))
-			r->up.source_done = true;
-		return 0;
-	}
-	if (flow_splices(&r->up))
-		n = splice_in(&r->up, r->in.fd, r->one_way);
-	else
-		n = io_local_read(&r->in, r->up.buf + r->up.end, input_room(r));
-	if (n < 0 && nothing_now(r, STUCK_IN))
-		return 0;
-	if (n < 0) {
-		r->local_failed = true;
-		return fail_errno(e, SP_FAILURE, errno, "read(stdin)");
-	}
-	if (n == 0)
-		r->up.source_done = true;
-	if (!flow_splices(&r->up))
-		add_input(r, (size_t)n);
-	r->moves++;
-	return 0;
-}
-
-/* The editor may hold a line longer than the room we had last time. */
-static void take_held_line(struct relay *r)
-{
-	if (r->editor && input_room(r) > 0)
-		add_input(r, editor_take(r->editor, r->up.buf + r->up.end, input_room(r)));
-}
-
-/*
- * What the next write to the peer carries: on a stream, all that is
- * pending; over datagrams, one line (or what is left at end of input), so
- * that each line is one datagram.  0 while a line is still incomplete.
- */
-static size_t next_send(const struct relay *r)
-{
-	const struct flow *f = &r->up;
-	size_t n = flow_pending(f);
-	const char *nl;
-
-	if (!r->datagrams || flow_splices(f))
-		return n;
-	nl = memchr(f->buf + f->start, '\n', n);
-	if (nl)
-		n = (size_t)(nl + 1 - (f->buf + f->start));
-	else if (!f->source_done && f->end < RELAY_BUFFER)
-		return 0;
-	return n < DATAGRAM_MAX ? n : DATAGRAM_MAX;
-}
-
-static ssize_t send_to_peer(struct relay *r, size_t n)
-{
-	const char *data = r->up.buf + r->up.start;
-	ssize_t w;
-
-	if (!r->reply_to_sender)
-		return io_write(r->peer_fd, data, n);
-	w = sendto(r->peer_fd, data, n, 0, (struct sockaddr *)&r->sender, r->sender_len);
-	trace_data("sendto", r->peer_fd, data, n, n, w);
-	return w;
-}
-
-/*
- * The peer can take no more (a reset, a close) while input it was meant to
- * get is pending: that input is dropped, and the relay will end with the
- * error, never silently.  Input not yet read from stdin stays there.
- */
-static void input_undelivered(struct relay *r, int err)
-{
-	if (!r->lost)
-		fail_errno(&r->lost_error, SP_FAILURE, err, "write(%s)", r->peer_name);
-	r->lost = true;
-	flow_discard(&r->up);
-	r->peer_write_shut = true;
-}
-
-static int write_peer(struct relay *r, struct sp_error *e)
-{
-	size_t n = next_send(r);
-	bool spliced = flow_splices(&r->up);
-	ssize_t w;
-
-	if (n == 0)
-		return 0;
-	w = spliced ? splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
-	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
-		return 0;
-	if (w < 0 && !r->datagrams && (errno == EPIPE || errno == ECONNRESET)) {
-		/* Input is lost: an error at the end; what the peer says next
-		 * still goes to stdout first. */
-		input_undelivered(r, errno);
-		return 0;
-	}
-	if (w < 0)
-		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
-				  "write(%s)", r->peer_name);
-	if (!spliced && w > 0)
-		r->up.start += (size_t)w;
-	r->moves++;
-	return 0;
-}
-
-static ssize_t receive_from_peer(struct relay *r)
-{
-	struct flow *f = &r->down;
-	struct sockaddr_storage from;
-	socklen_t from_len = sizeof(from);
-	ssize_t n;
-
-	if (!r->reply_to_sender)
-		return io_read(r->peer_fd, f->buf + f->end, flow_room(f));
-	n = recvfrom(r->peer_fd, f->buf + f->end, flow_room(f), 0,
-		     (struct sockaddr *)&from, &from_len);
-	trace_data("recvfrom", r->peer_fd, f->buf + f->end, n > 0 ? (size_t)n : 0,
-		   flow_room(f), n);
-	if (n >= 0 && (from_len != r->sender_len || memcmp(&from, &r->sender, from_len))) {
-		memcpy(&r->sender, &from, from_len);
-		r->sender_len = from_len;
-		if (r->on_sender)
-			r->on_sender((struct sockaddr *)&from, from_len);
-	}
-	return n;
-}
-
-static int read_peer(struct relay *r, struct sp_error *e)
-{
-	bool spliced = flow_splices(&r->down);
-	ssize_t n = spliced ? splice_in(&r->down, r->peer_fd, r->one_way) : receive_from_peer(r);
-
-	if (n < 0 && nothing_now(r, STUCK_PEER_IN))
-		return 0;
-	if (n < 0)
-		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
-				  "read(%s)", r->peer_name);
-	/* A datagram may be empty; only a stream ends with a read of 0. */
-	if (n == 0 && !r->datagrams)
-		r->down.source_done = true;
-	if (!spliced)
-		r->down.end += (size_t)n;
-	r->moves++;
-	return 0;
-}
-
-static int write_local(struct relay *r, struct sp_error *e)
-{
-	struct flow *f = &r->down;
-	ssize_t n;
-
-	if (r->editor) {
-		editor_print(r->editor, f->buf + f->start, flow_pending(f));
-		f->start = f->end;
-		return 0;
-	}
-	if (flow_splices(f))
-		n = splice_out(f, r->out.fd, r->one_way);
-	else if ((n = io_local_write(&r->out, f->buf + f->start, flow_pending(f))) > 0)
-		f->start += (size_t)n;
-	if (n < 0 && nothing_now(r, STUCK_OUT))
-		return 0;
-	if (n < 0) {
-		r->local_failed = true;
-		return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
-	}
-	r->moves++;
-	return 0;
-}
-
-/* Half-close: the peer sees end of file, and we keep reading its reply. */
-static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
-{
-	if (r->peer_write_shut || !r->up.source_done || flow_pending(&r->up))
-		return 0;
-	r->peer_write_shut = true;
-	if (r->datagrams)
-		return 0;	/* nothing marks the end of a datagram exchange */
-	if (net_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN)
-		return fail_errno(e, SP_FAILURE, errno, "shutdown(%s)", r->peer_name);
-	return 0;
-}
-
-enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOTS };
-
-static void plan_poll(struct relay *r, struct pollfd *p)
-{
-	/* Unconnected datagrams: no one to send to until someone writes. */
-	bool can_send = !r->reply_to_sender || r->sender_len > 0;
-	bool want_input = !r->up.source_done && !r->peer_write_shut && input_room(r) > 0 &&
-			  can_send;
-	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
-
-	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in.fd : -1, .events = POLLIN };
-	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
-	if (want_peer_data)
-		p[SLOT_PEER].events |= POLLIN;
-	if (next_send(r) > 0 && can_send)
-		p[SLOT_PEER].events |= POLLOUT;
-	/*
-	 * With no events asked poll() still reports POLLHUP and POLLERR: watched
-	 * for while the peer has ended and we might still send (see
-	 * drop_input_if_peer_gone), otherwise left out, or they would spin.
-	 */
-	if (!p[SLOT_PEER].events && !(r->down.source_done && !r->peer_write_shut))
-		p[SLOT_PEER].fd = -1;
-	p[SLOT_OUT] = (struct pollfd){
-		.fd = flow_pending(&r->down) ? r->out.fd : -1, .events = POLLOUT
-	};
-}
-
-/*
- * After the peer's end of data, a hang-up means it is gone both ways (a
- * closed UNIX socket, a reset): input still to send has nowhere to go.  A
- * TCP peer's FIN alone says only that it stopped sending, and may be a
- * half-close, so over TCP we go on sending until a write is refused.
- */
-static void drop_input_if_peer_gone(struct relay *r, short revents)
-{
-	if (!(revents & (POLLHUP | POLLERR)) || !r->down.source_done || r->peer_write_shut)
-		return;
-	if (flow_pending(&r->up))
-		input_undelivered(r, EPIPE);
-	r->peer_write_shut = true;
-}
-
-/* One turn: every side that poll() says can move, moves. */
-static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *e)
-{
-	short in = p[SLOT_IN].revents, peer = p[SLOT_PEER].revents;
-
-	if ((in & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) && read_local(r, e) < 0)
-		return -1;
-	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && write_peer(r, e) < 0)
-		return -1;
-	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done &&
-	    read_peer(r, e) < 0)
-		return -1;
-	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(r, e) < 0)
-		return -1;
-	drop_input_if_peer_gone(r, peer);
-	take_held_line(r);
-	return shut_peer_write_when_drained(r, e);
-}
-
-/*
- * The idle timeout fails a stream whose peer went silent.  It is the
- * normal end of a datagram exchange, which has no other, and of a stream
- * whose peer has finished while our input is what lingers.
- */
-static int idle_expired(struct relay *r, struct sp_error *e)
-{
-	if (r->datagrams || r->down.source_done)
-		return 0;
-	return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", r->peer_name);
-}
-
-/* Whether stdin has something to read (or its end) without waiting. */
-static bool input_ready_now(const struct relay *r)
-{
-	struct pollfd p = { .fd = r->in.fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1;
-}
-
-/*
- * Done when both ways are: the peer's end of data is on stdout, and our
- * input has ended and gone out (or the peer refused it).  The peer's end
- * alone is a half-close: it may still read what we send.  On a terminal,
- * though, nobody should type to a peer that has gone quiet: there the
- * peer's end of data ends the relay, as it ends telnet.  With
- * end_with_peer (nc -l's rule), the peer's end ends the relay once what
- * stdin holds now has gone out; what arrives later is not waited for.
- */
-static bool relay_finished(const struct relay *r)
-{
-	bool peer_done = r->down.source_done && flow_pending(&r->down) == 0;
-
-	if (!peer_done)
-		return false;
-	if (r->peer_write_shut || r->editor || r->in.terminal)
-		return true;
-	return r->end_with_peer && flow_pending(&r->up) == 0 && !input_ready_now(r);
-}
-
-static void set_blocking(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	if (flags >= 0 && (flags & O_NONBLOCK))
-		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-}
-
-/*
- * With one direction finished and no idle timeout to keep, a blocking
- * call can hold nothing up: the other direction's ends go blocking, and
- * each splice waits in the kernel for what it can move, a pipe-full at
- * most, instead of meeting EAGAIN and waiting in poll().  io_relay()
- * restores the descriptors' flags at the end.
- */
-static void enter_one_way(struct relay *r)
-{
-	bool down_done = r->down.source_done && flow_pending(&r->down) == 0;
-	bool up_done = r->peer_write_shut;
-	const struct flow *active = down_done ? &r->up : &r->down;
-	struct pollfd hup = { .fd = r->peer_fd };
-
-	/* Blocking on stdin is for a relay that waits for its end anyway. */
-	if (r->one_way || down_done == up_done || r->idle_timeout_ms >= 0 ||
-	    r->editor || r->datagrams || !flow_splices(active) ||
-	    (down_done && r->end_with_peer))
-		return;
-	/*
-	 * An end of data read in an optimistic turn came without poll()'s
-	 * revents: before blocking on our input, make sure the peer has not
-	 * hung up both ways, with nowhere left to send it.
-	 */
-	if (down_done && poll(&hup, 1, 0) == 1) {
-		drop_input_if_peer_gone(r, hup.revents);
-		if (r->peer_write_shut)
-			return;
-	}
-	set_blocking(r->peer_fd);
-	/* Only a description of our own: the others block already, or never. */
-	if ((down_done ? &r->in : &r->out)->owned)
-		set_blocking(down_done ? r->in.fd : r->out.fd);
-	r->one_way = true;
-}
-
-/*
- * After a turn that moved bytes, the next one just tries again, as if
- * every descriptor were ready: a system call saved per move, where a
- * system call is dear (gVisor).  Only descriptors that cannot block are
- * tried so; a terminal waits for poll().
- */
-static void assume_ready(const struct relay *r, struct pollfd *p)
-{
-	bool blocks[SLOTS] = { r->in.poll_first || r->editor, false,
-			       r->out.poll_first || r->editor };
-	short stuck[SLOTS] = {
-		r->stuck & STUCK_IN ? POLLIN : 0,
-		(r->stuck & STUCK_PEER_IN ? POLLIN : 0) | (r->stuck & STUCK_PEER_OUT ? POLLOUT : 0),
-		r->stuck & STUCK_OUT ? POLLOUT : 0,
-	};
-
-	for (int i = 0; i < SLOTS; i++)
-		p[i].revents = p[i].fd >= 0 && !blocks[i] ? p[i].events & ~stuck[i] : 0;
-}
-
-/* What poll() found ready is stuck no more. */
-static void unstick(struct relay *r, const struct pollfd *p)
-{
-	if (p[SLOT_IN].revents)
-		r->stuck &= ~STUCK_IN;
-	if (p[SLOT_PEER].revents & (POLLIN | POLLHUP | POLLERR))
-		r->stuck &= ~STUCK_PEER_IN;
-	if (p[SLOT_PEER].revents & (POLLOUT | POLLHUP | POLLERR))
-		r->stuck &= ~STUCK_PEER_OUT;
-	if (p[SLOT_OUT].revents)
-		r->stuck &= ~STUCK_OUT;
-}
-
-static int relay_loop(struct relay *r, struct sp_error *e)
-{
-	struct pollfd p[SLOTS];
-	bool moved = false;
-
-	while (!relay_finished(r)) {
-		unsigned long before = r->moves;
-		int ready;
-
-		if (stop_signal)
-			return 0;
-		enter_one_way(r);
-		plan_poll(r, p);
-		if (moved) {
-			assume_ready(r, p);
-		} else {
-			ready = poll(p, SLOTS, r->idle_timeout_ms);
-			if (ready < 0 && errno == EINTR)
-				continue;
-			if (ready < 0)
-				return fail_errno(e, SP_FAILURE, errno, "poll");
-			if (ready == 0)
-				return idle_expired(r, e);
-			unstick(r, p);
-		}
-		if (relay_turn(r, p, e) < 0)
-			return -1;
-		moved = r->moves != before;
-	}
-	if (r->lost) {
-		*e = r->lost_error;
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Bytes that need no looking at can stay in the kernel: splice(2) through
- * a pipe, no copy to us and back.  Not for a terminal, typed or shown
- * through readline, not under --crlf, which rewrites bytes, and not for
- * datagrams, which keep their boundaries.
- */
-static void choose_splicing(struct relay *r)
-{
-	bool plain = !r->editor && !r->datagrams;
-
-	if (plain && !r->crlf && !r->in.terminal && !r->in.socket)
-		flow_start_splicing(&r->up);
-	if (plain && !r->out.terminal && !r->out.socket)
-		flow_start_splicing(&r->down);
-}
-
-/*
- * Relays local input to the peer and the peer to local output until the
- * peer closes (a stream), the idle timeout passes (datagrams), or a stop
- * signal comes (io_stopped_by() tells), half-closing when input ends.
- * Input read but not yet sent stays in r for the next call, so that
- * listen -k hands it to the next client.  Returns 0, or -1 and *e.
- */
-int io_relay(struct relay *r, struct sp_error *e)
-{
-	int peer_flags, result;
-
-	flow_discard(&r->down);
-	r->down.source_done = false;
-	r->peer_write_shut = false;
-	r->lost = false;
-	if (r->idle_timeout_ms == 0)
-		r->idle_timeout_ms = -1;
-	r->stuck = 0;
-	r->one_way = false;
-	io_open_local(r->in_fd, O_RDONLY, &r->in);
-	io_open_local(r->out_fd, O_WRONLY, &r->out);
-	choose_splicing(r);
-	peer_flags = make_nonblocking(r->peer_fd);
-	result = relay_loop(r, e);
-	restore_flags(r->peer_fd, peer_flags);
-	io_close_local(&r->in);
-	io_close_local(&r->out);
-	return result;
+	if (end->socket)
+		return sys_sendto(end->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+	return sys_write(end->fd, buf, n);
 }

@@ -58,8 +58,8 @@ bool line_next(struct line_reader *lr, const char **data, size_t *n,
 	return complete;
 }
 
-/* The buffer a reader keeps only while a piece is incomplete. */
-void line_release(struct line_reader *lr)
+/* Gives the buffer back while no piece is incomplete: idle readers cost nothing. */
+void line_release_idle(struct line_reader *lr)
 {
 	if (lr->held == 0) {
 		free(lr->buf);
@@ -67,7 +67,8 @@ void line_release(struct line_reader *lr)
 	}
 }
 
-void line_free(struct line_reader *lr)
+/* Gives everything back; the reader may be used again. */
+void line_release(struct line_reader *lr)
 {
 	free(lr->buf);
 	lr->buf = NULL;

@@ -6,33 +6,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void parse_global_options(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		COMMON_LONG_OPTIONS,
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	int c;
 
-	opterr = 0;
-	/* "+": stop at the command name; its options are its own. */
-	while ((c = getopt_long(argc, argv, "+:hqV", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			cmd_print_usage(stdout);
-			exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
-		}
+	while ((c = cmd_getopt(NULL, argc, argv)) != -1) {
 		if (c == 'V') {
 			printf("sockpair %s\n", SOCKPAIR_VERSION);
 			exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
 		}
-		cmd_common_option(&cmd_help_entry, c, argv);
 	}
 }
 
@@ -62,9 +50,12 @@ static int check_stdout(int status)
 static void fill_standard_descriptors(void)
 {
 	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+		struct stat st;
+
+		if (sys_fstat(fd, &st) == 0 || errno != EBADF)
 			continue;
-		if (open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
+		if (sys_open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY,
+			     fd == STDIN_FILENO ? "O_RDONLY" : "O_WRONLY") != fd)
 			exit(SP_FAILURE);
 	}
 }

@@ -3,12 +3,17 @@
  * nothing, and returns -1 on anything else, so a caller can say
  * "invalid value" with the text the user typed.
  */
+#define _GNU_SOURCE
 #include "sockpair.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 /* strtoul accepts "-1" (as ULONG_MAX) and leading blanks; we do not. */
 static int parse_digits(const char *s, char **end, unsigned long long *out)
@@ -136,4 +141,92 @@ int parse_seconds(const char *s, int *ms)
 		return -1;
 	*ms = v * 1000 < 1 ? 1 : (int)(v * 1000);
 	return 0;
+}
+
+/* ---- socket domains, types and protocols, by name or number ---------- */
+
+/* A name users write, and the number it stands for. */
+struct sp_name {
+	const char *name;
+	int value;
+};
+
+static const struct sp_name domains[] = {
+	{ "unix", AF_UNIX }, { "local", AF_LOCAL }, { "inet", AF_INET },
+	{ "inet6", AF_INET6 }, { "AF_UNIX", AF_UNIX }, { "AF_LOCAL", AF_LOCAL },
+	{ "AF_INET", AF_INET }, { "AF_INET6", AF_INET6 }, { NULL, 0 }
+};
+
+static const struct sp_name types[] = {
+	{ "stream", SOCK_STREAM }, { "dgram", SOCK_DGRAM },
+	{ "seqpacket", SOCK_SEQPACKET }, { "raw", SOCK_RAW }, { "rdm", SOCK_RDM },
+	{ "SOCK_STREAM", SOCK_STREAM }, { "SOCK_DGRAM", SOCK_DGRAM },
+	{ "SOCK_SEQPACKET", SOCK_SEQPACKET }, { "SOCK_RAW", SOCK_RAW },
+	{ "SOCK_RDM", SOCK_RDM }, { NULL, 0 }
+};
+
+/* For machines without /etc/protocols (no netbase): the usual few. */
+static const struct sp_name protocols[] = {
+	{ "ip", IPPROTO_IP }, { "icmp", IPPROTO_ICMP }, { "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP }, { "ipv6", IPPROTO_IPV6 },
+	{ "ipv6-icmp", IPPROTO_ICMPV6 }, { "sctp", IPPROTO_SCTP },
+	{ "udplite", IPPROTO_UDPLITE }, { "raw", IPPROTO_RAW }, { NULL, 0 }
+};
+
+static int lookup_name(const struct sp_name *table, const char *s, int *out)
+{
+	unsigned long number;
+
+	for (; table->name; table++) {
+		if (strcasecmp(table->name, s) == 0) {
+			*out = table->value;
+			return 0;
+		}
+	}
+	if (parse_uint(s, INT32_MAX, &number) < 0)
+		return -1;
+	*out = (int)number;
+	return 0;
+}
+
+/* The kernel's name (AF_UNIX, SOCK_STREAM: strace's words), else the number. */
+static const char *name_of(const struct sp_name *table, int value,
+			   char *buf, size_t size)
+{
+	for (; table->name; table++)
+		if (table->value == value && table->name[0] <= 'Z')
+			return table->name;
+	snprintf(buf, size, "%d", value);
+	return buf;
+}
+
+int parse_domain(const char *s, int *out)
+{
+	return lookup_name(domains, s, out);
+}
+
+int parse_type(const char *s, int *out)
+{
+	return lookup_name(types, s, out);
+}
+
+int parse_protocol(const char *s, int *out)
+{
+	const struct protoent *p = getprotobyname(s);
+
+	if (p) {
+		*out = p->p_proto;
+		return 0;
+	}
+	return lookup_name(protocols, s, out);
+}
+
+const char *parse_domain_name(int domain, char *buf, size_t size)
+{
+	return name_of(domains, domain, buf, size);
+}
+
+const char *parse_type_name(int type, char *buf, size_t size)
+{
+	return name_of(types, type, buf, size);
 }

@@ -1,11 +1,13 @@
 /*
- * proc.c: child processes, for the commands that reproduce the manual's
- * pcntl_fork() examples.  Unlike the manual, the parent always reaps.
+ * proc.c: the process: children, for the commands that reproduce the
+ * manual's pcntl_fork() examples (unlike the manual, the parent always
+ * reaps), and the signals that end a command.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,4 +60,33 @@ int proc_wait(pid_t pid, struct sp_error *e)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	return fail(e, SP_FAILURE, "child %d %s", (int)pid, how);
+}
+
+/* ---- the signals that end a command ----------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void remember_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * SIGINT and SIGTERM interrupt poll(), accept() and epoll_wait() (no
+ * SA_RESTART) and end the command cleanly, so that it can close, unlink
+ * and restore the terminal.
+ */
+void proc_stop_on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = remember_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* The signal that asked the command to stop, or 0. */
+int proc_stopped_by(void)
+{
+	return stop_signal;
 }

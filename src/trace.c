@@ -11,14 +11,10 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
-
-/* strace's default -s 32: enough to recognise the data, not to flood. */
-enum { TRACE_DATA_SHOWN = 32 };
 
 bool trace_enabled;
 static char trace_prefix[32];
@@ -30,6 +26,15 @@ static void (*trace_writer)(const char *line, size_t n);
 void trace_set_writer(void (*writer)(const char *line, size_t n))
 {
 	trace_writer = writer;
+}
+
+/* Whether stderr holds a line begun and not ended (a progress step). */
+static bool line_open;
+
+/* report.c says when its progress line is left open, or closed. */
+void trace_note_open_line(bool open)
+{
+	line_open = open;
 }
 
 void trace_set_child(void)
@@ -47,10 +52,15 @@ static void trace_line(const char *call, const char *result)
 		n = (int)sizeof(line);
 		line[n - 1] = '\n';
 	}
+	/* A trace line is whole: a progress line being printed ends first. */
+	if (line_open) {
+		line_open = false;
+		(void)!sys_write_quiet(STDERR_FILENO, "\n", 1);
+	}
 	if (trace_writer)
 		trace_writer(line, (size_t)n);
 	else
-		(void)!write(STDERR_FILENO, line, (size_t)n);
+		(void)!sys_write_quiet(STDERR_FILENO, line, (size_t)n);
 }
 
 static void format_errno_result(char *buf, size_t size, int err)
@@ -96,60 +106,23 @@ void trace_ret(long ret, const char *fmt, ...)
 }
 
 /*
- * A call that moves data: call(fd, "data", count) = ret.  As strace does,
- * a write shows the bytes it was given, a read the bytes it returned: the
- * caller says how many of buf to show.
+ * A call that moves data: call(fd, "data", count[, extra]) = ret.  As
+ * strace does, a write shows the bytes it was given, a read the bytes it
+ * returned: the caller says how many of buf to show.
  */
 void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
-		size_t count, ssize_t ret)
+		size_t count, ssize_t ret, const char *extra)
 {
 	int saved = errno;
-	char shown[4 * TRACE_DATA_SHOWN + 8];
+	char shown[TEXT_QUOTE_SIZE];
 
 	if (!trace_enabled)
 		return;
 	if (ret < 0 && shown_len == 0)
 		snprintf(shown, sizeof(shown), "...");
 	else
-		trace_quote(shown, sizeof(shown), buf, shown_len);
-	trace_ret(ret, "%s(%d, %s, %zu)", call, fd, shown, count);
+		text_quote(shown, sizeof(shown), buf, shown_len);
+	trace_ret(ret, "%s(%d, %s, %zu%s%s)", call, fd, shown, count, extra ? ", " : "",
+		  extra ? extra : "");
 	errno = saved;
-}
-
-static size_t quote_byte(char *out, unsigned char c, unsigned char next)
-{
-	static const char named[] = "\n\r\t\"\\";
-	static const char letter[] = "nrt\"\\";
-	const char *hit = c ? strchr(named, c) : NULL;
-
-	if (hit)
-		return (size_t)sprintf(out, "\\%c", letter[hit - named]);
-	if (isprint(c))
-		return (size_t)sprintf(out, "%c", c);
-	if (next >= '0' && next <= '7')
-		return (size_t)sprintf(out, "\\%03o", c);
-	return (size_t)sprintf(out, "\\%o", c);
-}
-
-/* Quotes up to TRACE_DATA_SHOWN bytes as strace does; "..." marks a cut. */
-size_t trace_quote(char *out, size_t size, const void *buf, size_t n)
-{
-	const unsigned char *p = buf;
-	size_t shown = n < TRACE_DATA_SHOWN ? n : TRACE_DATA_SHOWN;
-	size_t used = 0;
-	char one[8];
-
-	if (size < 4 * TRACE_DATA_SHOWN + 8)
-		return (size_t)snprintf(out, size, "...");
-	out[used++] = '"';
-	for (size_t i = 0; i < shown; i++) {
-		size_t w = quote_byte(one, p[i], i + 1 < n ? p[i + 1] : 0);
-		memcpy(out + used, one, w);
-		used += w;
-	}
-	out[used++] = '"';
-	if (shown < n)
-		used += (size_t)sprintf(out + used, "...");
-	out[used] = '\0';
-	return used;
 }

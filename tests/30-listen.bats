@@ -345,12 +345,12 @@ start_socat_unix() {
 	start_listen --trace
 	run -0 timeout 5 nc -N 127.0.0.1 "$LISTEN_PORT" </dev/null
 	wait_exit "$LISTEN_PID"
-	run -0 grep -E '^(socket|setsockopt|bind|listen|accept)\(' "$BATS_TEST_TMPDIR/listen.err"
+	run -0 grep -E '^(socket|setsockopt|bind|listen|accept4)\(' "$BATS_TEST_TMPDIR/listen.err"
 	assert_line --index 0 "socket(AF_INET, SOCK_STREAM, 0) = 3"
 	assert_line --index 1 "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1]) = 0"
 	assert_line --index 2 "bind(3, 127.0.0.1:0) = 0"
 	assert_line --index 3 "listen(3, 4096) = 0"
-	assert_line --index 4 --regexp '^accept\(3, 127\.0\.0\.1:[0-9]+\) = 4$'
+	assert_line --index 4 --regexp '^accept4\(3, 127\.0\.0\.1:[0-9]+\) = 4$'
 }
 
 @test "listen: bad ports, backlogs and option mixes are usage errors" {

@@ -17,15 +17,18 @@ sp() {
 	timeout -k 2 "${SP_TIMEOUT:-10}" "$SOCKPAIR" "$@" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 }
 
-TRY_LINE="Try 'sockpair --help' for more information."
-
-# A usage error: status 2, nothing on stdout, the reason and the Try line.
+# A usage error: status 2, nothing on stdout, the reason and the Try line,
+# which names the command's own help when the reason names a command
+# ("sockpair: connect: ..."), sockpair's otherwise.
 assert_usage_error() {
-	local reason=$1
+	local reason=$1 try="Try 'sockpair --help' for more information."
 	[ "$status" -eq 2 ] || fail "expected status 2, got $status"
 	[ -z "$output" ] || fail "expected empty stdout, got: $output"
 	assert_equal "${stderr_lines[0]}" "$reason"
-	assert_equal "${stderr_lines[1]}" "$TRY_LINE"
+	if [[ "$reason" =~ ^"sockpair: "([a-z-]+)": " ]]; then
+		try="Try 'sockpair ${BASH_REMATCH[1]} --help' for more information."
+	fi
+	assert_equal "${stderr_lines[1]}" "$try"
 }
 
 # A fifo the test writes to as fd 7, held open read-write so that opening

@@ -2,7 +2,7 @@
  * faults.so: LD_PRELOAD'ed by tests to break what the kernel never breaks,
  * so that the checks sockpair makes can be seen to work.
  *
- *   SP_FAULT_FLIP_AT=N      recv() returns stream byte N with its bits flipped
+ *   SP_FAULT_FLIP_AT=N      recvfrom() returns stream byte N with its bits flipped
  *   SP_FAULT_WRITER_EXIT_AT=N  a write() that would pass byte N ends the
  *                           process instead (a writer that dies mid-stream)
  *   SP_FAULT_SPLICE_OUT_EINVAL=FD  splice() into FD fails with EINVAL, as a
@@ -30,16 +30,18 @@ static long long env_offset(const char *name)
 	return v ? atoll(v) : -1;
 }
 
-ssize_t recv(int fd, void *buf, size_t n, int flags)
+ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+		 socklen_t *from_len)
 {
-	static ssize_t (*real)(int, void *, size_t, int);
+	static ssize_t (*real)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 	static long long seen;
 	long long at = env_offset("SP_FAULT_FLIP_AT");
 	ssize_t r;
 
 	if (!real)
-		real = (ssize_t (*)(int, void *, size_t, int))dlsym(RTLD_NEXT, "recv");
-	r = real(fd, buf, n, flags);
+		real = (ssize_t (*)(int, void *, size_t, int, struct sockaddr *, socklen_t *))
+			dlsym(RTLD_NEXT, "recvfrom");
+	r = real(fd, buf, n, flags, from, from_len);
 	if (r > 0 && at >= seen && at < seen + r)
 		((unsigned char *)buf)[at - seen] ^= 0xff;
 	if (r > 0)

@@ -1,0 +1,26 @@
+/*
+ * clock.c: the one clock: monotonic, for deadlines, idle times and the
+ * time since start.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <time.h>
+
+/* Monotonic milliseconds; never fails (CLOCK_MONOTONIC always exists). */
+long long clock_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Monotonic seconds, with the clock's resolution. */
+double clock_now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}

@@ -1,0 +1,141 @@
+/*
+ * event.c: a small callback event loop over epoll, in the manner of
+ * redis's ae: a descriptor is registered with the events it wants and a
+ * handler, and the loop calls the handler when they come.
+ *
+ * Each registration has a generation, carried in the epoll event beside
+ * the descriptor: a descriptor closed and reused within one turn (a
+ * client dropped, another accepted) never gets the old one's events.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+
+struct registration {
+	event_handler *handler;	/* NULL: the descriptor is not registered */
+	void *arg;
+	unsigned events;
+	uint32_t generation;
+};
+
+struct event_loop {
+	int epfd;
+	struct registration *table;	/* indexed by descriptor */
+	size_t size;
+	uint32_t generation;
+};
+
+enum { EVENTS_PER_WAIT = 256 };
+
+/* A new loop; NULL and *e on failure. */
+struct event_loop *event_loop_new(struct sp_error *e)
+{
+	struct event_loop *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+		return NULL;
+	}
+	l->epfd = sys_epoll_create();
+	if (l->epfd < 0) {
+		fail_errno(e, SP_FAILURE, errno, "epoll_create1");
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void event_loop_free(struct event_loop *l)
+{
+	if (!l)
+		return;
+	sys_close(l->epfd);
+	free(l->table);
+	free(l);
+}
+
+static int grow_table(struct event_loop *l, int fd)
+{
+	size_t size = l->size ? l->size : 64;
+	struct registration *table;
+
+	while (size <= (size_t)fd)
+		size *= 2;
+	table = realloc(l->table, size * sizeof(*table));
+	if (!table) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = l->size; i < size; i++)
+		table[i] = (struct registration){ .handler = NULL };
+	l->table = table;
+	l->size = size;
+	return 0;
+}
+
+static uint64_t event_key(int fd, uint32_t generation)
+{
+	return (uint64_t)generation << 32 | (uint32_t)fd;
+}
+
+/*
+ * Registers fd for events (EPOLLIN, EPOLLOUT) with handler(loop, fd,
+ * events, arg), or changes what an fd already registered waits for.
+ * Returns 0, or -1 with errno set (epoll_ctl's, or ENOMEM).
+ */
+int event_watch(struct event_loop *l, int fd, unsigned events, event_handler *handler,
+		void *arg)
+{
+	struct registration *reg;
+	bool known;
+
+	if ((size_t)fd >= l->size && grow_table(l, fd) < 0)
+		return -1;
+	reg = &l->table[fd];
+	known = reg->handler != NULL;
+	if (!known)
+		reg->generation = ++l->generation;
+	if (sys_epoll_ctl(l->epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, events,
+			  event_key(fd, reg->generation)) < 0)
+		return -1;
+	*reg = (struct registration){ .handler = handler, .arg = arg, .events = events,
+				      .generation = reg->generation };
+	return 0;
+}
+
+/* Stops watching fd (call it before closing fd).  Returns 0, or -1 with errno set. */
+int event_forget(struct event_loop *l, int fd)
+{
+	if ((size_t)fd >= l->size || !l->table[fd].handler)
+		return 0;
+	l->table[fd].handler = NULL;
+	return sys_epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, 0, 0);
+}
+
+/*
+ * Waits up to timeout_ms (-1: no limit) and calls the handler of each
+ * descriptor that is ready.  Returns the number handled (0 on a timeout
+ * or a signal), or -1 and *e when epoll_wait() fails.
+ */
+int event_run_once(struct event_loop *l, int timeout_ms, struct sp_error *e)
+{
+	struct epoll_event ready[EVENTS_PER_WAIT];
+	int n = sys_epoll_wait(l->epfd, ready, EVENTS_PER_WAIT, timeout_ms);
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n < 0)
+		return fail_errno(e, SP_FAILURE, errno, "epoll_wait");
+	for (int i = 0; i < n; i++) {
+		int fd = (int)(uint32_t)ready[i].data.u64;
+		uint32_t generation = (uint32_t)(ready[i].data.u64 >> 32);
+		struct registration *reg = (size_t)fd < l->size ? &l->table[fd] : NULL;
+
+		if (reg && reg->handler && reg->generation == generation)
+			reg->handler(l, fd, ready[i].events, reg->arg);
+	}
+	return n;
+}

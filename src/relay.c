@@ -1,0 +1,712 @@
+/*
+ * relay.c: the one relay loop behind listen, connect and fork-echo -i:
+ * stdin to the peer and the peer to stdout, binary-safe, with half-close,
+ * in the manner of OpenBSD nc's readwrite().  Its state is its own: callers
+ * give options and a peer, and get a result.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Bytes going one way: read from one side, written to the other.  They wait
+ * in buf, or, where both sides can splice(2), in a kernel pipe instead.
+ */
+struct flow {
+	char *buf;
+	size_t start, end;	/* pending bytes in buf are buf[start..end) */
+	bool source_done;	/* end of file, or the source is gone */
+	int pipe[2];		/* splicing: the pipe; -1 when using buf only */
+	size_t in_pipe, pipe_size;
+	bool pipe_full;		/* splicing in met EAGAIN: wait for the pipe to drain */
+	bool bounce_out;	/* the sink cannot splice: pipe -> buf -> write() */
+	bool source_unspliced;	/* the source cannot splice: buf once the pipe drains */
+};
+
+struct relay {
+	struct relay_options o;
+	int peer_fd;
+	const char *peer_name;	/* for error lines */
+	struct local_end in, out;	/* in_fd and out_fd as moved */
+	struct flow up;		/* local input -> peer */
+	struct flow down;	/* peer -> local output */
+	bool peer_write_shut, last_was_cr;
+	bool local_failed;	/* the failure was stdin's or stdout's */
+	bool lost;		/* input could not be delivered: lost_error at the end */
+	struct sp_error lost_error;
+	bool one_way;		/* one direction left: blocking calls, no poll() */
+	unsigned long moves;	/* reads and writes that did something */
+	unsigned stuck;		/* moves that met EAGAIN since the last poll() */
+	struct sockaddr_storage sender;
+	socklen_t sender_len;
+};
+
+/* Moves that met EAGAIN wait for poll(), not for the next optimistic turn. */
+enum { STUCK_IN = 1, STUCK_PEER_OUT = 2, STUCK_PEER_IN = 4, STUCK_OUT = 8 };
+
+/* Nothing moved now: EAGAIN (mark the move stuck) or EINTR (just retry). */
+static bool nothing_now(struct relay *r, unsigned move)
+{
+	if (errno == EAGAIN)
+		r->stuck |= move;
+	return errno == EAGAIN || errno == EINTR;
+}
+
+/* Large enough that a loopback connection moves at memory speed. */
+enum { RELAY_BUFFER = 256 * 1024 };
+
+/* A pipe's worth is what one splice() moves: more per call, fewer calls. */
+enum { SPLICE_PIPE = 1024 * 1024 };
+
+/* The largest UDP payload over IPv4; longer lines go out in pieces. */
+enum { DATAGRAM_MAX = 65507 };
+
+static bool flow_splices(const struct flow *f)
+{
+	return f->pipe[0] >= 0;
+}
+
+static size_t flow_pending(const struct flow *f)
+{
+	return (flow_splices(f) ? f->in_pipe : 0) + f->end - f->start;
+}
+
+static size_t flow_room(struct flow *f)
+{
+	if (flow_splices(f))
+		return f->source_unspliced || f->pipe_full ? 0 : f->pipe_size - f->in_pipe;
+	if (f->start == f->end)
+		f->start = f->end = 0;
+	return RELAY_BUFFER - f->end;
+}
+
+static void flow_close_pipe(struct flow *f)
+{
+	if (f->pipe[0] >= 0) {
+		sys_close(f->pipe[0]);
+		sys_close(f->pipe[1]);
+	}
+	f->pipe[0] = f->pipe[1] = -1;
+	f->in_pipe = 0;
+	f->bounce_out = f->source_unspliced = f->pipe_full = false;
+}
+
+/* Forgets what is pending, for a peer that can no longer take it. */
+static void flow_discard(struct flow *f)
+{
+	f->start = f->end = 0;
+	flow_close_pipe(f);
+}
+
+/* A pipe for an empty flow; the flow stays on its buffer if none. */
+static void flow_start_splicing(struct flow *f)
+{
+	int size;
+
+	if (flow_splices(f) || f->end != f->start || sys_pipe(f->pipe) < 0)
+		return;
+	/* A smaller pipe still works: only the size it has counts. */
+	(void)sys_pipe_size(f->pipe[1], SPLICE_PIPE);
+	size = sys_pipe_size(f->pipe[1], 0);
+	if (size <= 0) {
+		flow_close_pipe(f);
+		return;
+	}
+	f->pipe_size = (size_t)size;
+}
+
+static ssize_t splice_between(int from, int to, size_t n, bool blocking)
+{
+	return sys_splice(from, to, n, SPLICE_F_MOVE | (blocking ? 0 : SPLICE_F_NONBLOCK));
+}
+
+/*
+ * Splices from fd into the flow's pipe, returning as read() does.  A
+ * source that cannot splice (EINVAL; gVisor says so at a file's end) stops
+ * being read until the pipe drains, then the flow goes on with read(): the
+ * caller sees EINTR, nothing moved, try again.
+ */
+static ssize_t splice_in(struct flow *f, int fd, bool blocking)
+{
+	ssize_t n = splice_between(fd, f->pipe[1], flow_room(f), blocking);
+
+	if (n > 0)
+		f->in_pipe += (size_t)n;
+	/*
+	 * A pipe holds whole pages: with bytes in it, it can be full while
+	 * in_pipe is below its size.  Then EAGAIN is the pipe's, not the
+	 * source's, and input waits until some of the pipe goes out: asking
+	 * again at once would spin, since the source is ready all along.
+	 */
+	if (n < 0 && errno == EAGAIN && f->in_pipe > 0)
+		f->pipe_full = true;
+	if (n < 0 && errno == EINVAL) {
+		f->source_unspliced = true;
+		if (f->in_pipe == 0)
+			flow_close_pipe(f);
+		errno = EINTR;
+	}
+	return n;
+}
+
+/* A sink that cannot splice gets the pipe's bytes through the buffer. */
+static ssize_t bounce_out(struct flow *f, int fd)
+{
+	ssize_t n;
+
+	if (f->start == f->end && f->in_pipe) {
+		n = sys_read(f->pipe[0], f->buf, f->in_pipe < RELAY_BUFFER ? f->in_pipe : RELAY_BUFFER);
+		if (n < 0)
+			return -1;
+		f->in_pipe -= (size_t)n;
+		f->pipe_full = false;
+		f->start = 0;
+		f->end = (size_t)n;
+	}
+	n = sys_write(fd, f->buf + f->start, f->end - f->start);
+	if (n > 0)
+		f->start += (size_t)n;
+	return n;
+}
+
+/* Moves pending bytes out to fd, returning as write() does. */
+static ssize_t splice_out(struct flow *f, int fd, bool blocking)
+{
+	ssize_t n;
+
+	if (f->bounce_out)
+		return bounce_out(f, fd);
+	n = splice_between(f->pipe[0], fd, f->in_pipe, blocking);
+	if (n > 0) {
+		f->in_pipe -= (size_t)n;
+		f->pipe_full = false;
+	}
+	if (n < 0 && errno == EINVAL) {
+		f->bounce_out = true;
+		errno = EINTR;
+	}
+	if (f->in_pipe == 0 && f->source_unspliced)
+		flow_close_pipe(f);
+	return n;
+}
+
+static bool bare_newline(const char *p, size_t i, bool cr_before)
+{
+	return p[i] == '\n' && !(i ? p[i - 1] == '\r' : cr_before);
+}
+
+/*
+ * Takes n new input bytes at up.end.  Under --crlf each "\n" not already
+ * after a "\r" becomes "\r\n", expanding in place from the back; the
+ * caller left room for one extra byte per byte (input_room).
+ */
+static void add_input(struct relay *r, size_t n)
+{
+	struct flow *f = &r->up;
+	char *p = f->buf + f->end;
+	bool cr_before = r->last_was_cr;
+	size_t bare = 0;
+
+	if (r->o.crlf && n > 0) {
+		for (size_t i = 0; i < n; i++)
+			bare += bare_newline(p, i, cr_before);
+		r->last_was_cr = p[n - 1] == '\r';
+		for (size_t i = n, j = n + bare; j > i;) {
+			p[--j] = p[--i];
+			if (bare_newline(p, i, cr_before))
+				p[--j] = '\r';
+		}
+	}
+	f->end += n + bare;
+}
+
+/* The room input may fill: half of it under --crlf, for the "\r"s. */
+static size_t input_room(struct relay *r)
+{
+	size_t room = flow_room(&r->up);
+
+	return r->o.crlf ? room / 2 : room;
+}
+
+static int read_local(struct relay *r, struct sp_error *e)
+{
+	ssize_t n;
+
+	if (r->o.editor) {
+		editor_read_key(r->o.editor);
+		add_input(r, editor_take(r->o.editor, r->up.buf + r->up.end, input_room(r)));
+		if (editor_at_eof(r->o.editor))
+			r->up.source_done = true;
+		return 0;
+	}
+	if (flow_splices(&r->up))
+		n = splice_in(&r->up, r->in.fd, r->one_way);
+	else
+		n = io_local_read(&r->in, r->up.buf + r->up.end, input_room(r));
+	if (n < 0 && nothing_now(r, STUCK_IN))
+		return 0;
+	if (n < 0) {
+		r->local_failed = true;
+		return fail_errno(e, SP_FAILURE, errno, "read(stdin)");
+	}
+	if (n == 0)
+		r->up.source_done = true;
+	if (!flow_splices(&r->up))
+		add_input(r, (size_t)n);
+	r->moves++;
+	return 0;
+}
+
+/* The editor may hold a line longer than the room we had last time. */
+static void take_held_line(struct relay *r)
+{
+	if (r->o.editor && input_room(r) > 0)
+		add_input(r, editor_take(r->o.editor, r->up.buf + r->up.end, input_room(r)));
+}
+
+/*
+ * What the next write to the peer carries: on a stream, all that is
+ * pending; over datagrams, one line (or what is left at end of input), so
+ * that each line is one datagram.  0 while a line is still incomplete.
+ */
+static size_t next_send(const struct relay *r)
+{
+	const struct flow *f = &r->up;
+	size_t n = flow_pending(f);
+	const char *nl;
+
+	if (!r->o.datagrams || flow_splices(f))
+		return n;
+	nl = memchr(f->buf + f->start, '\n', n);
+	if (nl)
+		n = (size_t)(nl + 1 - (f->buf + f->start));
+	else if (!f->source_done && f->end < RELAY_BUFFER)
+		return 0;
+	return n < DATAGRAM_MAX ? n : DATAGRAM_MAX;
+}
+
+static ssize_t send_to_peer(struct relay *r, size_t n)
+{
+	const char *data = r->up.buf + r->up.start;
+
+	if (!r->o.reply_to_sender)
+		return sys_write(r->peer_fd, data, n);
+	return sys_sendto(r->peer_fd, data, n, 0, (struct sockaddr *)&r->sender, r->sender_len);
+}
+
+/*
+ * The peer can take no more (a reset, a close) while input it was meant to
+ * get is pending: that input is dropped, and the relay will end with the
+ * error, never silently.  Input not yet read from stdin stays there.
+ */
+static void input_undelivered(struct relay *r, int err)
+{
+	if (!r->lost)
+		fail_errno(&r->lost_error, SP_FAILURE, err, "write(%s)", r->peer_name);
+	r->lost = true;
+	flow_discard(&r->up);
+	r->peer_write_shut = true;
+}
+
+static int write_peer(struct relay *r, struct sp_error *e)
+{
+	size_t n = next_send(r);
+	bool spliced = flow_splices(&r->up);
+	ssize_t w;
+
+	if (n == 0)
+		return 0;
+	w = spliced ? splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
+	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
+		return 0;
+	if (w < 0 && !r->o.datagrams && (errno == EPIPE || errno == ECONNRESET)) {
+		/* Input is lost: an error at the end; what the peer says next
+		 * still goes to stdout first. */
+		input_undelivered(r, errno);
+		return 0;
+	}
+	if (w < 0)
+		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
+				  "write(%s)", r->peer_name);
+	if (!spliced && w > 0)
+		r->up.start += (size_t)w;
+	r->moves++;
+	return 0;
+}
+
+static ssize_t receive_from_peer(struct relay *r)
+{
+	struct flow *f = &r->down;
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
+	ssize_t n;
+
+	if (!r->o.reply_to_sender)
+		return sys_read(r->peer_fd, f->buf + f->end, flow_room(f));
+	n = sys_recvfrom(r->peer_fd, f->buf + f->end, flow_room(f), 0,
+			 (struct sockaddr *)&from, &from_len);
+	if (n >= 0 && (from_len != r->sender_len || memcmp(&from, &r->sender, from_len))) {
+		memcpy(&r->sender, &from, from_len);
+		r->sender_len = from_len;
+		if (r->o.on_sender)
+			r->o.on_sender((struct sockaddr *)&from, from_len);
+	}
+	return n;
+}
+
+static int read_peer(struct relay *r, struct sp_error *e)
+{
+	bool spliced = flow_splices(&r->down);
+	ssize_t n = spliced ? splice_in(&r->down, r->peer_fd, r->one_way) : receive_from_peer(r);
+
+	if (n < 0 && nothing_now(r, STUCK_PEER_IN))
+		return 0;
+	if (n < 0)
+		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
+				  "read(%s)", r->peer_name);
+	/* A datagram may be empty; only a stream ends with a read of 0. */
+	if (n == 0 && !r->o.datagrams)
+		r->down.source_done = true;
+	if (!spliced)
+		r->down.end += (size_t)n;
+	r->moves++;
+	return 0;
+}
+
+static int write_local(struct relay *r, struct sp_error *e)
+{
+	struct flow *f = &r->down;
+	ssize_t n;
+
+	if (r->o.editor) {
+		editor_print(r->o.editor, f->buf + f->start, flow_pending(f));
+		f->start = f->end;
+		return 0;
+	}
+	if (flow_splices(f))
+		n = splice_out(f, r->out.fd, r->one_way);
+	else if ((n = io_local_write(&r->out, f->buf + f->start, flow_pending(f))) > 0)
+		f->start += (size_t)n;
+	if (n < 0 && nothing_now(r, STUCK_OUT))
+		return 0;
+	if (n < 0) {
+		r->local_failed = true;
+		return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
+	}
+	r->moves++;
+	return 0;
+}
+
+/* Half-close: the peer sees end of file, and we keep reading its reply. */
+static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
+{
+	if (r->peer_write_shut || !r->up.source_done || flow_pending(&r->up))
+		return 0;
+	r->peer_write_shut = true;
+	if (r->o.datagrams)
+		return 0;	/* nothing marks the end of a datagram exchange */
+	if (sys_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		return fail_errno(e, SP_FAILURE, errno, "shutdown(%s)", r->peer_name);
+	return 0;
+}
+
+enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOTS };
+
+static void plan_poll(struct relay *r, struct pollfd *p)
+{
+	/* Unconnected datagrams: no one to send to until someone writes. */
+	bool can_send = !r->o.reply_to_sender || r->sender_len > 0;
+	bool want_input = !r->up.source_done && !r->peer_write_shut && input_room(r) > 0 &&
+			  can_send;
+	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
+
+	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in.fd : -1, .events = POLLIN };
+	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
+	if (want_peer_data)
+		p[SLOT_PEER].events |= POLLIN;
+	if (next_send(r) > 0 && can_send)
+		p[SLOT_PEER].events |= POLLOUT;
+	/*
+	 * With no events asked poll() still reports POLLHUP and POLLERR: watched
+	 * for while the peer has ended and we might still send (see
+	 * drop_input_if_peer_gone), otherwise left out, or they would spin.
+	 */
+	if (!p[SLOT_PEER].events && !(r->down.source_done && !r->peer_write_shut))
+		p[SLOT_PEER].fd = -1;
+	p[SLOT_OUT] = (struct pollfd){
+		.fd = flow_pending(&r->down) ? r->out.fd : -1, .events = POLLOUT
+	};
+}
+
+/*
+ * After the peer's end of data, a hang-up means it is gone both ways (a
+ * closed UNIX socket, a reset): input still to send has nowhere to go.  A
+ * TCP peer's FIN alone says only that it stopped sending, and may be a
+ * half-close, so over TCP we go on sending until a write is refused.
+ */
+static void drop_input_if_peer_gone(struct relay *r, short revents)
+{
+	if (!(revents & (POLLHUP | POLLERR)) || !r->down.source_done || r->peer_write_shut)
+		return;
+	if (flow_pending(&r->up))
+		input_undelivered(r, EPIPE);
+	r->peer_write_shut = true;
+}
+
+/* One turn: every side that poll() says can move, moves. */
+static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *e)
+{
+	short in = p[SLOT_IN].revents, peer = p[SLOT_PEER].revents;
+
+	if ((in & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) && read_local(r, e) < 0)
+		return -1;
+	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && write_peer(r, e) < 0)
+		return -1;
+	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done &&
+	    read_peer(r, e) < 0)
+		return -1;
+	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(r, e) < 0)
+		return -1;
+	drop_input_if_peer_gone(r, peer);
+	take_held_line(r);
+	return shut_peer_write_when_drained(r, e);
+}
+
+/*
+ * The idle timeout fails a stream whose peer went silent.  It is the
+ * normal end of a datagram exchange, which has no other, and of a stream
+ * whose peer has finished while our input is what lingers.
+ */
+static int idle_expired(struct relay *r, struct sp_error *e)
+{
+	if (r->o.datagrams || r->down.source_done)
+		return 0;
+	return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", r->peer_name);
+}
+
+/* Whether stdin has something to read (or its end) without waiting. */
+static bool input_ready_now(const struct relay *r)
+{
+	struct pollfd p = { .fd = r->in.fd, .events = POLLIN };
+
+	return sys_poll(&p, 1, 0) == 1;
+}
+
+/*
+ * Done when both ways are: the peer's end of data is on stdout, and our
+ * input has ended and gone out (or the peer refused it).  The peer's end
+ * alone is a half-close: it may still read what we send.  On a terminal,
+ * though, nobody should type to a peer that has gone quiet: there the
+ * peer's end of data ends the relay, as it ends telnet.  With
+ * end_with_peer (nc -l's rule), the peer's end ends the relay once what
+ * stdin holds now has gone out; what arrives later is not waited for.
+ */
+static bool relay_finished(const struct relay *r)
+{
+	bool peer_done = r->down.source_done && flow_pending(&r->down) == 0;
+
+	if (!peer_done)
+		return false;
+	if (r->peer_write_shut || r->o.editor || r->in.terminal)
+		return true;
+	return r->o.end_with_peer && flow_pending(&r->up) == 0 && !input_ready_now(r);
+}
+
+/*
+ * With one direction finished and no idle timeout to keep, a blocking
+ * call can hold nothing up: the other direction's ends go blocking, and
+ * each splice waits in the kernel for what it can move, a pipe-full at
+ * most, instead of meeting EAGAIN and waiting in poll().  relay_run()
+ * restores the descriptors' flags at the end.
+ */
+static void enter_one_way(struct relay *r)
+{
+	bool down_done = r->down.source_done && flow_pending(&r->down) == 0;
+	bool up_done = r->peer_write_shut;
+	const struct flow *active = down_done ? &r->up : &r->down;
+	struct pollfd hup = { .fd = r->peer_fd };
+
+	/* Blocking on stdin is for a relay that waits for its end anyway. */
+	if (r->one_way || down_done == up_done || r->o.idle_timeout_ms >= 0 ||
+	    r->o.editor || r->o.datagrams || !flow_splices(active) ||
+	    (down_done && r->o.end_with_peer))
+		return;
+	/*
+	 * An end of data read in an optimistic turn came without poll()'s
+	 * revents: before blocking on our input, make sure the peer has not
+	 * hung up both ways, with nowhere left to send it.
+	 */
+	if (down_done && sys_poll(&hup, 1, 0) == 1) {
+		drop_input_if_peer_gone(r, hup.revents);
+		if (r->peer_write_shut)
+			return;
+	}
+	/* Only a description of our own: the others block already, or never. */
+	if (sys_set_nonblocking(r->peer_fd, false) < 0 ||
+	    ((down_done ? &r->in : &r->out)->owned &&
+	     sys_set_nonblocking(down_done ? r->in.fd : r->out.fd, false) < 0))
+		return;	/* stays in two-way mode, which works on any flags */
+	r->one_way = true;
+}
+
+/*
+ * After a turn that moved bytes, the next one just tries again, as if
+ * every descriptor were ready: a system call saved per move, where a
+ * system call is dear (gVisor).  Only descriptors that cannot block are
+ * tried so; a terminal waits for poll().
+ */
+static void assume_ready(const struct relay *r, struct pollfd *p)
+{
+	bool blocks[SLOTS] = { r->in.poll_first || r->o.editor, false,
+			       r->out.poll_first || r->o.editor };
+	short stuck[SLOTS] = {
+		r->stuck & STUCK_IN ? POLLIN : 0,
+		(r->stuck & STUCK_PEER_IN ? POLLIN : 0) | (r->stuck & STUCK_PEER_OUT ? POLLOUT : 0),
+		r->stuck & STUCK_OUT ? POLLOUT : 0,
+	};
+
+	for (int i = 0; i < SLOTS; i++)
+		p[i].revents = p[i].fd >= 0 && !blocks[i] ? p[i].events & ~stuck[i] : 0;
+}
+
+/* What poll() found ready is stuck no more. */
+static void unstick(struct relay *r, const struct pollfd *p)
+{
+	if (p[SLOT_IN].revents)
+		r->stuck &= ~STUCK_IN;
+	if (p[SLOT_PEER].revents & (POLLIN | POLLHUP | POLLERR))
+		r->stuck &= ~STUCK_PEER_IN;
+	if (p[SLOT_PEER].revents & (POLLOUT | POLLHUP | POLLERR))
+		r->stuck &= ~STUCK_PEER_OUT;
+	if (p[SLOT_OUT].revents)
+		r->stuck &= ~STUCK_OUT;
+}
+
+static int relay_loop(struct relay *r, struct sp_error *e)
+{
+	struct pollfd p[SLOTS];
+	bool moved = false;
+
+	while (!relay_finished(r)) {
+		unsigned long before = r->moves;
+		int ready;
+
+		if (proc_stopped_by())
+			return 0;
+		enter_one_way(r);
+		plan_poll(r, p);
+		if (moved) {
+			assume_ready(r, p);
+		} else {
+			ready = sys_poll(p, SLOTS, r->o.idle_timeout_ms);
+			if (ready < 0 && errno == EINTR)
+				continue;
+			if (ready < 0)
+				return fail_errno(e, SP_FAILURE, errno, "poll");
+			if (ready == 0)
+				return idle_expired(r, e);
+			unstick(r, p);
+		}
+		if (relay_turn(r, p, e) < 0)
+			return -1;
+		moved = r->moves != before;
+	}
+	if (r->lost) {
+		*e = r->lost_error;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Bytes that need no looking at can stay in the kernel: splice(2) through
+ * a pipe, no copy to us and back.  Not for a terminal, typed or shown
+ * through readline, not under --crlf, which rewrites bytes, and not for
+ * datagrams, which keep their boundaries.
+ */
+static void choose_splicing(struct relay *r)
+{
+	bool plain = !r->o.editor && !r->o.datagrams;
+
+	if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket)
+		flow_start_splicing(&r->up);
+	if (plain && !r->out.terminal && !r->out.socket)
+		flow_start_splicing(&r->down);
+}
+
+/*
+ * Relays local input to the peer and the peer to local output until the
+ * peer closes (a stream), the idle timeout passes (datagrams), or a stop
+ * signal comes (proc_stopped_by() tells), half-closing when input ends.
+ * Input read but not yet sent stays in r for the next call, so that
+ * listen -k hands it to the next client.  Returns 0, or -1 and *e.
+ */
+int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_error *e)
+{
+	int peer_flags, result;
+
+	r->peer_fd = peer_fd;
+	r->peer_name = peer_name;
+	flow_discard(&r->down);
+	r->down.source_done = false;
+	r->peer_write_shut = false;
+	r->lost = r->local_failed = false;
+	r->stuck = 0;
+	r->one_way = false;
+	io_open_local(r->o.in_fd, O_RDONLY, &r->in);
+	io_open_local(r->o.out_fd, O_WRONLY, &r->out);
+	choose_splicing(r);
+	peer_flags = sys_set_nonblocking(peer_fd, true);
+	if (peer_flags < 0)
+		result = fail_errno(e, SP_FAILURE, errno, "fcntl(%s, O_NONBLOCK)", peer_name);
+	else
+		result = relay_loop(r, e);
+	sys_restore_flags(peer_fd, peer_flags);
+	io_close_local(&r->in);
+	io_close_local(&r->out);
+	return result;
+}
+
+/* Whether the last relay_run() failed on stdin or stdout, not the peer. */
+bool relay_failed_locally(const struct relay *r)
+{
+	return r->local_failed;
+}
+
+/* The relay for these options; NULL and *e when memory is short. */
+struct relay *relay_new(const struct relay_options *o, struct sp_error *e)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+		return NULL;
+	}
+	r->o = *o;
+	if (r->o.idle_timeout_ms == 0)
+		r->o.idle_timeout_ms = -1;
+	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
+	r->down = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
+	if (!r->up.buf || !r->down.buf) {
+		relay_free(r);
+		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+		return NULL;
+	}
+	return r;
+}
+
+void relay_free(struct relay *r)
+{
+	if (!r)
+		return;
+	flow_close_pipe(&r->up);
+	flow_close_pipe(&r->down);
+	free(r->up.buf);
+	free(r->down.buf);
+	free(r);
+}

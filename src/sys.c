@@ -1,0 +1,478 @@
+/*
+ * sys.c: the call layer.  Every system call sockpair makes on a socket, a
+ * pipe or a standard stream is made here: the call, then (with --trace) a
+ * line saying what it was given and what it returned, in strace's words.
+ * Each wrapper returns as the call does and leaves errno as the call left
+ * it, so callers read errno exactly as they would after the raw call.
+ *
+ * Tracing costs one test of trace_enabled when it is off.  Names follow
+ * the system call strace shows (recv() is recvfrom, isatty() is an ioctl),
+ * so that --trace can be read against strace -f line by line.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Runs after the call: traces with errno saved and restored around it. */
+#define TRACE(...)                                     \
+	do {                                           \
+		if (trace_enabled) {                   \
+			int saved_errno_ = errno;      \
+			__VA_ARGS__;                   \
+			errno = saved_errno_;          \
+		}                                      \
+	} while (0)
+
+static const char *addr_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	return sa && len >= sizeof(sa_family_t) ? addr_format(sa, len, buf, size) : "NULL";
+}
+
+static const char *triple(int domain, int type, int protocol, char *buf, size_t size)
+{
+	char d[16], t[64];
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	snprintf(t, sizeof(t), "%s%s%s", parse_type_name(base, d, sizeof(d)),
+		 type & SOCK_NONBLOCK ? "|SOCK_NONBLOCK" : "",
+		 type & SOCK_CLOEXEC ? "|SOCK_CLOEXEC" : "");
+	snprintf(buf, size, "%s, %s, %d", parse_domain_name(domain, d, sizeof(d)), t, protocol);
+	return buf;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+int sys_socket(int domain, int type, int protocol)
+{
+	int fd = socket(domain, type, protocol);
+	char args[96];
+
+	TRACE(trace_ret(fd, "socket(%s)", triple(domain, type, protocol, args, sizeof(args))));
+	return fd;
+}
+
+int sys_socketpair(int domain, int type, int protocol, int fds[2])
+{
+	int r = socketpair(domain, type, protocol, fds);
+	char args[96], result[32];
+
+	if (r == 0)
+		snprintf(result, sizeof(result), "[%d, %d]", fds[0], fds[1]);
+	TRACE(triple(domain, type, protocol, args, sizeof(args));
+	      r == 0 ? trace_call(result, "socketpair(%s)", args)
+		     : trace_ret(r, "socketpair(%s)", args));
+	return r;
+}
+
+int sys_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int r = bind(fd, sa, len);
+	char addr[128];
+
+	TRACE(trace_ret(r, "bind(%d, %s)", fd, addr_text(sa, len, addr, sizeof(addr))));
+	return r;
+}
+
+int sys_listen(int fd, int backlog)
+{
+	int r = listen(fd, backlog);
+
+	TRACE(trace_ret(r, "listen(%d, %d)", fd, backlog));
+	return r;
+}
+
+/* accept4(); the peer's address in *sa when sa is given. */
+int sys_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	int r = accept4(fd, sa, len, flags);
+	char addr[128];
+
+	TRACE(trace_ret(r, "accept4(%d, %s)", fd,
+			r >= 0 && sa ? addr_text(sa, *len, addr, sizeof(addr)) : "NULL"));
+	return r;
+}
+
+int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int r = connect(fd, sa, len);
+	char addr[128];
+
+	TRACE(trace_ret(r, "connect(%d, %s)", fd, addr_text(sa, len, addr, sizeof(addr))));
+	return r;
+}
+
+int sys_shutdown(int fd, int how)
+{
+	int r = shutdown(fd, how);
+
+	TRACE(trace_ret(r, "shutdown(%d, %s)", fd,
+			how == SHUT_WR ? "SHUT_WR" : how == SHUT_RD ? "SHUT_RD" : "SHUT_RDWR"));
+	return r;
+}
+
+static const char *sockopt_name(int level, int name, char *buf, size_t size)
+{
+	static const struct { int level, name; const char *text; } names[] = {
+		{ SOL_SOCKET, SO_DOMAIN, "SOL_SOCKET, SO_DOMAIN" },
+		{ SOL_SOCKET, SO_TYPE, "SOL_SOCKET, SO_TYPE" },
+		{ SOL_SOCKET, SO_PROTOCOL, "SOL_SOCKET, SO_PROTOCOL" },
+		{ SOL_SOCKET, SO_SNDBUF, "SOL_SOCKET, SO_SNDBUF" },
+		{ SOL_SOCKET, SO_RCVBUF, "SOL_SOCKET, SO_RCVBUF" },
+		{ SOL_SOCKET, SO_ERROR, "SOL_SOCKET, SO_ERROR" },
+		{ SOL_SOCKET, SO_REUSEADDR, "SOL_SOCKET, SO_REUSEADDR" },
+		{ SOL_SOCKET, SO_PEERCRED, "SOL_SOCKET, SO_PEERCRED" },
+		{ SOL_SOCKET, SO_PASSCRED, "SOL_SOCKET, SO_PASSCRED" },
+		{ IPPROTO_TCP, TCP_INFO, "SOL_TCP, TCP_INFO" },
+		{ IPPROTO_TCP, TCP_NODELAY, "SOL_TCP, TCP_NODELAY" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].level == level && names[i].name == name)
+			return names[i].text;
+	snprintf(buf, size, "%d, %d", level, name);
+	return buf;
+}
+
+/* getsockopt() of an int option (SO_TYPE, SO_ERROR, ...): the value in *value. */
+int sys_getsockopt_int(int fd, int level, int name, int *value)
+{
+	socklen_t len = sizeof(*value);
+	int r = getsockopt(fd, level, name, value, &len);
+	char opt[32], result[32];
+
+	if (r == 0)
+		snprintf(result, sizeof(result), "%d", *value);
+	TRACE(r == 0 ? trace_call("0", "getsockopt(%d, %s, [%s])", fd,
+				  sockopt_name(level, name, opt, sizeof(opt)), result)
+		     : trace_ret(r, "getsockopt(%d, %s)", fd,
+				 sockopt_name(level, name, opt, sizeof(opt))));
+	return r;
+}
+
+/* getsockopt() of a structure; described: how to show it (NULL: "{...}"). */
+int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len,
+		   const char *described)
+{
+	int r = getsockopt(fd, level, name, value, len);
+	char opt[32];
+
+	TRACE(r == 0 ? trace_call("0", "getsockopt(%d, %s, %s)", fd,
+				  sockopt_name(level, name, opt, sizeof(opt)),
+				  described ? described : "{...}")
+		     : trace_ret(r, "getsockopt(%d, %s)", fd,
+				 sockopt_name(level, name, opt, sizeof(opt))));
+	return r;
+}
+
+/* SO_PEERCRED: who is at the other end of a UNIX socket. */
+int sys_peer_credentials(int fd, struct ucred *cred)
+{
+	socklen_t len = sizeof(*cred);
+	int r = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len);
+
+	TRACE(r == 0 ? trace_call("0", "getsockopt(%d, SOL_SOCKET, SO_PEERCRED, "
+				  "{pid=%d, uid=%u, gid=%u})", fd, (int)cred->pid,
+				  (unsigned)cred->uid, (unsigned)cred->gid)
+		     : trace_ret(r, "getsockopt(%d, SOL_SOCKET, SO_PEERCRED)", fd));
+	return r;
+}
+
+int sys_setsockopt_int(int fd, int level, int name, int value)
+{
+	int r = setsockopt(fd, level, name, &value, sizeof(value));
+	char opt[32];
+
+	TRACE(trace_ret(r, "setsockopt(%d, %s, [%d])", fd,
+			sockopt_name(level, name, opt, sizeof(opt)), value));
+	return r;
+}
+
+/* getsockname() or getpeername(); the address in *ss and *len. */
+int sys_getname(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len)
+{
+	int r;
+	char addr[128];
+
+	*len = sizeof(*ss);
+	r = peer ? getpeername(fd, (struct sockaddr *)ss, len)
+		 : getsockname(fd, (struct sockaddr *)ss, len);
+	TRACE(trace_ret(r, "%s(%d, %s)", peer ? "getpeername" : "getsockname", fd,
+			r == 0 ? addr_text((struct sockaddr *)ss, *len, addr, sizeof(addr)) : "..."));
+	return r;
+}
+
+/* ---- data ---------------------------------------------------------------- */
+
+ssize_t sys_read(int fd, void *buf, size_t n)
+{
+	ssize_t r = read(fd, buf, n);
+
+	TRACE(trace_data("read", fd, buf, r > 0 ? (size_t)r : 0, n, r, NULL));
+	return r;
+}
+
+ssize_t sys_write(int fd, const void *buf, size_t n)
+{
+	ssize_t r = write(fd, buf, n);
+
+	TRACE(trace_data("write", fd, buf, n, n, r, NULL));
+	return r;
+}
+
+/*
+ * A write that is never traced: the trace's own lines and the reports on
+ * stderr (tracing them would recurse), and what the line editor draws on
+ * the terminal (a trace line would be drawn in the middle of it).
+ */
+ssize_t sys_write_quiet(int fd, const void *buf, size_t n)
+{
+	return write(fd, buf, n);
+}
+
+ssize_t sys_writev(int fd, const struct iovec *iov, int count)
+{
+	ssize_t r = writev(fd, iov, count);
+
+	TRACE(trace_ret(r, "writev(%d, [%d buffers], %d)", fd, count, count));
+	return r;
+}
+
+static const char *msg_flags(int flags)
+{
+	return flags == MSG_DONTWAIT ? "MSG_DONTWAIT"
+	       : flags == (MSG_DONTWAIT | MSG_NOSIGNAL) ? "MSG_DONTWAIT|MSG_NOSIGNAL"
+	       : flags == MSG_NOSIGNAL ? "MSG_NOSIGNAL" : flags ? "..." : "0";
+}
+
+/* recv(), recvfrom() when from is given; traced as the recvfrom it is. */
+ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+		     socklen_t *from_len)
+{
+	ssize_t r = recvfrom(fd, buf, n, flags, from, from_len);
+	char addr[128], extra[160];
+
+	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
+		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "NULL");
+	      trace_data("recvfrom", fd, buf, r > 0 ? (size_t)r : 0, n, r, extra));
+	return r;
+}
+
+/* send(), sendto() when to is given; traced as the sendto it is. */
+ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+		   socklen_t to_len)
+{
+	ssize_t r = sendto(fd, buf, n, flags, to, to_len);
+	char addr[128], extra[160];
+
+	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
+		       addr_text(to, to_len, addr, sizeof(addr)));
+	      trace_data("sendto", fd, buf, n, n, r, extra));
+	return r;
+}
+
+ssize_t sys_splice(int from, int to, size_t n, unsigned flags)
+{
+	ssize_t r = splice(from, NULL, to, NULL, n, flags);
+
+	TRACE(trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, %s)", from, to, n,
+			flags & SPLICE_F_NONBLOCK ? "SPLICE_F_MOVE|SPLICE_F_NONBLOCK"
+						  : "SPLICE_F_MOVE"));
+	return r;
+}
+
+/* ---- descriptors ------------------------------------------------------- */
+
+int sys_close(int fd)
+{
+	int r = close(fd);
+
+	TRACE(trace_ret(r, "close(%d)", fd));
+	return r;
+}
+
+int sys_open(const char *path, int flags, const char *flags_text)
+{
+	int fd = open(path, flags, 0600);
+
+	TRACE(trace_ret(fd, "open(\"%s\", %s)", path, flags_text));
+	return fd;
+}
+
+int sys_pipe(int fds[2])
+{
+	int r = pipe2(fds, O_NONBLOCK | O_CLOEXEC);
+	char result[32];
+
+	if (r == 0)
+		snprintf(result, sizeof(result), "0 [%d, %d]", fds[0], fds[1]);
+	TRACE(r == 0 ? trace_call(result, "pipe2(O_NONBLOCK|O_CLOEXEC)")
+		     : trace_ret(r, "pipe2(O_NONBLOCK|O_CLOEXEC)"));
+	return r;
+}
+
+/* F_GETPIPE_SZ, or F_SETPIPE_SZ to size; returns what fcntl() does. */
+int sys_pipe_size(int fd, int size)
+{
+	int r = size ? fcntl(fd, F_SETPIPE_SZ, size) : fcntl(fd, F_GETPIPE_SZ);
+
+	TRACE(size ? trace_ret(r, "fcntl(%d, F_SETPIPE_SZ, %d)", fd, size)
+		   : trace_ret(r, "fcntl(%d, F_GETPIPE_SZ)", fd));
+	return r;
+}
+
+/*
+ * O_NONBLOCK on or off, for a descriptor that is ours alone (never a
+ * standard stream: see io_open_local).  Returns the flags it had, so
+ * that a caller can put them back, or -1.
+ */
+int sys_set_nonblocking(int fd, bool on)
+{
+	int flags = fcntl(fd, F_GETFL);
+	int wanted, r = 0;
+
+	TRACE(trace_ret(flags, "fcntl(%d, F_GETFL)", fd));
+	if (flags < 0)
+		return -1;
+	wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	if (wanted != flags) {
+		r = fcntl(fd, F_SETFL, wanted);
+		TRACE(trace_ret(r, "fcntl(%d, F_SETFL, %s)", fd, on ? "O_NONBLOCK" : "~O_NONBLOCK"));
+	}
+	return r < 0 ? -1 : flags;
+}
+
+/* Puts back flags that sys_set_nonblocking() returned. */
+int sys_restore_flags(int fd, int flags)
+{
+	int r;
+
+	if (flags < 0)
+		return 0;
+	r = fcntl(fd, F_SETFL, flags);
+	TRACE(trace_ret(r, "fcntl(%d, F_SETFL, %#x)", fd, flags));
+	return r;
+}
+
+/* isatty(), which is an ioctl: 1 or 0, as isatty() returns. */
+int sys_isatty(int fd)
+{
+	int r = isatty(fd);
+
+	TRACE(r ? trace_call("0", "ioctl(%d, TCGETS)", fd)
+		: trace_ret(-1, "ioctl(%d, TCGETS)", fd));
+	return r;
+}
+
+/* An ioctl that reports an int (SIOCINQ, SIOCOUTQ, FIONREAD). */
+int sys_ioctl_int(int fd, unsigned long request, const char *request_name, int *value)
+{
+	int r = ioctl(fd, request, value);
+	char result[32];
+
+	if (r == 0)
+		snprintf(result, sizeof(result), "0 [%d]", *value);
+	TRACE(r == 0 ? trace_call(result, "ioctl(%d, %s)", fd, request_name)
+		     : trace_ret(r, "ioctl(%d, %s)", fd, request_name));
+	return r;
+}
+
+int sys_fstat(int fd, struct stat *st)
+{
+	int r = fstat(fd, st);
+
+	TRACE(trace_ret(r, "fstat(%d)", fd));
+	return r;
+}
+
+/* ---- waiting: poll and epoll_wait stay out of the trace, as SPEC allows -- */
+
+int sys_poll(struct pollfd *p, unsigned n, int timeout_ms)
+{
+	return poll(p, n, timeout_ms);
+}
+
+int sys_epoll_create(void)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	TRACE(trace_ret(fd, "epoll_create1(EPOLL_CLOEXEC)"));
+	return fd;
+}
+
+/* epoll_ctl(); data is what epoll_wait() hands back with the events. */
+int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	int r = epoll_ctl(epfd, op, fd, &ev);
+
+	TRACE(trace_ret(r, "epoll_ctl(%d, %s, %d, %s%s)", epfd,
+			op == EPOLL_CTL_ADD ? "EPOLL_CTL_ADD"
+			: op == EPOLL_CTL_MOD ? "EPOLL_CTL_MOD" : "EPOLL_CTL_DEL", fd,
+			events & EPOLLIN ? "EPOLLIN" : "",
+			events & EPOLLOUT ? (events & EPOLLIN ? "|EPOLLOUT" : "EPOLLOUT") : ""));
+	return r;
+}
+
+int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms)
+{
+	return epoll_wait(epfd, events, max, timeout_ms);
+}
+
+int sys_timerfd_create(void)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	TRACE(trace_ret(fd, "timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK|TFD_CLOEXEC)"));
+	return fd;
+}
+
+/* Arms a timerfd once, ms from now (0 disarms). */
+int sys_timerfd_arm(int fd, int ms)
+{
+	struct itimerspec at = { .it_value = { .tv_sec = ms / 1000,
+					       .tv_nsec = (long)(ms % 1000) * 1000000L } };
+	int r = timerfd_settime(fd, 0, &at, NULL);
+
+	TRACE(trace_ret(r, "timerfd_settime(%d, 0, {it_value=%d ms})", fd, ms));
+	return r;
+}
+
+/* ---- files around a UNIX socket ------------------------------------------- */
+
+int sys_fstatat(int dirfd, const char *name, struct stat *st)
+{
+	int r = fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW);
+
+	TRACE(trace_ret(r, "newfstatat(%d, \"%s\", AT_SYMLINK_NOFOLLOW)", dirfd, name));
+	return r;
+}
+
+int sys_unlinkat(int dirfd, const char *name)
+{
+	int r = unlinkat(dirfd, name, 0);
+
+	TRACE(trace_ret(r, "unlinkat(%d, \"%s\", 0)", dirfd, name));
+	return r;
+}
+
+int sys_fchdir(int fd)
+{
+	int r = fchdir(fd);
+
+	TRACE(trace_ret(r, "fchdir(%d)", fd));
+	return r;
+}

@@ -1,0 +1,110 @@
+/*
+ * text.c: bytes made safe and readable for a terminal: the escapes that
+ * keep a peer's chosen name from moving the cursor or forging a line, and
+ * strace's quoting of data in --trace lines.  Pure: no I/O.
+ */
+#include "sockpair.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+	uint32_t cp;
+
+	if (len == 0 || p[0] > 0xf4 || len > n)
+		return 0;
+	cp = p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < (len == 2 ? 0x80u : len == 3 ? 0x800u : 0x10000u) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* overlong, out of range, or a surrogate */
+	/* C1 controls (U+0080..U+009F): some terminals obey them too. */
+	return cp >= 0x80 && cp <= 0x9f ? 0 : len;
+}
+
+/*
+ * Bytes from a peer (a UNIX client's name, say), made safe to show: control
+ * characters, backslashes and bytes that are not UTF-8 become escapes
+ * (\n, \\, \x1b).  Always NUL-terminates (size > 0); cuts at a whole
+ * escape when out is full.  Returns out.
+ */
+const char *text_escape(const void *buf, size_t n, char *out, size_t size)
+{
+	static const char named[] = "\n\r\t\\", letter[] = "nrt\\";
+	const unsigned char *p = buf;
+	size_t used = 0;
+
+	for (size_t i = 0; i < n && size > 0;) {
+		const char *hit = p[i] ? memchr(named, p[i], sizeof(named) - 1) : NULL;
+		size_t seq = p[i] >= 0x80 ? utf8_sequence(p + i, n - i) : 0;
+		char one[8];
+		size_t w;
+
+		if (hit)
+			w = (size_t)snprintf(one, sizeof(one), "\\%c", letter[hit - named]);
+		else if (seq)
+			w = (size_t)snprintf(one, sizeof(one), "%.*s", (int)seq, (const char *)p + i);
+		else if (p[i] < 0x20 || p[i] >= 0x7f)
+			w = (size_t)snprintf(one, sizeof(one), "\\x%02x", p[i]);
+		else
+			w = (size_t)snprintf(one, sizeof(one), "%c", p[i]);
+		if (used + w >= size)
+			break;
+		memcpy(out + used, one, w);
+		used += w;
+		i += seq ? seq : 1;
+	}
+	if (size > 0)
+		out[used] = '\0';
+	return out;
+}
+
+static size_t quote_byte(char *out, unsigned char c, unsigned char next)
+{
+	static const char named[] = "\n\r\t\"\\";
+	static const char letter[] = "nrt\"\\";
+	const char *hit = c ? strchr(named, c) : NULL;
+
+	if (hit)
+		return (size_t)sprintf(out, "\\%c", letter[hit - named]);
+	if (isprint(c))
+		return (size_t)sprintf(out, "%c", c);
+	if (next >= '0' && next <= '7')
+		return (size_t)sprintf(out, "\\%03o", c);
+	return (size_t)sprintf(out, "\\%o", c);
+}
+
+/*
+ * Quotes up to TEXT_QUOTE_SHOWN bytes as strace does, "..." marking a cut;
+ * out needs TEXT_QUOTE_SIZE bytes (a smaller one gets "...").  Returns the
+ * length written.
+ */
+size_t text_quote(char *out, size_t size, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	size_t shown = n < TEXT_QUOTE_SHOWN ? n : TEXT_QUOTE_SHOWN;
+	size_t used = 0;
+	char one[8];
+
+	if (size < TEXT_QUOTE_SIZE)
+		return (size_t)snprintf(out, size, "...");
+	out[used++] = '"';
+	for (size_t i = 0; i < shown; i++) {
+		size_t w = quote_byte(one, p[i], i + 1 < n ? p[i + 1] : 0);
+		memcpy(out + used, one, w);
+		used += w;
+	}
+	out[used++] = '"';
+	if (shown < n)
+		used += (size_t)sprintf(out + used, "...");
+	out[used] = '\0';
+	return used;
+}

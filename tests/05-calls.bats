@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# The call layer: every system call on a socket, pipe or standard stream
+# is made in src/sys.c, and --trace shows every socket call strace sees.
+# This file is SPEC's definition of "every" (Everywhere, --trace).
+
+load helpers
+
+teardown() {
+	kill_bg
+}
+
+RAWCALLS=$BATS_TEST_DIRNAME/lib/rawcalls.py
+TRACECHECK=$BATS_TEST_DIRNAME/lib/tracecheck.py
+
+@test "calls: no system call is made outside src/sys.c" {
+	run -0 python3 "$RAWCALLS" "$BATS_TEST_DIRNAME/../src" sys.c
+	assert_output ""
+}
+
+@test "calls: the raw-call check finds a raw call, and not one in a comment or string" {
+	mkdir "$BATS_TEST_TMPDIR/src"
+	printf '/* read(0) in a comment */\nstatic const char *s = "close(1)";\nint f(int fd) { return close(fd); }\n' \
+		>"$BATS_TEST_TMPDIR/src/bad.c"
+	run -1 python3 "$RAWCALLS" "$BATS_TEST_TMPDIR/src" sys.c
+	assert_output "bad.c:3: close()"
+}
+
+# sockpair --trace ARGS under strace -f -yy; its stdout, its stderr (the
+# trace) and strace's record in $BATS_TEST_TMPDIR/client.*.  The
+# sanitizer's leak check cannot run under ptrace.
+STRACE_SET=%network,read,write,readv,writev,close,fcntl,ioctl,splice,sendfile,epoll_ctl
+
+traced() {
+	local t=$BATS_TEST_TMPDIR/client
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		timeout -k 2 20 strace -f -yy -qq -o "$t.strace" -e trace="$STRACE_SET" \
+		"$SOCKPAIR" --trace "$@" >"$t.out" 2>"$t.trace" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+}
+
+# The same in the background, for servers, in $BATS_TEST_TMPDIR/server.*:
+# sets SERVER_PID (to wait for), SERVER_SP (sockpair's own, to signal),
+# SERVER_PORT.
+traced_bg() {
+	local t=$BATS_TEST_TMPDIR/server
+	: >"$t.trace"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		bg strace -f -yy -qq -o "$t.strace" -e trace="$STRACE_SET" \
+		"$SOCKPAIR" --trace "$@" >"$t.out" 2>"$t.trace"
+	SERVER_PID=$BG_LAST
+	local strace_pid=$BG_CHILD
+	wait_for_line "$t.trace" '^listening on '
+	SERVER_SP=$(pgrep -P "$strace_pid" | head -1)
+	SERVER_ADDR=$(sed -n 's/^listening on //p' "$t.trace" | head -1)
+	SERVER_PORT=${SERVER_ADDR##*:}
+}
+
+# assert_trace_complete [client|server]
+assert_trace_complete() {
+	local t=$BATS_TEST_TMPDIR/${1:-client}
+	run python3 "$TRACECHECK" "$t.strace" "$t.trace"
+	[ "$status" -eq 0 ] || fail "$output
+trace:
+$(cat "$t.trace")"
+	[[ "$output" =~ ^[0-9]+" calls matched"$ ]] || fail "$output"
+}
+
+@test "calls: the comparison fails when a traced call is missing" {
+	traced pair
+	grep -v '^write(' "$BATS_TEST_TMPDIR/client.trace" >"$BATS_TEST_TMPDIR/cut"
+	run -1 python3 "$TRACECHECK" "$BATS_TEST_TMPDIR/client.strace" "$BATS_TEST_TMPDIR/cut"
+	assert_line --index 0 "not in the trace, or not in order:"
+}
+
+@test "calls: pair, its --info, --emulate and --size traces hold every socket call" {
+	for args in "" "-t dgram" "-t seqpacket --info" "--emulate -d inet --info" \
+			"--emulate -d inet6 -t dgram" "--size 1M" "--size 256K -t dgram"; do
+		# shellcheck disable=SC2086
+		traced pair $args || fail "pair $args failed: $(cat "$BATS_TEST_TMPDIR/client.trace")"
+		assert_trace_complete
+	done
+}
+
+@test "calls: fork-echo, both processes and both styles, and -i" {
+	traced fork-echo
+	assert_trace_complete
+	traced fork-echo --style stream -t seqpacket
+	assert_trace_complete
+	printf 'one\ntwo\n' | traced fork-echo -i
+	assert_trace_complete
+}
+
+@test "calls: listen and connect over TCP, both sides" {
+	echo "from the listener" >"$BATS_TEST_TMPDIR/listen.in"
+	traced_bg listen <"$BATS_TEST_TMPDIR/listen.in"
+	run -0 timeout 10 "$SOCKPAIR" connect 127.0.0.1 "$SERVER_PORT" <<<"from the client"
+	wait_exit "$SERVER_PID"
+	assert_trace_complete server
+	start_nc_server -N
+	printf 'to nc\n' | traced connect 127.0.0.1 "$NC_PORT"
+	assert_trace_complete
+}
+
+@test "calls: listen and connect over a UNIX socket and over UDP" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	traced_bg listen -U "$sock" </dev/null
+	printf 'over unix\n' | traced connect -U "$sock"
+	assert_trace_complete
+	wait_exit "$SERVER_PID"
+	assert_trace_complete server
+	traced_bg listen -u </dev/null
+	printf 'a datagram\n' | traced connect -u -w 0.5 127.0.0.1 "$SERVER_PORT"
+	assert_trace_complete
+	wait_for_line "$BATS_TEST_TMPDIR/server.out" '^a datagram$'
+	kill -TERM "$SERVER_SP"
+	wait_exit "$SERVER_PID"
+	assert_trace_complete server
+}
+
+@test "calls: talkback, with clients that talk, quit and shut it down" {
+	traced_bg talkback -p 0
+	run -0 bash -c "printf 'hello\nquit\n' | timeout 5 nc -N 127.0.0.1 $SERVER_PORT"
+	run -0 bash -c "printf 'shutdown\n' | timeout 5 nc -N 127.0.0.1 $SERVER_PORT"
+	wait_exit "$SERVER_PID"
+	assert_trace_complete server
+}
+
+@test "calls: http-head, answered and refused" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	traced http-head "http://127.0.0.1:$PEER_PORT/"
+	assert_trace_complete
+	local port
+	port=$(closed_port)
+	traced http-head "http://127.0.0.1:$port/" || true
+	assert_trace_complete
+}
