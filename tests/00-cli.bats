@@ -36,7 +36,7 @@ load helpers
 	run --separate-stderr sp help
 	assert_success
 	local via_help=$output
-	run --separate-stderr sp --help
+	run -0 --separate-stderr sp --help
 	assert_equal "$output" "$via_help"
 }
 
@@ -44,7 +44,7 @@ load helpers
 	run --separate-stderr sp --version
 	assert_success
 	assert_output --regexp '^sockpair [0-9]+\.[0-9]+\.[0-9]+$'
-	run --separate-stderr sp -V
+	run -0 --separate-stderr sp -V
 	assert_output --regexp '^sockpair [0-9]+\.[0-9]+\.[0-9]+$'
 }
 
@@ -132,8 +132,6 @@ load helpers
 }
 
 @test "cli: stdout that cannot be written is an error, exit 1" {
-	run --separate-stderr sp pair ">/dev/full"
-	assert_failure 2
 	run --separate-stderr bash -c "'$SOCKPAIR' pair >/dev/full"
 	assert_failure 1
 	assert_equal "$stderr" "sockpair: pair: write(stdout): No space left on device"

@@ -184,8 +184,9 @@ VAR_DUMP=$'string(10) "ABCdef123\n"\n'
 		SP_FAULT_WRITER_EXIT_AT=3000000 LD_PRELOAD=$FAULTS_SO run --separate-stderr sp pair --size 8M -t "$t"
 		assert_failure 1
 		assert_equal "$output" ""
-		[[ "$stderr" =~ end\ of\ data\ after\ [0-9]+\ of\ 8388608\ bytes ]]
-		[[ "$stderr" == *"exited with status 3"* ]] || [[ "$stderr" == *"end of data"* ]]
+		assert_equal "${#stderr_lines[@]}" 1
+		[[ "$stderr" =~ ^"sockpair: pair: recv("[0-9]+"): end of data after "[0-9]+" of 8388608 bytes"$ ]] ||
+			fail "$stderr"
 	done
 }
 

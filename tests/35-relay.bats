@@ -30,7 +30,7 @@ start_listen_with_env() {
 	bg env "$@" "$SOCKPAIR" listen </dev/null >"$BATS_TEST_TMPDIR/got" 2>"$err"
 	LISTEN_PID=$BG_LAST
 	wait_for_line "$err" '^listening on '
-	LISTEN_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+	LISTEN_PORT=$(announced_port "$err")
 }
 
 @test "relay: splices a bulk transfer, and the bytes arrive whole" {

@@ -62,15 +62,13 @@ teardown() {
 @test "connect: -U PATH and -U @NAME reach UNIX servers" {
 	local sock=$BATS_TEST_TMPDIR/s.sock name=sockpair-test-$$-$BATS_TEST_NUMBER
 	bg socat -t 5 "UNIX-LISTEN:$sock" SYSTEM:'tr a-z A-Z'
-	wait_for_socket() { local t=100; while [ ! -S "$1" ] && [ $t -gt 0 ]; do sleep 0.05; t=$((t - 1)); done; }
 	wait_for_socket "$sock"
 	run --separate-stderr sp connect -U "$sock" <<<"path"
 	assert_success
 	assert_output "PATH"
 	assert_equal "$stderr" "connected to $sock"
 	bg socat -t 5 "ABSTRACT-LISTEN:$name" SYSTEM:'tr a-z A-Z'
-	local tries=100
-	until grep -q "@$name\$" /proc/net/unix || [ $tries -eq 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+	wait_for_abstract "$name"
 	run -0 --separate-stderr sp connect -U "@$name" <<<"abstract"
 	assert_output "ABSTRACT"
 }
@@ -224,7 +222,7 @@ print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
 	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" slow-reader 3 >"$BATS_TEST_TMPDIR/peer.out"
 	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
 	local port
-	port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/peer.out")
+	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
 	: >"$BATS_TEST_TMPDIR/connect.err"
 	bg "$SOCKPAIR" connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros" >/dev/null \
 		2>"$BATS_TEST_TMPDIR/connect.err"
@@ -239,11 +237,11 @@ print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
 	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" reset-after 1048576 >"$BATS_TEST_TMPDIR/peer.out"
 	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
 	local port
-	port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/peer.out")
+	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
 	run --separate-stderr sp connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros"
 	assert_failure 1
 	assert_equal "${stderr_lines[0]}" "connected to 127.0.0.1:$port"
-	[[ "${stderr_lines[1]}" =~ ^"sockpair: connect: write(127.0.0.1:$port): "(Connection reset by peer|Broken pipe)$ ]] ||
+	[[ "${stderr_lines[1]}" =~ ^"sockpair: connect: "(write|read)"(127.0.0.1:$port): "(Connection\ reset\ by\ peer|Broken\ pipe)$ ]] ||
 		fail "no reset line: $stderr"
 }
 
@@ -369,8 +367,7 @@ start_terminal_client() {
 	local sock=$BATS_TEST_TMPDIR/s.sock
 	printf 'from nc\n' >"$BATS_TEST_TMPDIR/nc.in"
 	bg nc -N -lU "$sock" <"$BATS_TEST_TMPDIR/nc.in" >"$BATS_TEST_TMPDIR/nc.out"
-	local tries=100
-	until [ -S "$sock" ] || [ $tries -eq 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+	wait_for_socket "$sock"
 	run -0 --separate-stderr sp connect -U "$sock" <<<"to nc"
 	assert_output "from nc"
 	wait_exit "$BG_LAST"

@@ -110,6 +110,7 @@ start_nginx() {
 		{ python3 '$BATS_TEST_DIRNAME/lib/http_peer.py' record '$BATS_TEST_TMPDIR/request' 127.0.0.1 80 \
 			>'$BATS_TEST_TMPDIR/peer80' & } &&
 		for n in \$(seq 100); do grep -q listening '$BATS_TEST_TMPDIR/peer80' && break; sleep 0.05; done &&
+		grep -q listening '$BATS_TEST_TMPDIR/peer80' &&
 		timeout 10 '$SOCKPAIR' --trace http-head -q 127.0.0.1 3>&- 2>&1"
 	assert_line 'getservbyname("www", "tcp") = 80'
 	grep -q $'^Host: 127.0.0.1\r$' "$BATS_TEST_TMPDIR/request"

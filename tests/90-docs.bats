@@ -70,7 +70,7 @@ man_section() {
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
 		[ -n "$(man_section "$cmd")" ] || fail "man page has no '.Ss $cmd'"
-		grep -q -- "$cmd" "$ROOT/completions/sockpair.bash" || fail "bash completion lacks $cmd"
+		grep -qw -- "$cmd" "$ROOT/completions/sockpair.bash" || fail "bash completion lacks $cmd"
 		grep -q -- "'$cmd:" "$ROOT/completions/_sockpair" || fail "zsh completion lacks $cmd"
 		grep -q -- "-a $cmd " "$ROOT/completions/sockpair.fish" || fail "fish completion lacks $cmd"
 	done
@@ -93,10 +93,13 @@ man_section() {
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
 		for opt in $(long_options "$cmd"); do
+			case $opt in help | quiet | trace) continue ;; esac
 			bash -c "source '$ROOT/completions/sockpair.bash'; _sockpair_options '$cmd'; echo --trace --quiet --help" |
 				grep -qw -- "--$opt" || fail "bash completion of $cmd lacks --$opt"
-			grep -q -- "--$opt" "$ROOT/completions/_sockpair" || fail "zsh completion lacks --$opt"
-			grep -qE -- "-l $opt( |\$)" "$ROOT/completions/sockpair.fish" || fail "fish completion lacks --$opt"
+			completion_options "$ROOT/completions/_sockpair" "$cmd" | grep -qx -- "$opt" ||
+				fail "zsh completion of $cmd lacks --$opt"
+			completion_options "$ROOT/completions/sockpair.fish" "$cmd" | grep -qx -- "$opt" ||
+				fail "fish completion of $cmd lacks --$opt"
 		done
 	done
 }

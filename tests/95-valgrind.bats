@@ -10,6 +10,11 @@ setup() {
 	command -v valgrind >/dev/null || fail "valgrind is not installed (make deps-test)"
 	VG_LOGS=$BATS_TEST_TMPDIR/vg
 	mkdir -p "$VG_LOGS"
+	# The one memcheck command line: errors, definite leaks, descriptors.
+	# An array, not a function: "$!" of a background command is then
+	# timeout's own pid, which passes a signal on.
+	MEMCHECK=(timeout -k 2 60 valgrind -q --error-exitcode=99 --leak-check=full
+		--errors-for-leak-kinds=definite --track-fds=yes --log-file="$VG_LOGS/vg.%p")
 }
 
 # Runs sockpair under memcheck with the given stdin file; asserts exit status.
@@ -17,9 +22,7 @@ vg() {
 	local expect=$1 input=$2
 	shift 2
 	local status=0
-	timeout -k 2 60 valgrind -q --error-exitcode=99 --leak-check=full \
-		--errors-for-leak-kinds=definite --track-fds=yes \
-		--log-file="$VG_LOGS/vg.%p" "$SOCKPAIR" "$@" \
+	"${MEMCHECK[@]}" "$SOCKPAIR" "$@" \
 		<"$input" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" \
 		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- || status=$?
 	[ "$status" -eq "$expect" ] ||
@@ -86,13 +89,11 @@ $(cat "$log")"
 vg_listen() {
 	local err=$BATS_TEST_TMPDIR/listen.err
 	: >"$err"
-	timeout -k 2 60 valgrind -q --error-exitcode=99 --leak-check=full \
-		--errors-for-leak-kinds=definite --track-fds=yes --log-file="$VG_LOGS/vg.%p" \
-		"$SOCKPAIR" listen "$@" <"${LISTEN_IN:-/dev/null}" >"$BATS_TEST_TMPDIR/listen.out" \
+	"${MEMCHECK[@]}" "$SOCKPAIR" listen "$@" <"${LISTEN_IN:-/dev/null}" >"$BATS_TEST_TMPDIR/listen.out" \
 		2>"$err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	VG_LISTEN=$!
 	wait_for_line "$err" '^listening on ' 400
-	LISTEN_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+	LISTEN_PORT=$(announced_port "$err")
 }
 
 vg_listen_status() {
@@ -141,14 +142,12 @@ vg_listen_status() {
 	local err=$BATS_TEST_TMPDIR/talkback.err
 	for how in shutdown TERM; do
 		: >"$err"
-		timeout -k 2 60 valgrind -q --error-exitcode=99 --leak-check=full \
-			--errors-for-leak-kinds=definite --track-fds=yes --log-file="$VG_LOGS/vg.%p" \
-			"$SOCKPAIR" talkback -p 0 --idle-timeout 30 </dev/null >/dev/null 2>"$err" \
+		"${MEMCHECK[@]}" "$SOCKPAIR" talkback -p 0 --idle-timeout 30 </dev/null >/dev/null 2>"$err" \
 			3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 		local pid=$!
 		wait_for_line "$err" '^listening on ' 400
 		local port
-		port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err")
+		port=$(announced_port "$err")
 		printf 'one\r\ntwo\n' | timeout 10 nc -N 127.0.0.1 "$port" >/dev/null
 		bg sh -c "sleep 20 | nc 127.0.0.1 $port >'$BATS_TEST_TMPDIR/idle'"
 		wait_for_line "$BATS_TEST_TMPDIR/idle" "type 'shutdown'" 400

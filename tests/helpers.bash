@@ -50,6 +50,31 @@ wait_for_line() {
 	fail "no line matching '$regex' in $file within the time limit: $(cat "$file" 2>/dev/null)"
 }
 
+# The port of the "listening on ADDRESS:PORT" announcement in a file.
+announced_port() {
+	sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$1" | head -1
+}
+
+# Polls (bounded, 5 s) until a UNIX socket file exists; fails otherwise.
+wait_for_socket() {
+	local path=$1 tries=100
+	while [ ! -S "$path" ] && [ "$tries" -gt 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	[ -S "$path" ] || fail "no socket at $path within the time limit"
+}
+
+# Polls (bounded, 5 s) until an abstract UNIX name is bound; fails otherwise.
+wait_for_abstract() {
+	local name=$1 tries=100
+	until grep -q "@$name\$" /proc/net/unix || [ "$tries" -eq 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	grep -q "@$name\$" /proc/net/unix || fail "nothing bound to @$name within the time limit"
+}
+
 # No process with this pid exists any more: not running, not a zombie.
 assert_gone() {
 	local pid=$1 state
@@ -170,7 +195,7 @@ start_listen() {
 	LISTEN_PID=$BG_LAST LISTEN_SP=$BG_CHILD
 	wait_for_line "$err" '^listening on '
 	LISTEN_ADDR=$(sed -n 's/^listening on //p' "$err" | head -1)
-	LISTEN_PORT=${LISTEN_ADDR##*:}
+	LISTEN_PORT=$(announced_port "$err")
 }
 
 # nc -l on a free loopback port, announced by nc -v; sets NC_PID, NC_PORT.
@@ -234,7 +259,7 @@ start_talkback() {
 		TB_PORT=$(tcp_port_of "$TB_SP") || fail "talkback -q: no listening port found" ;;
 	*)
 		wait_for_line "$err" '^listening on '
-		TB_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$err" | head -1) ;;
+		TB_PORT=$(announced_port "$err") ;;
 	esac
 }
 
@@ -251,7 +276,7 @@ start_http_peer() {
 	bg python3 "$BATS_TEST_DIRNAME/lib/http_peer.py" "$@" </dev/null >"$out" 2>&1
 	PEER_PID=$BG_LAST
 	wait_for_line "$out" '^listening on '
-	PEER_PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
+	PEER_PORT=$(announced_port "$out")
 }
 
 # ---- costs ----------------------------------------------------------------
