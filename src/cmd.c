@@ -68,6 +68,7 @@ static void print_options(const struct cmd_option *o, FILE *out)
 		print_option(o, out);
 }
 
+/* The list of commands and the global options, for --help and errors. */
 void cmd_print_usage(FILE *out)
 {
 	fprintf(out, "Usage: sockpair [--trace] [-q] COMMAND [OPTIONS] [ARGS]\n"
@@ -83,6 +84,7 @@ void cmd_print_usage(FILE *out)
 		     "'sockpair help COMMAND' shows the options of COMMAND.\n");
 }
 
+/* One command's usage and options, built from its option table. */
 void cmd_print_help(const struct sp_cmd *cmd, FILE *out)
 {
 	fprintf(out, "Usage: sockpair %s %s\n\n%s.\n\nOptions:\n", cmd->name, cmd->synopsis,
@@ -260,6 +262,7 @@ const char *cmd_unix_path(const char *arg)
 	return arg;
 }
 
+/* -b N: 0 to INT32_MAX; anything else is a usage error (exits 2). */
 int cmd_parse_backlog(const char *arg)
 {
 	unsigned long backlog;
@@ -277,6 +280,7 @@ void cmd_set_family(int *family, int c)
 	*family = c == '4' ? AF_INET : AF_INET6;
 }
 
+/* -w SECONDS as milliseconds; out of (0, 86400] is a usage error (exits 2). */
 int cmd_timeout_ms(const char *arg)
 {
 	int ms;

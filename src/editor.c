@@ -35,6 +35,7 @@ struct editor {
 	bool installed;
 	bool eof;
 	char *history_path;	/* NULL: this session's history only */
+	trace_writer_fn *previous_writer;	/* put back at editor_close() */
 	int history_added;
 	char prompt[64];
 	char partial[PARTIAL_MAX + 1];	/* peer output after its last "\n" */
@@ -146,7 +147,7 @@ struct editor *editor_open(const char *prompt, const char *history_path)
 	active = ed;
 	rl_callback_handler_install(ed->prompt, on_line);
 	ed->installed = true;
-	trace_set_writer(trace_above_prompt);
+	ed->previous_writer = trace_set_writer(trace_above_prompt);
 	return ed;
 }
 
@@ -220,7 +221,7 @@ void editor_close(struct editor *ed)
 		fputc('\n', rl_outstream);
 		fflush(rl_outstream);
 	}
-	trace_set_writer(NULL);
+	trace_set_writer(ed->previous_writer);
 	save_history(ed);
 	clear_history();
 	free(ed->history_path);
@@ -229,6 +230,7 @@ void editor_close(struct editor *ed)
 	active = NULL;
 }
 
+/* Feeds readline the key that poll() said is there; never fails. */
 void editor_read_key(struct editor *ed)
 {
 	follow_resize();
@@ -236,6 +238,7 @@ void editor_read_key(struct editor *ed)
 		rl_callback_read_char();
 }
 
+/* Whether input has ended (Ctrl-D) and every typed line was taken. */
 bool editor_at_eof(const struct editor *ed)
 {
 	return ed->eof && ed->held_off == ed->held_len;
@@ -285,6 +288,7 @@ static void keep_partial(struct editor *ed, const char *tail, size_t n)
 	ed->partial[0] = '\0';
 }
 
+/* Shows peer output above the line being typed; a terminal that fails is ignored. */
 void editor_print(struct editor *ed, const char *buf, size_t n)
 {
 	const char *nl = memrchr(buf, '\n', n);

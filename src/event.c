@@ -48,6 +48,7 @@ struct event_loop *event_loop_new(struct sp_error *e)
 	return l;
 }
 
+/* Closes the epoll descriptor; the watched descriptors stay the caller's. */
 void event_loop_free(struct event_loop *l)
 {
 	if (!l)

@@ -25,6 +25,7 @@ static int parse_digits(const char *s, char **end, unsigned long long *out)
 	return errno ? -1 : 0;
 }
 
+/* A decimal number up to max; -1 for anything else. */
 int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long long v;
@@ -200,16 +201,19 @@ static const char *name_of(const struct sp_name *table, int value,
 	return buf;
 }
 
+/* unix, AF_INET6, ... or a number; -1 for anything else. */
 int parse_domain(const char *s, int *out)
 {
 	return lookup_name(domains, s, out);
 }
 
+/* stream, SOCK_DGRAM, ... or a number; -1 for anything else. */
 int parse_type(const char *s, int *out)
 {
 	return lookup_name(types, s, out);
 }
 
+/* A getprotobyname() name, a known one, or a number; -1 otherwise. */
 int parse_protocol(const char *s, int *out)
 {
 	const struct protoent *p = getprotobyname(s);
@@ -221,11 +225,13 @@ int parse_protocol(const char *s, int *out)
 	return lookup_name(protocols, s, out);
 }
 
+/* AF_UNIX, ... or the number in buf; never fails. */
 const char *parse_domain_name(int domain, char *buf, size_t size)
 {
 	return name_of(domains, domain, buf, size);
 }
 
+/* SOCK_STREAM, ... or the number in buf; never fails. */
 const char *parse_type_name(int type, char *buf, size_t size)
 {
 	return name_of(types, type, buf, size);

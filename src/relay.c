@@ -700,6 +700,7 @@ struct relay *relay_new(const struct relay_options *o, struct sp_error *e)
 	return r;
 }
 
+/* Frees the relay and closes its pipes; NULL is fine. */
 void relay_free(struct relay *r)
 {
 	if (!r)

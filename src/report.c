@@ -52,12 +52,14 @@ static void emit_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Prints e as SPEC's error line; returns its exit status. */
 int report_failure(const struct sp_error *e)
 {
 	emit_error("%s", e->text);
 	return e->status;
 }
 
+/* Prints an error line made here; returns status. */
 int report_error(int status, const char *fmt, ...)
 {
 	struct sp_error e;
@@ -70,6 +72,7 @@ int report_error(int status, const char *fmt, ...)
 	return report_failure(&e);
 }
 
+/* An announcement or connection event on stderr, unless -q. */
 void report_note(const char *fmt, ...)
 {
 	va_list ap;
@@ -101,6 +104,7 @@ void report_step(const char *fmt, ...)
 	trace_note_open_line(true);
 }
 
+/* Ends a progress line with "OK." or "failed.". */
 void report_step_done(bool ok)
 {
 	if (report_quiet)
@@ -109,6 +113,7 @@ void report_step_done(bool ok)
 	trace_note_open_line(false);
 }
 
+/* SPEC's usage error: the reason, the Try line, exit 2 (git's die, exempt from the prefix). */
 void usage_error(const char *fmt, ...)
 {
 	struct sp_error e;
@@ -123,4 +128,10 @@ void usage_error(const char *fmt, ...)
 	else
 		fputs("Try 'sockpair --help' for more information.\n", stderr);
 	exit(SP_USAGE);
+}
+
+/* Bytes to stderr as they are: the trace's lines go out through here. */
+void report_raw(const char *bytes, size_t n)
+{
+	(void)!sys_write_quiet(STDERR_FILENO, bytes, n);
 }

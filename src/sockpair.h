@@ -2,17 +2,19 @@
  * sockpair.h: the one header.  Sections follow the files that define them,
  * in the order the program is built, from the bottom up:
  *
- *   error.c text.c addr.c clock.c     depend on nothing of ours
+ *   error.c text.c                   depend on nothing of ours
+ *   parse.c addr.c clock.c           values and names; addresses; the clock
  *   trace.c                          --trace's lines
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
- *   report.c parse.c proc.c io.c     printing, option values, processes
- *   net.c line.c http.c editor.c     and signals, bytes; sockets; lines;
- *                                    HTTP heads; the terminal
+ *   report.c                         what the user reads on stderr
+ *   io.c proc.c                      bytes; processes and signals
+ *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines
  *   relay.c event.c                  the relay loop; the callback loop
- *   cmd.c cmd-*.c main.c             the commands
+ *   cmd.c, cmd-*.c, main.c           the commands
  *
- * So this also serves as an index of the program.
+ * Each file calls only files below it (tests/lib/layers.py checks), so
+ * this also serves as an index of the program.
  */
 #ifndef SOCKPAIR_H
 #define SOCKPAIR_H
@@ -76,7 +78,8 @@ double clock_now_seconds(void);
 extern bool trace_enabled;
 void trace_note_open_line(bool open);
 void trace_set_child(void);
-void trace_set_writer(void (*writer)(const char *line, size_t n));
+typedef void trace_writer_fn(const char *line, size_t n);
+trace_writer_fn *trace_set_writer(trace_writer_fn *writer);
 void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
@@ -137,6 +140,7 @@ int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
+void report_raw(const char *bytes, size_t n);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* parse.c: each returns 0, or -1 for anything but a whole valid value */

@@ -18,14 +18,21 @@
 
 bool trace_enabled;
 static char trace_prefix[32];
-static void (*trace_writer)(const char *line, size_t n);
+typedef void trace_writer_fn(const char *line, size_t n);
+static trace_writer_fn *trace_writer;
 
-/* Where trace lines go instead of straight to stderr (NULL: stderr): the
+/*
+ * Where trace lines go: stderr, through report.c, which main() sets; the
  * editor takes them while it owns the terminal, to print them above the
- * line being typed. */
-void trace_set_writer(void (*writer)(const char *line, size_t n))
+ * line being typed.  Returns the writer there was, to put back.  Without
+ * one (a fuzz harness), lines go nowhere.
+ */
+trace_writer_fn *trace_set_writer(trace_writer_fn *writer)
 {
+	trace_writer_fn *old = trace_writer;
+
 	trace_writer = writer;
+	return old;
 }
 
 /* Whether stderr holds a line begun and not ended (a progress step). */
@@ -37,6 +44,7 @@ void trace_note_open_line(bool open)
 	line_open = open;
 }
 
+/* A forked child's lines begin "[pid N] " from now on. */
 void trace_set_child(void)
 {
 	snprintf(trace_prefix, sizeof(trace_prefix), "[pid %d] ", (int)getpid());
@@ -52,15 +60,14 @@ static void trace_line(const char *call, const char *result)
 		n = (int)sizeof(line);
 		line[n - 1] = '\n';
 	}
+	if (!trace_writer)
+		return;
 	/* A trace line is whole: a progress line being printed ends first. */
 	if (line_open) {
 		line_open = false;
-		(void)!sys_write_quiet(STDERR_FILENO, "\n", 1);
+		trace_writer("\n", 1);
 	}
-	if (trace_writer)
-		trace_writer(line, (size_t)n);
-	else
-		(void)!sys_write_quiet(STDERR_FILENO, line, (size_t)n);
+	trace_writer(line, (size_t)n);
 }
 
 static void format_errno_result(char *buf, size_t size, int err)
@@ -70,6 +77,7 @@ static void format_errno_result(char *buf, size_t size, int err)
 	snprintf(buf, size, "-1 %s (%s)", name ? name : "E?", strerror(err));
 }
 
+/* "call = result" with the result given as text; errno left as found. */
 void trace_call(const char *result, const char *fmt, ...)
 {
 	int saved = errno;

@@ -25,6 +25,16 @@ TRACECHECK=$BATS_TEST_DIRNAME/lib/tracecheck.py
 	assert_output "bad.c:3: close()"
 }
 
+@test "calls: the modules call each other top down, without a cycle" {
+	run -0 python3 "$BATS_TEST_DIRNAME/lib/layers.py" "$BATS_TEST_DIRNAME/../src"
+	assert_output ""
+	# A call upwards is caught: sys.c calling the relay.
+	mkdir "$BATS_TEST_TMPDIR/src"
+	printf 'void sys_x(void) { relay_free(0); }\n' >"$BATS_TEST_TMPDIR/src/sys.c"
+	run -1 python3 "$BATS_TEST_DIRNAME/lib/layers.py" "$BATS_TEST_TMPDIR/src"
+	assert_output "sys.c:1: calls relay_free() of relay.c"
+}
+
 # sockpair --trace ARGS under strace -f -yy; its stdout, its stderr (the
 # trace) and strace's record in $BATS_TEST_TMPDIR/client.*.  The
 # sanitizer's leak check cannot run under ptrace.
