@@ -14,6 +14,8 @@ complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
 # Global options, before or after the command.
 complete -c sockpair -l trace -d 'Show each socket call and its result'
+complete -c sockpair -s x -l hexdump -d 'Show every chunk that crosses a socket'
+complete -c sockpair -l stats -d 'A summary of each connection as it ends'
 complete -c sockpair -s q -l quiet -d 'No progress, announcements or events'
 complete -c sockpair -s h -l help -d 'Show the usage or the options'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -s V -l version -d 'Print the version'

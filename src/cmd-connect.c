@@ -108,6 +108,7 @@ static int cmd_connect_exec(int argc, char **argv)
 
 	parse_connect_options(argc, argv, &o);
 	proc_stop_on_signals();
+	proc_report_on_usr1();
 	fd = connect_to(&o, &e);
 	if (fd < 0)
 		return proc_stopped_by() ? 128 + proc_stopped_by() : report_failure(&e);

@@ -145,6 +145,8 @@ static int cmd_listen_exec(int argc, char **argv)
 
 	parse_listen_options(argc, argv, &o);
 	proc_stop_on_signals();
+	proc_report_on_usr1();
+	conn_name_peers = o.keep_open || o.udp;
 	r = new_relay(&o, &e);
 	if (!r)
 		return report_failure(&e);

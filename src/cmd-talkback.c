@@ -13,6 +13,7 @@
 #include "sockpair.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -86,6 +87,10 @@ struct server {
 	struct event_loop *loop;
 	int lfd, spare_fd;
 	unsigned long clients;
+	struct totals {			/* for --stats at exit */
+		unsigned long served, lines, most;
+		uint64_t sent, received;
+	} totals;
 	struct client *oldest, *newest;	/* every client, by last activity */
 	struct client *dead;
 	struct byte_queue replies;	/* for the client being read */
@@ -300,6 +305,7 @@ static void send_to_client(struct server *srv, struct client *c, const char *dat
 
 	if (c->out.len == 0) {
 		w = sys_write(c->fd, data, n);
+		srv->totals.sent += w > 0 ? (uint64_t)w : 0;
 		if (w < 0 && errno != EAGAIN && errno != EINTR) {
 			drop_client(srv, c, strerror(errno));
 			return;
@@ -325,6 +331,7 @@ static void client_writable(struct server *srv, struct client *c)
 {
 	ssize_t w = sys_write(c->fd, c->out.buf, c->out.len);
 
+	srv->totals.sent += w > 0 ? (uint64_t)w : 0;
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (w < 0) {
@@ -496,6 +503,7 @@ static void handle_piece(struct server *srv, struct client *c, const char *text,
 		drop_client(srv, c, strerror(ENOMEM));
 		return;
 	}
+	srv->totals.lines++;
 	echo_line(srv, text, n);
 }
 
@@ -512,6 +520,7 @@ static void client_readable(struct server *srv, struct client *c)
 		drop_client(srv, c, n == 0 ? "end of file" : strerror(errno));
 		return;
 	}
+	srv->totals.received += (uint64_t)n;
 	mark_active(srv, c);
 	srv->replies.len = 0;
 	for (left = (size_t)n; !c->dead && !srv->shutdown_requested;) {
@@ -545,6 +554,9 @@ static void add_client(struct server *srv, int fd, const char *peer)
 		return;
 	}
 	srv->clients++;
+	srv->totals.served++;
+	if (srv->clients > srv->totals.most)
+		srv->totals.most = srv->clients;
 	report_note("connection from %s", peer);
 	idle_list_append(srv, c);
 	send_to_client(srv, c, welcome, sizeof(welcome) - 1);
@@ -649,6 +661,8 @@ static void client_ready(struct event_loop *loop, int fd, unsigned events, void 
 static int serve(struct server *srv, struct sp_error *e)
 {
 	while (!srv->shutdown_requested && !proc_stopped_by()) {
+		if (proc_usr1_pending())
+			sys_report_connections();
 		if (event_run_once(srv->loop, next_expiry(srv), e) < 0)
 			return -1;
 		if (srv->o->idle_timeout_ms >= 0)
@@ -702,12 +716,24 @@ static int start_server(struct server *srv, struct sp_error *e)
 	return 0;
 }
 
+static void print_totals(const struct totals *t)
+{
+	char line[256];
+	int n = snprintf(line, sizeof(line), "stats: talkback served %lu clients, %lu lines, "
+			 "sent %" PRIu64 " bytes, received %" PRIu64 " bytes, at most %lu at once\n",
+			 t->served, t->lines, t->sent, t->received, t->most);
+
+	trace_write(line, (size_t)n);
+}
+
 /* SIGINT, SIGTERM and "shutdown" all end here: every client closed. */
 static void stop_server(struct server *srv)
 {
 	while (srv->oldest)
 		drop_client(srv, srv->oldest, "server shutting down");
 	free_dead_clients(srv);
+	if (conn_stats)
+		print_totals(&srv->totals);
 	drain_echo(srv);
 	io_close_local(&srv->out);
 	if (srv->lfd >= 0)
@@ -732,6 +758,8 @@ static int cmd_talkback_exec(int argc, char **argv)
 
 	parse_talkback_options(argc, argv, &o);
 	proc_stop_on_signals();
+	proc_report_on_usr1();
+	conn_name_peers = true;
 	raise_descriptor_limit(o.max_clients);
 	r = start_server(&srv, &e);
 	if (r == 0)

@@ -22,12 +22,14 @@ const struct sp_cmd *const sp_commands[] = {
 	NULL
 };
 
-enum { OPT_TRACE = CMD_LONG_ONLY + 0x80 };
+enum { OPT_TRACE = CMD_LONG_ONLY + 0x80, OPT_STATS };
 
 /* The options every command takes, before or after its name. */
 static const struct cmd_option common_options[] = {
 	{ 'q', "quiet", NULL, "no progress, announcements or connection events" },
 	{ OPT_TRACE, "trace", NULL, "show each socket call and its result on stderr" },
+	{ 'x', "hexdump", NULL, "show every chunk that crosses a socket, as xxd lines" },
+	{ OPT_STATS, "stats", NULL, "a summary of each connection as it ends (SIGUSR1: now)" },
 	{ 'h', "help", NULL, "show this help and exit" },
 	CMD_OPT_END
 };
@@ -71,7 +73,7 @@ static void print_options(const struct cmd_option *o, FILE *out)
 /* The list of commands and the global options, for --help and errors. */
 void cmd_print_usage(FILE *out)
 {
-	fprintf(out, "Usage: sockpair [--trace] [-q] COMMAND [OPTIONS] [ARGS]\n"
+	fprintf(out, "Usage: sockpair [--trace] [-x] [--stats] [-q] COMMAND [OPTIONS] [ARGS]\n"
 		     "       sockpair --help | --version | help COMMAND\n\n"
 		     "The socket examples of the PHP manual, in C, as a diagnostic tool.\n\n"
 		     "Commands:\n");
@@ -216,6 +218,12 @@ int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv)
 			continue;
 		case OPT_TRACE:
 			trace_enabled = true;
+			continue;
+		case 'x':
+			conn_hexdump = true;
+			continue;
+		case OPT_STATS:
+			conn_stats = true;
 			continue;
 		case ':': case '?':
 			option_error(&p, c, argv);

@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	const struct sp_cmd *cmd;
 
 	fill_standard_descriptors();
+	conn_mark_start();
 	trace_set_writer(report_raw);
 
 	/* A peer that goes away is an event to report, not a reason to die. */

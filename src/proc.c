@@ -21,6 +21,7 @@ pid_t proc_fork(struct sp_error *e)
 	pid = fork();
 	if (pid == 0) {
 		trace_set_child();
+		conn_set_child();
 		return 0;
 	}
 	trace_ret(pid, "fork()");
@@ -89,4 +90,35 @@ void proc_stop_on_signals(void)
 int proc_stopped_by(void)
 {
 	return stop_signal;
+}
+
+static volatile sig_atomic_t usr1_seen;
+
+static void remember_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen = 1;
+}
+
+/*
+ * SIGUSR1 asks for the --stats lines of the connections open now, as dd
+ * answers it: the handler only notes it (and interrupts the wait, no
+ * SA_RESTART); the loop prints.
+ */
+void proc_report_on_usr1(void)
+{
+	struct sigaction sa = { .sa_handler = remember_usr1 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	conn_counting = true;
+}
+
+/* Whether SIGUSR1 came since the last call. */
+bool proc_usr1_pending(void)
+{
+	if (!usr1_seen)
+		return false;
+	usr1_seen = 0;
+	return true;
 }

@@ -598,6 +598,8 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 
 		if (proc_stopped_by())
 			return 0;
+		if (proc_usr1_pending())
+			sys_report_connections();
 		enter_one_way(r);
 		plan_poll(r, p);
 		if (moved) {
@@ -631,7 +633,7 @@ static int relay_loop(struct relay *r, struct sp_error *e)
  */
 static void choose_splicing(struct relay *r)
 {
-	bool plain = !r->o.editor && !r->o.datagrams;
+	bool plain = !r->o.editor && !r->o.datagrams && !conn_hexdump;
 
 	if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket)
 		flow_start_splicing(&r->up);

@@ -4,7 +4,8 @@
  *
  *   error.c text.c                   depend on nothing of ours
  *   parse.c addr.c clock.c           values and names; addresses; the clock
- *   trace.c                          --trace's lines
+ *   trace.c                          --trace's lines, and the line writer
+ *   conn.c                           each socket's counters: -x, --stats
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
  *   report.c                         what the user reads on stderr
@@ -84,6 +85,34 @@ void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
 		size_t count, ssize_t ret, const char *extra);
+void trace_write(const char *line, size_t n);
+
+/* conn.c */
+extern bool conn_hexdump;	/* -x: every chunk that crosses a socket */
+extern bool conn_stats;		/* --stats: a summary as each connection ends */
+extern bool conn_counting;	/* count without --stats: SIGUSR1 may ask */
+extern bool conn_name_peers;	/* -x headers name the peer: a server of several */
+/* What the kernel says of a connection, read by sys.c for --stats. */
+struct conn_view {
+	bool tcp, unix_domain;
+	unsigned rtt_us, rttvar_us, cwnd, retrans, total_retrans, pmtu;
+	uint64_t bytes_acked, bytes_received, delivery_rate;	/* bytes/s */
+	int pid, inq, outq;
+	unsigned uid, gid;
+};
+void conn_mark_start(void);
+void conn_set_child(void);
+bool conn_is_socket(int fd);
+enum conn_kind { CONN_PLAIN, CONN_ACCEPTED, CONN_PAIR_END };
+void conn_open(int fd, enum conn_kind kind, const char *peer);
+void conn_connected(int fd, const char *peer, bool established);
+void conn_listening(int fd);
+void conn_shut(int fd);
+void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const char *other);
+bool conn_wants_stats(int fd);
+void conn_closing(int fd, const struct conn_view *v);
+void conn_report_open(int fd, const struct conn_view *v);
+int conn_last_fd(void);
 
 /* sys.c: each returns as the system call does, errno as the call left it */
 struct iovec;
@@ -131,6 +160,7 @@ int sys_timerfd_arm(int fd, int ms);
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
 int sys_fchdir(int fd);
+void sys_report_connections(void);
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
@@ -160,6 +190,8 @@ pid_t proc_fork(struct sp_error *e);
 int proc_wait(pid_t pid, struct sp_error *e);
 void proc_stop_on_signals(void);
 int proc_stopped_by(void);
+void proc_report_on_usr1(void);
+bool proc_usr1_pending(void);
 
 /* io.c */
 int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e);

@@ -15,7 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,9 @@
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
+
+/* The sinks that count or show data (-x, --stats): off, one test. */
+#define COUNTING (conn_hexdump || conn_stats || conn_counting)
 
 /* Runs after the call: traces with errno saved and restored around it. */
 #define TRACE(...)                                     \
@@ -62,6 +66,8 @@ int sys_socket(int domain, int type, int protocol)
 	char args[96];
 
 	TRACE(trace_ret(fd, "socket(%s)", triple(domain, type, protocol, args, sizeof(args))));
+	if (fd >= 0 && COUNTING)
+		conn_open(fd, CONN_PLAIN, NULL);
 	return fd;
 }
 
@@ -75,6 +81,10 @@ int sys_socketpair(int domain, int type, int protocol, int fds[2])
 	TRACE(triple(domain, type, protocol, args, sizeof(args));
 	      r == 0 ? trace_call(result, "socketpair(%s)", args)
 		     : trace_ret(r, "socketpair(%s)", args));
+	if (r == 0 && COUNTING) {
+		conn_open(fds[0], CONN_PAIR_END, NULL);
+		conn_open(fds[1], CONN_PAIR_END, NULL);
+	}
 	return r;
 }
 
@@ -92,6 +102,8 @@ int sys_listen(int fd, int backlog)
 	int r = listen(fd, backlog);
 
 	TRACE(trace_ret(r, "listen(%d, %d)", fd, backlog));
+	if (r == 0 && COUNTING)
+		conn_listening(fd);
 	return r;
 }
 
@@ -103,6 +115,8 @@ int sys_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 	TRACE(trace_ret(r, "accept4(%d, %s)", fd,
 			r >= 0 && sa ? addr_text(sa, *len, addr, sizeof(addr)) : "NULL"));
+	if (r >= 0 && COUNTING)
+		conn_open(r, CONN_ACCEPTED, sa ? addr_text(sa, *len, addr, sizeof(addr)) : NULL);
 	return r;
 }
 
@@ -112,6 +126,10 @@ int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	char addr[128];
 
 	TRACE(trace_ret(r, "connect(%d, %s)", fd, addr_text(sa, len, addr, sizeof(addr))));
+	/* A non-blocking connect() names the peer now, and is a connection
+	 * once SO_ERROR says 0 (see sys_getsockopt_int). */
+	if ((r == 0 || errno == EINPROGRESS) && COUNTING)
+		conn_connected(fd, addr_text(sa, len, addr, sizeof(addr)), r == 0);
 	return r;
 }
 
@@ -119,6 +137,8 @@ int sys_shutdown(int fd, int how)
 {
 	int r = shutdown(fd, how);
 
+	if (r == 0 && how != SHUT_RD && COUNTING)
+		conn_shut(fd);
 	TRACE(trace_ret(r, "shutdown(%d, %s)", fd,
 			how == SHUT_WR ? "SHUT_WR" : how == SHUT_RD ? "SHUT_RD" : "SHUT_RDWR"));
 	return r;
@@ -156,6 +176,8 @@ int sys_getsockopt_int(int fd, int level, int name, int *value)
 
 	if (r == 0)
 		snprintf(result, sizeof(result), "%d", *value);
+	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && *value == 0 && COUNTING)
+		conn_connected(fd, NULL, true);
 	TRACE(r == 0 ? trace_call("0", "getsockopt(%d, %s, [%s])", fd,
 				  sockopt_name(level, name, opt, sizeof(opt)), result)
 		     : trace_ret(r, "getsockopt(%d, %s)", fd,
@@ -222,6 +244,8 @@ ssize_t sys_read(int fd, void *buf, size_t n)
 	ssize_t r = read(fd, buf, n);
 
 	TRACE(trace_data("read", fd, buf, r > 0 ? (size_t)r : 0, n, r, NULL));
+	if (COUNTING)
+		conn_moved(fd, false, buf, r, errno, NULL);
 	return r;
 }
 
@@ -230,6 +254,8 @@ ssize_t sys_write(int fd, const void *buf, size_t n)
 	ssize_t r = write(fd, buf, n);
 
 	TRACE(trace_data("write", fd, buf, n, n, r, NULL));
+	if (COUNTING)
+		conn_moved(fd, true, buf, r, errno, NULL);
 	return r;
 }
 
@@ -268,6 +294,9 @@ ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
 		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "NULL");
 	      trace_data("recvfrom", fd, buf, r > 0 ? (size_t)r : 0, n, r, extra));
+	if (COUNTING)
+		conn_moved(fd, false, buf, r, errno,
+			   from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL);
 	return r;
 }
 
@@ -281,6 +310,8 @@ ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct so
 	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
 		       addr_text(to, to_len, addr, sizeof(addr)));
 	      trace_data("sendto", fd, buf, n, n, r, extra));
+	if (COUNTING)
+		conn_moved(fd, true, buf, r, errno, to ? addr_text(to, to_len, addr, sizeof(addr)) : NULL);
 	return r;
 }
 
@@ -291,14 +322,29 @@ ssize_t sys_splice(int from, int to, size_t n, unsigned flags)
 	TRACE(trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, %s)", from, to, n,
 			flags & SPLICE_F_NONBLOCK ? "SPLICE_F_MOVE|SPLICE_F_NONBLOCK"
 						  : "SPLICE_F_MOVE"));
+	/* The bytes stay in the kernel: counted, not shown (-x never splices). */
+	if (COUNTING) {
+		conn_moved(from, false, NULL, r, errno, NULL);
+		conn_moved(to, true, NULL, r, errno, NULL);
+	}
 	return r;
 }
 
 /* ---- descriptors ------------------------------------------------------- */
 
+static void kernel_view(int fd, struct conn_view *v);
+
 int sys_close(int fd)
 {
-	int r = close(fd);
+	struct conn_view v;
+	int r;
+
+	if (COUNTING && conn_is_socket(fd)) {
+		if (conn_wants_stats(fd))
+			kernel_view(fd, &v);
+		conn_closing(fd, &v);
+	}
+	r = close(fd);
 
 	TRACE(trace_ret(r, "close(%d)", fd));
 	return r;
@@ -475,4 +521,70 @@ int sys_fchdir(int fd)
 
 	TRACE(trace_ret(r, "fchdir(%d)", fd));
 	return r;
+}
+
+/* ---- what the kernel says of a connection, for --stats ------------------ */
+
+static void tcp_view(int fd, struct conn_view *v)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (sys_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len, NULL) < 0)
+		return;
+	v->tcp = true;
+	v->rtt_us = ti.tcpi_rtt;
+	v->rttvar_us = ti.tcpi_rttvar;
+	v->cwnd = ti.tcpi_snd_cwnd;
+	v->retrans = ti.tcpi_retrans;
+	v->total_retrans = ti.tcpi_total_retrans;
+	v->pmtu = ti.tcpi_pmtu;
+	v->bytes_acked = ti.tcpi_bytes_acked;
+	v->bytes_received = ti.tcpi_bytes_received;
+	v->delivery_rate = ti.tcpi_delivery_rate;
+}
+
+static void unix_view(int fd, struct conn_view *v)
+{
+	struct ucred cred;
+
+	if (sys_peer_credentials(fd, &cred) < 0)
+		return;
+	v->unix_domain = true;
+	v->pid = (int)cred.pid;
+	v->uid = (unsigned)cred.uid;
+	v->gid = (unsigned)cred.gid;
+	if (sys_ioctl_int(fd, SIOCINQ, "SIOCINQ", &v->inq) < 0)
+		v->inq = -1;
+	if (sys_ioctl_int(fd, SIOCOUTQ, "SIOCOUTQ", &v->outq) < 0)
+		v->outq = -1;
+}
+
+/* TCP_INFO for TCP, credentials and queues for UNIX; nothing for the rest. */
+static void kernel_view(int fd, struct conn_view *v)
+{
+	int domain = 0, type = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (sys_getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &domain) < 0 ||
+	    sys_getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) < 0)
+		return;
+	if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM)
+		tcp_view(fd, v);
+	else if (domain == AF_UNIX)
+		unix_view(fd, v);
+}
+
+/* SIGUSR1: the --stats lines of every connection open now, marked open. */
+void sys_report_connections(void)
+{
+	struct conn_view v;
+
+	for (int fd = 0; fd <= conn_last_fd(); fd++) {
+		if (!conn_is_socket(fd))
+			continue;
+		kernel_view(fd, &v);
+		conn_report_open(fd, &v);
+	}
 }

@@ -50,6 +50,21 @@ void trace_set_child(void)
 	snprintf(trace_prefix, sizeof(trace_prefix), "[pid %d] ", (int)getpid());
 }
 
+/*
+ * A whole line to where trace lines go (-x and --stats use it too): a
+ * progress line being printed is ended first.
+ */
+void trace_write(const char *line, size_t n)
+{
+	if (!trace_writer)
+		return;
+	if (line_open) {
+		line_open = false;
+		trace_writer("\n", 1);
+	}
+	trace_writer(line, n);
+}
+
 static void trace_line(const char *call, const char *result)
 {
 	char line[512];
@@ -60,14 +75,7 @@ static void trace_line(const char *call, const char *result)
 		n = (int)sizeof(line);
 		line[n - 1] = '\n';
 	}
-	if (!trace_writer)
-		return;
-	/* A trace line is whole: a progress line being printed ends first. */
-	if (line_open) {
-		line_open = false;
-		trace_writer("\n", 1);
-	}
-	trace_writer(line, (size_t)n);
+	trace_write(line, (size_t)n);
 }
 
 static void format_errno_result(char *buf, size_t size, int err)

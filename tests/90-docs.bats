@@ -81,7 +81,7 @@ man_section() {
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
 		for opt in $(long_options "$cmd"); do
-			case $opt in help | quiet | trace) continue ;; esac
+			case $opt in help | quiet | trace | hexdump | stats) continue ;; esac
 			man_section "$cmd" | grep -qE -- "^\\.It Fl .*\\\\-$opt( |\$)" ||
 				fail "man page entry '$cmd' does not document --$opt"
 		done
@@ -93,7 +93,7 @@ man_section() {
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
 		for opt in $(long_options "$cmd"); do
-			case $opt in help | quiet | trace) continue ;; esac
+			case $opt in help | quiet | trace | hexdump | stats) continue ;; esac
 			bash -c "source '$ROOT/completions/sockpair.bash'; _sockpair_options '$cmd'; echo --trace --quiet --help" |
 				grep -qw -- "--$opt" || fail "bash completion of $cmd lacks --$opt"
 			completion_options "$ROOT/completions/_sockpair" "$cmd" | grep -qx -- "$opt" ||
@@ -237,4 +237,15 @@ share/zsh/site-functions/neighbour"
 	[ -x "$prefix/bin/sockpair" ] && [ -f "$prefix/share/man/man1/sockpair.1" ]
 	run -0 make -C "$ROOT" --no-print-directory uninstall PREFIX="$prefix"
 	[ ! -e "$prefix/bin/sockpair" ]
+}
+
+@test "docs: every global option is in the man page and in each completion file" {
+	local opt
+	for opt in $("$SOCKPAIR" --help | sed -n '/^Global options/,/^$/p' |
+			grep -oE -- '--[a-z][a-z-]*' | cut -c3- | sort -u); do
+		grep -qE -- "^\\.It Fl .*\\\\-$opt( |\$)" "$MAN" || fail "man page lacks --$opt"
+		grep -q -- "--$opt" "$ROOT/completions/sockpair.bash" || fail "bash completion lacks --$opt"
+		grep -q -- "--$opt" "$ROOT/completions/_sockpair" || fail "zsh completion lacks --$opt"
+		grep -qE -- "-l $opt( |\$)" "$ROOT/completions/sockpair.fish" || fail "fish completion lacks --$opt"
+	done
 }

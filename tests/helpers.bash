@@ -184,14 +184,14 @@ wait_exit() {
 }
 
 # sockpair listen ARGS in the background: stdin from $LISTEN_IN (default
-# /dev/null), output in $T/listen.out and .err.  Waits for the
+# /dev/null), output in $T/listen.out (or $LISTEN_OUT) and .err.  Waits for the
 # announcement; sets LISTEN_PID (to wait for), LISTEN_SP (sockpair's own
 # pid, to signal), LISTEN_ADDR (as announced) and LISTEN_PORT.
 start_listen() {
 	local err=$BATS_TEST_TMPDIR/listen.err
 	: >"$err"
 	bg "$SOCKPAIR" listen "$@" <"${LISTEN_IN:-/dev/null}" \
-		>"$BATS_TEST_TMPDIR/listen.out" 2>"$err"
+		>"${LISTEN_OUT:-$BATS_TEST_TMPDIR/listen.out}" 2>"$err"
 	LISTEN_PID=$BG_LAST LISTEN_SP=$BG_CHILD
 	wait_for_line "$err" '^listening on '
 	LISTEN_ADDR=$(sed -n 's/^listening on //p' "$err" | head -1)

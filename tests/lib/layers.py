@@ -20,6 +20,7 @@ ORDER = [
     ["io", "proc"],
     ["report"],
     ["sys"],
+    ["conn"],
     ["trace"],
     ["parse", "addr", "clock"],
     ["text", "error"],
@@ -27,7 +28,7 @@ ORDER = [
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "event": "event", "net": "net",
           "editor": "editor", "http": "http", "line": "line", "io": "io",
-          "proc": "proc", "report": "report", "sys": "sys", "trace": "trace",
+          "proc": "proc", "report": "report", "sys": "sys", "conn": "conn", "trace": "trace",
           "parse": "parse", "addr": "addr", "clock": "clock", "text": "text"}
 
 

@@ -1,0 +1,284 @@
+/*
+ * conn.c: what sockpair knows of each socket it holds, by descriptor:
+ * the peer's name, the bytes and calls each way, how the connection
+ * ended.  The call layer (sys.c) keeps it up to date; the two sinks here
+ * read it: -x shows every chunk that crosses a socket as xxd lines, and
+ * --stats a summary when a connection ends (or on SIGUSR1).
+ *
+ * The state lives beside the descriptor, not in the sinks: the sinks only
+ * format it (with the kernel's view that sys.c reads for them).
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool conn_hexdump, conn_stats, conn_counting, conn_name_peers;
+
+struct conn {
+	bool open;		/* a socket of ours */
+	bool connection;	/* connected or accepted: worth a summary */
+	bool pair_end;		/* from socketpair(): worth one once it moved data */
+	bool listening;
+	bool peer_eof_first;	/* the peer's end of data came before our shutdown */
+	bool shut_by_us;
+	int failure;		/* the first errno that was not EAGAIN or EINTR */
+	double opened;		/* clock_now_seconds() at open */
+	uint64_t sent, received;
+	unsigned long writes, reads;
+	char peer[128];
+};
+
+static struct conn *table;
+static size_t table_size;
+static char child_prefix[24];
+static double started;
+
+/* The time the command started; the +T of -x is counted from it. */
+void conn_mark_start(void)
+{
+	started = clock_now_seconds();
+}
+
+/* A forked child's -x headers read "-- [pid N] sent ...". */
+void conn_set_child(void)
+{
+	snprintf(child_prefix, sizeof(child_prefix), "[pid %d] ", (int)getpid());
+}
+
+/* The state of fd, grown into as needed; NULL if memory is short. */
+static struct conn *slot(int fd)
+{
+	size_t size = table_size ? table_size : 64;
+	struct conn *grown;
+
+	if (fd < 0)
+		return NULL;
+	if ((size_t)fd < table_size)
+		return &table[fd];
+	while (size <= (size_t)fd)
+		size *= 2;
+	grown = realloc(table, size * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	memset(grown + table_size, 0, (size - table_size) * sizeof(*grown));
+	table = grown;
+	table_size = size;
+	return &table[fd];
+}
+
+/* An open socket of ours, or NULL: only sockets are counted and shown. */
+static struct conn *socket_of(int fd)
+{
+	return fd >= 0 && (size_t)fd < table_size && table[fd].open ? &table[fd] : NULL;
+}
+
+bool conn_is_socket(int fd)
+{
+	return socket_of(fd) != NULL;
+}
+
+/*
+ * A new socket: plain, accepted (a connection from its start) or a pair
+ * end (the one a forked child keeps is closed unused by the parent: no
+ * summary for that).  Never fails: without memory, it goes uncounted.
+ */
+void conn_open(int fd, enum conn_kind kind, const char *peer)
+{
+	struct conn *c = (conn_hexdump || conn_stats || conn_counting) ? slot(fd) : NULL;
+
+	if (!c)
+		return;
+	*c = (struct conn){ .open = true, .connection = kind == CONN_ACCEPTED,
+			    .pair_end = kind == CONN_PAIR_END, .opened = clock_now_seconds() };
+	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "(unnamed)");
+}
+
+/* connect() named the peer (NULL: as before); established: it answered. */
+void conn_connected(int fd, const char *peer, bool established)
+{
+	struct conn *c = socket_of(fd);
+
+	if (!c)
+		return;
+	c->connection |= established;
+	if (peer)
+		snprintf(c->peer, sizeof(c->peer), "%s", peer);
+}
+
+void conn_listening(int fd)
+{
+	struct conn *c = socket_of(fd);
+
+	if (c)
+		c->listening = true;
+}
+
+void conn_shut(int fd)
+{
+	struct conn *c = socket_of(fd);
+
+	if (c && !c->peer_eof_first)
+		c->shut_by_us = true;
+}
+
+/* ---- -x: the bytes ------------------------------------------------------ */
+
+/* One line as xxd prints it: offset, 8 groups of 2 bytes, the text. */
+static size_t xxd_line(char *out, uint64_t offset, const unsigned char *p, size_t n)
+{
+	size_t used = (size_t)sprintf(out, "%08" PRIx64 ":", offset);
+
+	for (size_t i = 0; i < 16; i++) {
+		if (i % 2 == 0)
+			out[used++] = ' ';
+		used += i < n ? (size_t)sprintf(out + used, "%02x", p[i])
+			      : (size_t)sprintf(out + used, "  ");
+	}
+	out[used++] = ' ';
+	out[used++] = ' ';
+	for (size_t i = 0; i < n; i++)
+		out[used++] = isprint(p[i]) && p[i] < 0x7f ? (char)p[i] : '.';
+	out[used++] = '\n';
+	return used;
+}
+
+static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uint64_t offset,
+		 const char *peer)
+{
+	const unsigned char *p = buf;
+	char line[128];
+	int len;
+
+	len = snprintf(line, sizeof(line), "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
+		       conn_name_peers ? peer : "", conn_name_peers ? " " : "",
+		       sent ? "sent" : "received", n, clock_now_seconds() - started);
+	trace_write(line, (size_t)len);
+	for (size_t at = 0; at < n; at += 16) {
+		line[0] = sent ? '>' : '<';
+		line[1] = ' ';
+		len = (int)xxd_line(line + 2, offset + at, p + at, n - at < 16 ? n - at : 16) + 2;
+		trace_write(line, (size_t)len);
+	}
+	(void)c;
+}
+
+/*
+ * A call moved data on fd: n bytes (buf: the bytes, or NULL when they
+ * stayed in the kernel, as with splice), sent or received; n < 0: it
+ * failed with err.  from: the datagram's sender or receiver, if any.
+ */
+void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const char *other)
+{
+	struct conn *c = socket_of(fd);
+	uint64_t *count;
+
+	if (!c)
+		return;
+	if (n < 0) {
+		if (err != EAGAIN && err != EINTR && !c->failure)
+			c->failure = err;
+		return;
+	}
+	count = sent ? &c->sent : &c->received;
+	if (n == 0 && !sent && !c->shut_by_us)
+		c->peer_eof_first = true;
+	if (n > 0 && conn_hexdump && buf)
+		dump(c, sent, buf, (size_t)n, *count, other ? other : c->peer);
+	*count += (uint64_t)n;
+	if (sent)
+		c->writes++;
+	else
+		c->reads++;
+}
+
+/* ---- --stats: the summary ------------------------------------------------ */
+
+static const char *ending(const struct conn *c)
+{
+	if (c->failure == ECONNRESET || c->failure == EPIPE)
+		return "reset by peer";
+	if (c->failure)
+		return "error";
+	return c->peer_eof_first ? "closed by peer" : "closed by us";
+}
+
+static void print_kernel_view(const struct conn_view *v)
+{
+	char line[512];
+	int len = 0;
+
+	if (v->tcp)
+		len = snprintf(line, sizeof(line),
+			       "tcp: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%" PRIu64
+			       " bytes_received:%" PRIu64 " delivery_rate:%" PRIu64 "bps\n",
+			       v->rtt_us / 1000.0, v->rttvar_us / 1000.0, v->cwnd, v->retrans,
+			       v->total_retrans, v->pmtu, v->bytes_acked, v->bytes_received,
+			       v->delivery_rate * 8);
+	else if (v->unix_domain)
+		len = snprintf(line, sizeof(line), "unix: peer pid %d uid %u gid %u, inq %d, outq %d\n",
+			       v->pid, v->uid, v->gid, v->inq, v->outq);
+	if (len > 0)
+		trace_write(line, (size_t)len);
+}
+
+static void print_stats(const struct conn *c, const char *end, const struct conn_view *v)
+{
+	char line[512];
+	int len;
+
+	len = snprintf(line, sizeof(line),
+		       "stats: %s%s %.3f s, sent %" PRIu64 " bytes in %lu write%s, received %" PRIu64
+		       " bytes in %lu read%s, %s\n", child_prefix, c->peer,
+		       clock_now_seconds() - c->opened, c->sent, c->writes, c->writes == 1 ? "" : "s",
+		       c->received, c->reads, c->reads == 1 ? "" : "s", end);
+	trace_write(line, (size_t)len);
+	if (v)
+		print_kernel_view(v);
+}
+
+static bool worth_a_summary(const struct conn *c)
+{
+	return !c->listening && (c->connection || c->sent || c->received);
+}
+
+/* Whether fd is a connection whose summary --stats would print. */
+bool conn_wants_stats(int fd)
+{
+	const struct conn *c = socket_of(fd);
+
+	return conn_stats && c && worth_a_summary(c);
+}
+
+/* fd is being closed: its summary (v: the kernel's view, or NULL), then
+ * the state is forgotten. */
+void conn_closing(int fd, const struct conn_view *v)
+{
+	struct conn *c = socket_of(fd);
+
+	if (!c)
+		return;
+	if (conn_wants_stats(fd))
+		print_stats(c, ending(c), v);
+	c->open = false;
+}
+
+/* SIGUSR1: the summary of an open connection, marked "open". */
+void conn_report_open(int fd, const struct conn_view *v)
+{
+	const struct conn *c = socket_of(fd);
+
+	if (c && worth_a_summary(c))
+		print_stats(c, "open", v);
+}
+
+/* The highest descriptor that may be an open socket, for walking them all. */
+int conn_last_fd(void)
+{
+	return (int)table_size - 1;
+}
