@@ -50,11 +50,12 @@ build/release build/asan:
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 
-# Fuzzing: libFuzzer harnesses for the pure parsers in src/http.c.
+# Fuzzing: libFuzzer harnesses for the pure parsers in src/http.c and the
+# JSON encoder in src/text.c.
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-FUZZ_TARGETS := target head
-FUZZ_SRCS    := src/http.c src/parse.c
+FUZZ_TARGETS := target head json
+FUZZ_SRCS    := src/http.c src/parse.c src/text.c
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	$(READLINE_CFLAGS)
 

@@ -1,7 +1,7 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
 _sockpair_commands="pair fork-echo listen connect talkback http-head help"
-_sockpair_globals="--trace -x --hexdump --stats -q --quiet -h --help -V --version"
+_sockpair_globals="--trace -x --hexdump --stats --json -q --quiet -h --help -V --version"
 
 _sockpair_options() {
 	case $1 in
@@ -74,7 +74,7 @@ _sockpair() {
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return
 	fi
-	COMPREPLY=($(compgen -W "$(_sockpair_options "$cmd") --trace -x --hexdump --stats -q --quiet -h --help" -- "$cur"))
+	COMPREPLY=($(compgen -W "$(_sockpair_options "$cmd") --trace -x --hexdump --stats --json -q --quiet -h --help" -- "$cur"))
 }
 
 complete -F _sockpair sockpair

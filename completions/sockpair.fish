@@ -16,6 +16,7 @@ complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 complete -c sockpair -l trace -d 'Show each socket call and its result'
 complete -c sockpair -s x -l hexdump -d 'Show every chunk that crosses a socket'
 complete -c sockpair -l stats -d 'A summary of each connection as it ends'
+complete -c sockpair -l json -d 'Every diagnostic as one JSON object per line'
 complete -c sockpair -s q -l quiet -d 'No progress, announcements or events'
 complete -c sockpair -s h -l help -d 'Show the usage or the options'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -s V -l version -d 'Print the version'

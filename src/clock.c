@@ -16,6 +16,20 @@ long long clock_now_ms(void)
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static double started;
+
+/* The command starts now: the times of -x and --json count from here. */
+void clock_mark_start(void)
+{
+	started = clock_now_seconds();
+}
+
+/* Seconds since clock_mark_start(). */
+double clock_since_start(void)
+{
+	return clock_now_seconds() - started;
+}
+
 /* Monotonic seconds, with the clock's resolution. */
 double clock_now_seconds(void)
 {

@@ -117,7 +117,7 @@ static int cmd_connect_exec(int argc, char **argv)
 	if (o.unix_path || net_name_of(fd, true, peer, sizeof(peer)) < 0)
 		text_escape(o.unix_path ? o.unix_path : o.host,
 			    strlen(o.unix_path ? o.unix_path : o.host), peer, sizeof(peer));
-	report_note("connected to %s", peer);
+	report_event("connected", peer, "connected to %s", peer);
 	result = relay_with_peer(&o, fd, peer, &e);
 	sys_close(fd);
 	if (result < 0)

@@ -216,7 +216,7 @@ static int read_step(int fd, int timeout_ms, const char *peer, struct sp_error *
 
 	if (!buf)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
-	report_note("Reading response:");
+	report_milestone("Reading response:");
 	n = read_head(fd, buf, timeout_ms, peer, e);
 	if (n > 0)
 		r = io_write_all(STDOUT_FILENO, buf, (size_t)n, e);

@@ -77,7 +77,8 @@ static void note_sender(const struct sockaddr *sa, socklen_t len)
 {
 	char name[128];
 
-	report_note("connection from %s", addr_format(sa, len, name, sizeof(name)));
+	addr_format(sa, len, name, sizeof(name));
+	report_event("connection", name, "connection from %s", name);
 }
 
 /* A UNIX client has no address worth showing, but it has credentials. */
@@ -86,10 +87,10 @@ static void note_client(int fd, const char *peer, bool unix_domain)
 	struct ucred cred;
 
 	if (unix_domain && sys_peer_credentials(fd, &cred) == 0)
-		report_note("connection from %s (pid %d, uid %u, gid %u)", peer,
+		report_event("connection", peer, "connection from %s (pid %d, uid %u, gid %u)", peer,
 			    (int)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
 	else
-		report_note("connection from %s", peer);
+		report_event("connection", peer, "connection from %s", peer);
 }
 
 /*
@@ -114,7 +115,7 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 		note_client(fd, peer, o->unix_path != NULL);
 		int result = relay_run(r, fd, peer, e);
 		sys_close(fd);
-		report_note("closed %s", peer);
+		report_event("closed", peer, "closed %s", peer);
 		if (result < 0 && (!o->keep_open || relay_failed_locally(r)))
 			return -1;
 		if (result < 0)

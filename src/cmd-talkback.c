@@ -263,7 +263,7 @@ static void drop_client(struct server *srv, struct client *c, const char *why)
 {
 	if (c->dead)
 		return;
-	report_note("closed %s (%s)", c->peer, why);
+	report_event("closed", c->peer, "closed %s (%s)", c->peer, why);
 	if (!c->paused)
 		event_forget(srv->loop, c->fd);
 	sys_close(c->fd);
@@ -491,7 +491,7 @@ static void handle_piece(struct server *srv, struct client *c, const char *text,
 		return;
 	}
 	if (n == 8 && memcmp(text, "shutdown", 8) == 0) {
-		report_note("shutdown requested by %s", c->peer);
+		report_event("shutdown", c->peer, "shutdown requested by %s", c->peer);
 		send_replies(srv, c);
 		srv->shutdown_requested = true;
 		drop_client(srv, c, "shutdown");
@@ -557,14 +557,14 @@ static void add_client(struct server *srv, int fd, const char *peer)
 	srv->totals.served++;
 	if (srv->clients > srv->totals.most)
 		srv->totals.most = srv->clients;
-	report_note("connection from %s", peer);
+	report_event("connection", peer, "connection from %s", peer);
 	idle_list_append(srv, c);
 	send_to_client(srv, c, welcome, sizeof(welcome) - 1);
 }
 
 static void turn_away(int fd, const char *peer)
 {
-	report_note("refused %s (server busy)", peer);
+	report_event("refused", peer, "refused %s (server busy)", peer);
 	/* A fresh socket takes 13 bytes; one that does not is gone anyway. */
 	(void)sys_write(fd, busy, sizeof(busy) - 1);
 	sys_close(fd);
@@ -719,10 +719,22 @@ static int start_server(struct server *srv, struct sp_error *e)
 static void print_totals(const struct totals *t)
 {
 	char line[256];
-	int n = snprintf(line, sizeof(line), "stats: talkback served %lu clients, %lu lines, "
-			 "sent %" PRIu64 " bytes, received %" PRIu64 " bytes, at most %lu at once\n",
-			 t->served, t->lines, t->sent, t->received, t->most);
+	struct json j;
+	int n;
 
+	if (trace_json) {
+		json_begin(&j, line, sizeof(line), "totals", clock_since_start());
+		json_integer(&j, "served", (long long)t->served);
+		json_integer(&j, "lines", (long long)t->lines);
+		json_integer(&j, "sent", (long long)t->sent);
+		json_integer(&j, "received", (long long)t->received);
+		json_integer(&j, "most", (long long)t->most);
+		trace_write(line, json_end(&j));
+		return;
+	}
+	n = snprintf(line, sizeof(line), "stats: talkback served %lu clients, %lu lines, "
+		     "sent %" PRIu64 " bytes, received %" PRIu64 " bytes, at most %lu at once\n",
+		     t->served, t->lines, t->sent, t->received, t->most);
 	trace_write(line, (size_t)n);
 }
 

@@ -22,7 +22,7 @@ const struct sp_cmd *const sp_commands[] = {
 	NULL
 };
 
-enum { OPT_TRACE = CMD_LONG_ONLY + 0x80, OPT_STATS };
+enum { OPT_TRACE = CMD_LONG_ONLY + 0x80, OPT_STATS, OPT_JSON };
 
 /* The options every command takes, before or after its name. */
 static const struct cmd_option common_options[] = {
@@ -30,6 +30,7 @@ static const struct cmd_option common_options[] = {
 	{ OPT_TRACE, "trace", NULL, "show each socket call and its result on stderr" },
 	{ 'x', "hexdump", NULL, "show every chunk that crosses a socket, as xxd lines" },
 	{ OPT_STATS, "stats", NULL, "a summary of each connection as it ends (SIGUSR1: now)" },
+	{ OPT_JSON, "json", NULL, "every diagnostic on stderr as one JSON object per line" },
 	{ 'h', "help", NULL, "show this help and exit" },
 	CMD_OPT_END
 };
@@ -73,7 +74,7 @@ static void print_options(const struct cmd_option *o, FILE *out)
 /* The list of commands and the global options, for --help and errors. */
 void cmd_print_usage(FILE *out)
 {
-	fprintf(out, "Usage: sockpair [--trace] [-x] [--stats] [-q] COMMAND [OPTIONS] [ARGS]\n"
+	fprintf(out, "Usage: sockpair [--trace] [-x] [--stats] [--json] [-q] COMMAND [OPTIONS] [ARGS]\n"
 		     "       sockpair --help | --version | help COMMAND\n\n"
 		     "The socket examples of the PHP manual, in C, as a diagnostic tool.\n\n"
 		     "Commands:\n");
@@ -225,6 +226,9 @@ int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv)
 		case OPT_STATS:
 			conn_stats = true;
 			continue;
+		case OPT_JSON:
+			trace_json = true;
+			continue;
 		case ':': case '?':
 			option_error(&p, c, argv);
 		default:
@@ -304,9 +308,9 @@ void cmd_announce_listening(int fd, const char *unix_path)
 	char name[128];
 
 	if (unix_path)
-		report_note("listening on %s", unix_path);
+		report_listening(unix_path, true);
 	else if (net_name_of(fd, false, name, sizeof(name)) == 0)
-		report_note("listening on %s", name);
+		report_listening(name, false);
 }
 
 /* ---- help ---------------------------------------------------------------- */

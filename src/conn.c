@@ -37,18 +37,13 @@ struct conn {
 static struct conn *table;
 static size_t table_size;
 static char child_prefix[24];
-static double started;
-
-/* The time the command started; the +T of -x is counted from it. */
-void conn_mark_start(void)
-{
-	started = clock_now_seconds();
-}
+static int child_pid;
 
 /* A forked child's -x headers read "-- [pid N] sent ...". */
 void conn_set_child(void)
 {
 	snprintf(child_prefix, sizeof(child_prefix), "[pid %d] ", (int)getpid());
+	child_pid = (int)getpid();
 }
 
 /* The state of fd, grown into as needed; NULL if memory is short. */
@@ -148,6 +143,35 @@ static size_t xxd_line(char *out, uint64_t offset, const unsigned char *p, size_
 	return used;
 }
 
+/* Bytes of data in one JSON data event: its hex is twice as long. */
+enum { JSON_DATA_BYTES = 4096 };
+
+static void json_dump(bool sent, const unsigned char *p, size_t n, uint64_t offset,
+		      const char *peer)
+{
+	static const char digits[] = "0123456789abcdef";
+	char line[2 * JSON_DATA_BYTES + 512], hex[2 * JSON_DATA_BYTES];
+	struct json j;
+
+	for (size_t at = 0; at < n; at += JSON_DATA_BYTES) {
+		size_t len = n - at < JSON_DATA_BYTES ? n - at : JSON_DATA_BYTES;
+
+		for (size_t i = 0; i < len; i++) {
+			hex[2 * i] = digits[p[at + i] >> 4];
+			hex[2 * i + 1] = digits[p[at + i] & 15];
+		}
+		json_begin(&j, line, sizeof(line), "data", clock_since_start());
+		if (child_pid)
+			json_integer(&j, "pid", child_pid);
+		json_cstring(&j, "peer", peer);
+		json_cstring(&j, "direction", sent ? "sent" : "received");
+		json_integer(&j, "bytes", (long long)len);
+		json_integer(&j, "offset", (long long)(offset + at));
+		json_string(&j, "hex", hex, 2 * len);
+		trace_write(line, json_end(&j));
+	}
+}
+
 static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uint64_t offset,
 		 const char *peer)
 {
@@ -155,9 +179,13 @@ static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uin
 	char line[128];
 	int len;
 
+	if (trace_json) {
+		json_dump(sent, p, n, offset, peer);
+		return;
+	}
 	len = snprintf(line, sizeof(line), "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
 		       conn_name_peers ? peer : "", conn_name_peers ? " " : "",
-		       sent ? "sent" : "received", n, clock_now_seconds() - started);
+		       sent ? "sent" : "received", n, clock_since_start());
 	trace_write(line, (size_t)len);
 	for (size_t at = 0; at < n; at += 16) {
 		line[0] = sent ? '>' : '<';
@@ -227,11 +255,60 @@ static void print_kernel_view(const struct conn_view *v)
 		trace_write(line, (size_t)len);
 }
 
+static void json_view(struct json *j, const struct conn_view *v)
+{
+	if (v->tcp) {
+		json_open(j, "tcp");
+		json_number(j, "rtt_ms", v->rtt_us / 1000.0, 3);
+		json_number(j, "rttvar_ms", v->rttvar_us / 1000.0, 3);
+		json_integer(j, "cwnd", v->cwnd);
+		json_integer(j, "retrans", v->retrans);
+		json_integer(j, "total_retrans", v->total_retrans);
+		json_integer(j, "pmtu", v->pmtu);
+		json_integer(j, "bytes_acked", (long long)v->bytes_acked);
+		json_integer(j, "bytes_received", (long long)v->bytes_received);
+		json_integer(j, "delivery_rate_bps", (long long)(v->delivery_rate * 8));
+		json_close(j);
+	} else if (v->unix_domain) {
+		json_open(j, "unix");
+		json_integer(j, "pid", v->pid);
+		json_integer(j, "uid", v->uid);
+		json_integer(j, "gid", v->gid);
+		json_integer(j, "inq", v->inq);
+		json_integer(j, "outq", v->outq);
+		json_close(j);
+	}
+}
+
+static void json_stats(const struct conn *c, const char *end, const struct conn_view *v)
+{
+	char line[1024];
+	struct json j;
+
+	json_begin(&j, line, sizeof(line), "stats", clock_since_start());
+	if (child_pid)
+		json_integer(&j, "pid", child_pid);
+	json_cstring(&j, "peer", c->peer);
+	json_number(&j, "seconds", clock_now_seconds() - c->opened, 3);
+	json_integer(&j, "sent", (long long)c->sent);
+	json_integer(&j, "writes", (long long)c->writes);
+	json_integer(&j, "received", (long long)c->received);
+	json_integer(&j, "reads", (long long)c->reads);
+	json_cstring(&j, "ending", end);
+	if (v)
+		json_view(&j, v);
+	trace_write(line, json_end(&j));
+}
+
 static void print_stats(const struct conn *c, const char *end, const struct conn_view *v)
 {
 	char line[512];
 	int len;
 
+	if (trace_json) {
+		json_stats(c, end, v);
+		return;
+	}
 	len = snprintf(line, sizeof(line),
 		       "stats: %s%s %.3f s, sent %" PRIu64 " bytes in %lu write%s, received %" PRIu64
 		       " bytes in %lu read%s, %s\n", child_prefix, c->peer,

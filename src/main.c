@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	const struct sp_cmd *cmd;
 
 	fill_standard_descriptors();
-	conn_mark_start();
+	clock_mark_start();
 	trace_set_writer(report_raw);
 
 	/* A peer that goes away is an event to report, not a reason to die. */
@@ -80,6 +80,7 @@ int main(int argc, char **argv)
 	if (!cmd)
 		usage_error("unknown command '%s'", argv[optind]);
 	report_command = cmd->name;
+	trace_set_command(cmd->name);
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: 0 restarts getopt from scratch */

@@ -6,6 +6,7 @@
  * at the failure site, while errno is still the call's; the command prints
  * it once, at the top, with report_failure().
  */
+#define _GNU_SOURCE
 #include "sockpair.h"
 
 #include <errno.h>
@@ -23,106 +24,217 @@ static void vformat(char *buf, size_t size, const char *fmt, va_list ap)
 		snprintf(buf, size, "(unprintable)");
 }
 
-/* One write per line, so lines from parent and child never interleave. */
-static void emit(const char *prefix, const char *fmt, va_list ap)
+/*
+ * One write per line, so lines from parent and child never interleave;
+ * through the trace's writer, so that on a terminal owned by the line
+ * editor the line prints above the one being typed.
+ */
+static void emit_line(const char *prefix, const char *text)
 {
 	char line[1024];
-	int n;
+	int n = snprintf(line, sizeof(line) - 1, "%s%s", prefix, text);
 
-	n = snprintf(line, sizeof(line), "%s", prefix);
-	vformat(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	n = (int)strlen(line);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	fflush(stdout);
-	(void)!sys_write_quiet(STDERR_FILENO, line, (size_t)n);
+	trace_write(line, (size_t)n);
 }
 
-static void emit_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static void emit_error(const char *fmt, ...)
+static void error_prefix(char *buf, size_t size)
 {
-	char prefix[64];
-	va_list ap;
-
 	if (report_command)
-		snprintf(prefix, sizeof(prefix), "sockpair: %s: ", report_command);
+		snprintf(buf, size, "sockpair: %s: ", report_command);
 	else
-		snprintf(prefix, sizeof(prefix), "sockpair: ");
-	va_start(ap, fmt);
-	emit(prefix, fmt, ap);
-	va_end(ap);
+		snprintf(buf, size, "sockpair: ");
 }
 
-/* Prints e as SPEC's error line; returns its exit status. */
+static void json_error(const struct sp_error *e, const char *prefix)
+{
+	char line[2048], message[1024];
+	struct json j;
+
+	snprintf(message, sizeof(message), "%s%s", prefix, e->text);
+	json_begin(&j, line, sizeof(line), "error", clock_since_start());
+	json_cstring(&j, "message", message);
+	json_string(&j, "call", e->text, strcspn(e->text, "(:"));
+	json_cstring(&j, "errno", e->err ? strerrorname_np(e->err) : NULL);
+	json_integer(&j, "status", e->status);
+	trace_write(line, json_end(&j));
+}
+
+/* Prints e as SPEC's error line (or its JSON event); returns its exit status. */
 int report_failure(const struct sp_error *e)
 {
-	emit_error("%s", e->text);
+	char prefix[64];
+
+	error_prefix(prefix, sizeof(prefix));
+	if (trace_json)
+		json_error(e, prefix);
+	else
+		emit_line(prefix, e->text);
 	return e->status;
 }
 
 /* Prints an error line made here; returns status. */
 int report_error(int status, const char *fmt, ...)
 {
-	struct sp_error e;
+	struct sp_error e = { .status = status };
 	va_list ap;
 
 	va_start(ap, fmt);
 	vformat(e.text, sizeof(e.text), fmt, ap);
 	va_end(ap);
-	e.status = status;
 	return report_failure(&e);
 }
 
-/* An announcement or connection event on stderr, unless -q. */
-void report_note(const char *fmt, ...)
+/* A connection event on stderr, unless -q: the text line, or the JSON event
+ * of that name with the peer. */
+void report_event(const char *event, const char *peer, const char *fmt, ...)
 {
+	char text[768], line[1024];
+	struct json j;
 	va_list ap;
 
 	if (report_quiet)
 		return;
 	va_start(ap, fmt);
-	emit("", fmt, ap);
+	vformat(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (!trace_json) {
+		emit_line("", text);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), event, clock_since_start());
+	json_cstring(&j, "peer", peer);
+	json_cstring(&j, "message", text);
+	trace_write(line, json_end(&j));
 }
+
+/* Any other announcement, unless -q: its JSON event is a "note". */
+void report_note(const char *fmt, ...)
+{
+	char text[768], line[1024];
+	struct json j;
+	va_list ap;
+
+	if (report_quiet)
+		return;
+	va_start(ap, fmt);
+	vformat(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!trace_json) {
+		emit_line("", text);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), "note", clock_since_start());
+	json_cstring(&j, "message", text);
+	trace_write(line, json_end(&j));
+}
+
+/*
+ * SPEC's announcement "listening on ADDRESS" (a host:port, [v6]:port or a
+ * UNIX path), for scripts to read; as JSON, address and port, or path.
+ */
+void report_listening(const char *address, bool unix_path)
+{
+	char line[1024], host[128];
+	const char *colon = strrchr(address, ':');
+	struct json j;
+
+	if (report_quiet)
+		return;
+	if (!trace_json) {
+		emit_line("listening on ", address);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), "listening", clock_since_start());
+	if (unix_path || !colon) {
+		json_cstring(&j, "path", address);
+	} else {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - address), address);
+		json_cstring(&j, "address", addr_strip_brackets(host, host, sizeof(host)));
+		json_integer(&j, "port", strtol(colon + 1, NULL, 10));
+	}
+	trace_write(line, json_end(&j));
+}
+
+/* The step report_step() began, for its JSON event at the end. */
+static char step_text[512];
 
 /*
  * A step in the manual's style: "Sending HTTP HEAD request..." now, and
  * "OK." or "failed." on the same line when it is over.  Progress, so -q
- * silences it; an error line of its own follows a failed step.
+ * silences it; an error line of its own follows a failed step.  As JSON,
+ * one "progress" event when the step is over.
  */
 void report_step(const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
 
 	if (report_quiet)
 		return;
 	va_start(ap, fmt);
-	vformat(line, sizeof(line), fmt, ap);
+	vformat(step_text, sizeof(step_text), fmt, ap);
 	va_end(ap);
+	if (trace_json)
+		return;
 	fflush(stdout);
-	(void)!sys_write_quiet(STDERR_FILENO, line, strlen(line));
+	trace_write(step_text, strlen(step_text));
 	trace_note_open_line(true);
+}
+
+/* A step that is its own line ("Reading response:"); as JSON, a progress
+ * event that went well. */
+void report_milestone(const char *text)
+{
+	if (report_quiet)
+		return;
+	if (!trace_json) {
+		emit_line("", text);
+		return;
+	}
+	snprintf(step_text, sizeof(step_text), "%s", text);
+	report_step_done(true);
 }
 
 /* Ends a progress line with "OK." or "failed.". */
 void report_step_done(bool ok)
 {
+	char line[1024];
+	struct json j;
+	size_t n = strlen(step_text);
+
 	if (report_quiet)
 		return;
-	(void)!sys_write_quiet(STDERR_FILENO, ok ? "OK.\n" : "failed.\n", ok ? 4 : 8);
-	trace_note_open_line(false);
+	if (!trace_json) {
+		trace_note_open_line(false);
+		trace_write(ok ? "OK.\n" : "failed.\n", ok ? 4 : 8);
+		return;
+	}
+	while (n > 0 && (step_text[n - 1] == '.' || step_text[n - 1] == ':'))
+		n--;
+	json_begin(&j, line, sizeof(line), "progress", clock_since_start());
+	json_string(&j, "step", step_text, n);
+	json_bool(&j, "ok", ok);
+	trace_write(line, json_end(&j));
 }
 
-/* SPEC's usage error: the reason, the Try line, exit 2 (git's die, exempt from the prefix). */
+/* SPEC's usage error: the reason, the Try line, exit 2; plain text even
+ * under --json (git's die: exempt from the file's prefix). */
 void usage_error(const char *fmt, ...)
 {
-	struct sp_error e;
+	char prefix[64], text[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vformat(e.text, sizeof(e.text), fmt, ap);
+	vformat(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	report_failure(&e);
+	error_prefix(prefix, sizeof(prefix));
+	fflush(stdout);
+	fprintf(stderr, "%s%s\n", prefix, text);
 	if (report_command)
 		fprintf(stderr, "Try 'sockpair %s --help' for more information.\n", report_command);
 	else

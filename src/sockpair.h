@@ -64,6 +64,22 @@ int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
 enum { TEXT_QUOTE_SHOWN = 32, TEXT_QUOTE_SIZE = 4 * TEXT_QUOTE_SHOWN + 8 };
 const char *text_escape(const void *buf, size_t n, char *out, size_t size);
 size_t text_quote(char *out, size_t size, const void *buf, size_t n);
+size_t text_json_string(char *out, size_t size, const void *buf, size_t n);
+/* A JSON object on one line, built in a caller's buffer; always valid. */
+struct json {
+	char *buf;
+	size_t size, len;
+	bool need_comma, full;
+};
+void json_begin(struct json *j, char *buf, size_t size, const char *event, double time);
+void json_string(struct json *j, const char *key, const void *s, size_t n);
+void json_cstring(struct json *j, const char *key, const char *s);
+void json_number(struct json *j, const char *key, double v, int decimals);
+void json_integer(struct json *j, const char *key, long long v);
+void json_bool(struct json *j, const char *key, bool v);
+void json_open(struct json *j, const char *key);
+void json_close(struct json *j);
+size_t json_end(struct json *j);
 
 /* addr.c */
 struct sockaddr_un;
@@ -74,10 +90,14 @@ int addr_unix(const char *path, struct sockaddr_un *sun, socklen_t *len);
 /* clock.c */
 long long clock_now_ms(void);
 double clock_now_seconds(void);
+void clock_mark_start(void);
+double clock_since_start(void);
 
 /* trace.c */
 extern bool trace_enabled;
+extern bool trace_json;		/* --json: every diagnostic is a JSON object */
 void trace_note_open_line(bool open);
+void trace_set_command(const char *name);
 void trace_set_child(void);
 typedef void trace_writer_fn(const char *line, size_t n);
 trace_writer_fn *trace_set_writer(trace_writer_fn *writer);
@@ -100,7 +120,6 @@ struct conn_view {
 	int pid, inq, outq;
 	unsigned uid, gid;
 };
-void conn_mark_start(void);
 void conn_set_child(void);
 bool conn_is_socket(int fd);
 enum conn_kind { CONN_PLAIN, CONN_ACCEPTED, CONN_PAIR_END };
@@ -168,8 +187,11 @@ extern bool report_quiet;
 int report_failure(const struct sp_error *e);
 int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void report_event(const char *event, const char *peer, const char *fmt, ...) PRINTF_LIKE(3, 4);
+void report_listening(const char *address, bool unix_path);
 void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
+void report_milestone(const char *text);
 void report_raw(const char *bytes, size_t n);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

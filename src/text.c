@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t utf8_sequence(const unsigned char *p, size_t n)
+/* The length of the valid UTF-8 sequence at p (at most n bytes), 0 if
+ * none; its code point in *cp. */
+static size_t utf8_sequence(const unsigned char *p, size_t n, uint32_t *cp_out)
 {
 	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
 	uint32_t cp;
@@ -26,7 +27,17 @@ static size_t utf8_sequence(const unsigned char *p, size_t n)
 	if (cp < (len == 2 ? 0x80u : len == 3 ? 0x800u : 0x10000u) || cp > 0x10ffff ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;	/* overlong, out of range, or a surrogate */
-	/* C1 controls (U+0080..U+009F): some terminals obey them too. */
+	*cp_out = cp;
+	return len;
+}
+
+/* A sequence a terminal shows as text: C1 controls (U+0080..U+009F) are
+ * obeyed by some terminals, so they count as not text. */
+static size_t utf8_text(const unsigned char *p, size_t n)
+{
+	uint32_t cp = 0;
+	size_t len = utf8_sequence(p, n, &cp);
+
 	return cp >= 0x80 && cp <= 0x9f ? 0 : len;
 }
 
@@ -44,7 +55,7 @@ const char *text_escape(const void *buf, size_t n, char *out, size_t size)
 
 	for (size_t i = 0; i < n && size > 0;) {
 		const char *hit = p[i] ? memchr(named, p[i], sizeof(named) - 1) : NULL;
-		size_t seq = p[i] >= 0x80 ? utf8_sequence(p + i, n - i) : 0;
+		size_t seq = p[i] >= 0x80 ? utf8_text(p + i, n - i) : 0;
 		char one[8];
 		size_t w;
 
@@ -107,4 +118,145 @@ size_t text_quote(char *out, size_t size, const void *buf, size_t n)
 		used += (size_t)sprintf(out + used, "...");
 	out[used] = '\0';
 	return used;
+}
+
+/*
+ * A JSON string of n bytes, quotes included, into out (size > 8): UTF-8
+ * passes through, control characters and '"' and '\' are escaped, and a
+ * byte that is not UTF-8 becomes \u00XX, so the result is always valid
+ * JSON whatever a peer sent.  Cut, still valid, when out is too small.
+ * Returns the length written.
+ */
+size_t text_json_string(char *out, size_t size, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	size_t used = 0;
+
+	out[used++] = '"';
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t seq = p[i] >= 0x80 ? utf8_sequence(p + i, n - i, &cp) : 0;
+		char one[8];
+		size_t w;
+
+		if (seq)
+			w = (size_t)snprintf(one, sizeof(one), "%.*s", (int)seq, (const char *)p + i);
+		else if (p[i] == '"' || p[i] == '\\')
+			w = (size_t)snprintf(one, sizeof(one), "\\%c", p[i]);
+		else if (p[i] == '\n')
+			w = (size_t)snprintf(one, sizeof(one), "\\n");
+		else if (p[i] < 0x20 || p[i] >= 0x7f)
+			w = (size_t)snprintf(one, sizeof(one), "\\u%04x", p[i]);
+		else
+			w = (size_t)snprintf(one, sizeof(one), "%c", p[i]);
+		if (used + w + 2 > size)
+			break;
+		memcpy(out + used, one, w);
+		used += w;
+		i += seq ? seq : 1;
+	}
+	out[used++] = '"';
+	out[used] = '\0';
+	return used;
+}
+
+/* ---- JSON lines: one object per line, built in a caller's buffer ------- */
+
+static void json_put(struct json *j, const char *s, size_t n)
+{
+	if (j->len + n + 3 > j->size) {	/* room kept for "}\n" and the NUL */
+		j->full = true;
+		return;
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+}
+
+static void json_key(struct json *j, const char *key)
+{
+	char quoted[64];
+	size_t n = text_json_string(quoted, sizeof(quoted), key, strlen(key));
+
+	if (j->need_comma)
+		json_put(j, ",", 1);
+	json_put(j, quoted, n);
+	json_put(j, ":", 1);
+	j->need_comma = true;
+}
+
+/* {"event":EVENT,"time":SECONDS ... into buf (size: its room). */
+void json_begin(struct json *j, char *buf, size_t size, const char *event, double time)
+{
+	*j = (struct json){ .buf = buf, .size = size };
+	json_put(j, "{", 1);
+	json_cstring(j, "event", event);
+	json_number(j, "time", time, 6);
+}
+
+void json_string(struct json *j, const char *key, const void *s, size_t n)
+{
+	size_t room = j->size > j->len + 16 ? j->size - j->len - 16 : 0;
+
+	json_key(j, key);
+	if (room < 3) {
+		j->full = true;
+		return;
+	}
+	/* A string too long for the room is cut, and stays valid. */
+	j->len += text_json_string(j->buf + j->len, room, s, n);
+}
+
+void json_cstring(struct json *j, const char *key, const char *s)
+{
+	if (!s) {
+		json_key(j, key);
+		json_put(j, "null", 4);
+		return;
+	}
+	json_string(j, key, s, strlen(s));
+}
+
+void json_number(struct json *j, const char *key, double v, int decimals)
+{
+	char num[64];
+
+	json_key(j, key);
+	json_put(j, num, (size_t)snprintf(num, sizeof(num), "%.*f", decimals, v));
+}
+
+void json_integer(struct json *j, const char *key, long long v)
+{
+	char num[32];
+
+	json_key(j, key);
+	json_put(j, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+}
+
+void json_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_put(j, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* "key":{ ... json_close() ends it. */
+void json_open(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_put(j, "{", 1);
+	j->need_comma = false;
+}
+
+void json_close(struct json *j)
+{
+	json_put(j, "}", 1);
+	j->need_comma = true;
+}
+
+/* Ends the object with "}\n"; returns the line's length. */
+size_t json_end(struct json *j)
+{
+	memcpy(j->buf + j->len, "}\n", 3);
+	j->len += 2;
+	return j->len;
 }

@@ -13,11 +13,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-bool trace_enabled;
+bool trace_enabled, trace_json;
 static char trace_prefix[32];
+/* The pid of a forked child, 0 in the parent: JSON lines carry it. */
+static int child_pid;
 typedef void trace_writer_fn(const char *line, size_t n);
 static trace_writer_fn *trace_writer;
 
@@ -35,6 +38,29 @@ trace_writer_fn *trace_set_writer(trace_writer_fn *writer)
 	return old;
 }
 
+/* The command, for --json's first event. */
+static const char *command_name;
+static bool start_sent;
+
+void trace_set_command(const char *name)
+{
+	command_name = name;
+}
+
+/* --json's first line, before whatever comes first. */
+static void send_start_event(void)
+{
+	char line[256];
+	struct json j;
+
+	start_sent = true;
+	json_begin(&j, line, sizeof(line), "start", 0.0);
+	json_integer(&j, "version", 1);
+	json_cstring(&j, "command", command_name);
+	json_cstring(&j, "sockpair", SOCKPAIR_VERSION);
+	trace_writer(line, json_end(&j));
+}
+
 /* Whether stderr holds a line begun and not ended (a progress step). */
 static bool line_open;
 
@@ -48,6 +74,7 @@ void trace_note_open_line(bool open)
 void trace_set_child(void)
 {
 	snprintf(trace_prefix, sizeof(trace_prefix), "[pid %d] ", (int)getpid());
+	child_pid = (int)getpid();
 }
 
 /*
@@ -58,6 +85,8 @@ void trace_write(const char *line, size_t n)
 {
 	if (!trace_writer)
 		return;
+	if (trace_json && !start_sent)
+		send_start_event();
 	if (line_open) {
 		line_open = false;
 		trace_writer("\n", 1);
@@ -65,11 +94,48 @@ void trace_write(const char *line, size_t n)
 	trace_writer(line, n);
 }
 
+/*
+ * A call as a JSON object: its name, the arguments as shown, the result
+ * (a number where it is one, else the text: "[3, 4]", an address), and
+ * the errno name of a failure.
+ */
+static void json_call(const char *call, const char *result)
+{
+	char line[1024], *end;
+	const char *open = strchr(call, '(');
+	size_t name_len = open ? (size_t)(open - call) : strlen(call);
+	size_t args_len = open && strlen(open) >= 2 ? strlen(open) - 2 : 0;
+	long long number = strtoll(result, &end, 10);
+	struct json j;
+
+	json_begin(&j, line, sizeof(line), "call", clock_since_start());
+	if (child_pid)
+		json_integer(&j, "pid", child_pid);
+	json_string(&j, "name", call, name_len);
+	json_string(&j, "args", open ? open + 1 : "", args_len);
+	if (end != result && (*end == '\0' || *end == ' '))
+		json_integer(&j, "result", number);
+	else
+		json_cstring(&j, "result", result);
+	if (number == -1 && *end == ' ') {
+		char name[32];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(end + 1, " "), end + 1);
+		json_cstring(&j, "errno", name);
+	} else {
+		json_cstring(&j, "errno", NULL);
+	}
+	trace_write(line, json_end(&j));
+}
+
 static void trace_line(const char *call, const char *result)
 {
 	char line[512];
 	int n;
 
+	if (trace_json) {
+		json_call(call, result);
+		return;
+	}
 	n = snprintf(line, sizeof(line), "%s%s = %s\n", trace_prefix, call, result);
 	if (n >= (int)sizeof(line)) {
 		n = (int)sizeof(line);

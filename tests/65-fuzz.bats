@@ -23,3 +23,7 @@ replay() {
 @test "fuzz: the head reader's corpus and regressions replay cleanly" {
 	replay head
 }
+
+@test "fuzz: the JSON encoder's corpus and regressions replay cleanly" {
+	replay json
+}
