@@ -10,7 +10,7 @@ _sockpair_options() {
 	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6" ;;
 	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf" ;;
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
-	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout" ;;
+	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
 	esac
 }
 
@@ -30,7 +30,8 @@ _sockpair_values() {
 	talkback:-a | talkback:--address) echo "=hosts" ;;
 	talkback:-p | talkback:--port | talkback:-b | talkback:--backlog) echo "-" ;;
 	talkback:--max-clients | talkback:--max-line | talkback:--idle-timeout) echo "-" ;;
-	http-head:-p | http-head:--port | http-head:--path | http-head:-w | http-head:--timeout) echo "-" ;;
+	http-head:-p | http-head:--port | http-head:--path | http-head:-w | http-head:--timeout | \
+	http-head:-n | http-head:--count | http-head:-i | http-head:--interval) echo "-" ;;
 	esac
 }
 

@@ -72,3 +72,6 @@ complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l path -x -d 'P
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s 4 -l ipv4 -d 'IPv4 addresses only'
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s 6 -l ipv6 -d 'IPv6 addresses only'
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s w -l timeout -x -d 'Connect and response timeout, seconds'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l timing -d 'Print the time of each step'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s n -l count -x -d 'Requests to make, one after the other'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s i -l interval -x -d 'Seconds between requests'

@@ -26,9 +26,26 @@ struct http_head_opts {
 	unsigned port;		/* 0: the target's, or the www service's */
 	const char *path;	/* --path, else the target's */
 	int family, timeout_ms;
+	bool timing;		/* --timing: curl's -w times after the head */
+	unsigned long count;	/* -n: requests one after the other; 0: one, verbose */
+	int interval_ms;	/* -i: the pause between them */
 };
 
-enum { OPT_PATH = CMD_LONG_ONLY };
+/* The times of one request, in ms since it began, as curl's -w names them. */
+enum phase { NAMELOOKUP, CONNECT, PRETRANSFER, STARTTRANSFER, TOTAL, PHASES };
+static const char *const phase_names[PHASES] = {
+	"namelookup", "connect", "pretransfer", "starttransfer", "total"
+};
+
+/* One request: how it went, and whether it talks about it as it goes. */
+struct attempt {
+	bool verbose;		/* the manual's progress lines */
+	double start;		/* clock_now_seconds() at its beginning */
+	double ms[PHASES];
+	int code;		/* the final head's status code */
+};
+
+enum { OPT_PATH = CMD_LONG_ONLY, OPT_TIMING };
 
 static const struct cmd_option http_head_options[] = {
 	CMD_OPT_PORT("the port (default: the URL's, else www's: 80)"),
@@ -37,6 +54,9 @@ static const struct cmd_option http_head_options[] = {
 	CMD_OPT_IPV6,
 	CMD_OPT_TIMEOUT("for each connection attempt, and for the whole\n"
 			"                       response head (default 10)"),
+	{ OPT_TIMING, "timing", NULL, "print the time of each step, as curl -w names them" },
+	{ 'n', "count", "N", "N requests, one after the other, and a summary" },
+	{ 'i', "interval", "SECS", "with -n, wait SECS between requests (default 0)" },
 	CMD_OPT_END
 };
 
@@ -55,13 +75,29 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 			break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
+		case OPT_TIMING: o->timing = true; break;
+		case 'n':
+			if (parse_uint(optarg, 1000000, &o->count) < 0 || o->count == 0)
+				usage_error("invalid count '%s' (1 to 1000000)", optarg);
+			break;
+		case 'i':
+			o->interval_ms = strcmp(optarg, "0") == 0 ? 0 : cmd_timeout_ms(optarg);
+			break;
 		}
 	}
+	if (o->interval_ms && !o->count)
+		usage_error("-i is the pause between the requests of -n");
 	if (argc - optind != 1)
 		usage_error(argc - optind ? "unexpected argument '%s'" : "missing HOST or URL%s",
 			    argc - optind ? argv[optind + 1] : "");
 	if (http_parse_target(argv[optind], &o->target, why, sizeof(why)) < 0)
 		usage_error("%s", why);
+}
+
+/* The time of a phase of the attempt, now. */
+static void mark(struct attempt *a, enum phase p)
+{
+	a->ms[p] = (clock_now_seconds() - a->start) * 1000;
 }
 
 /* The manual's getservbyname('www', 'tcp'), and 80 where /etc/services lacks it. */
@@ -102,7 +138,7 @@ static const char *numeric_host(const struct addrinfo *ai, char *buf, size_t siz
  * failures reported as they happen; -1 and *e (the last) if none answers.
  */
 static int connect_step(const struct http_head_opts *o, unsigned port, char *peer,
-			size_t peer_size, struct sp_error *e)
+			size_t peer_size, struct attempt *at, struct sp_error *e)
 {
 	const char *host = o->target.host;
 	struct addrinfo *ai, *a;
@@ -112,28 +148,35 @@ static int connect_step(const struct http_head_opts *o, unsigned port, char *pee
 	snprintf(port_text, sizeof(port_text), "%u", port);
 	if (net_resolve(host, port_text, o->family, SOCK_STREAM, false, &ai, e) < 0)
 		return -1;
+	mark(at, NAMELOOKUP);
 	for (a = ai; a && fd < 0; a = a->ai_next) {
-		report_step("Attempting to connect to '%s' on port '%u'...",
-			    numeric_host(a, addr, sizeof(addr)), port);
+		if (at->verbose)
+			report_step("Attempting to connect to '%s' on port '%u'...",
+				    numeric_host(a, addr, sizeof(addr)), port);
 		fd = net_connect_addr(a, o->timeout_ms, e);
-		report_step_done(fd >= 0);
-		if (fd < 0 && a->ai_next)
+		if (at->verbose)
+			report_step_done(fd >= 0);
+		if (fd < 0 && a->ai_next && at->verbose)
 			report_failure(e);
 		else if (fd >= 0)
 			addr_format(a->ai_addr, a->ai_addrlen, peer, peer_size);
 	}
 	freeaddrinfo(ai);
+	mark(at, CONNECT);
 	return fd;
 }
 
 static int send_step(int fd, const char *request, size_t len, const char *peer,
-		     struct sp_error *e)
+		     struct attempt *at, struct sp_error *e)
 {
 	int r;
 
-	report_step("Sending HTTP HEAD request...");
+	if (at->verbose)
+		report_step("Sending HTTP HEAD request...");
 	r = io_write_all(fd, request, len, e);
-	report_step_done(r == 0);
+	if (at->verbose)
+		report_step_done(r == 0);
+	mark(at, PRETRANSFER);
 	if (r < 0)
 		fail_errno(e, e->err == EPIPE || e->err == ECONNRESET ? SP_PROTOCOL : SP_FAILURE,
 			   e->err, "write(%s)", peer);
@@ -177,7 +220,7 @@ static int closed_early(const char *peer, size_t got, struct sp_error *e)
  * Returns the head's length in buf, or -1 and *e.
  */
 static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
-			 struct sp_error *e)
+			 struct attempt *at, struct sp_error *e)
 {
 	long long deadline = clock_now_ms() + timeout_ms;
 	struct http_head h = { 0 };
@@ -196,9 +239,12 @@ static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
 			return fail_errno(e, SP_PROTOCOL, errno, "read(%s)", peer);
 		if (n == 0)
 			return closed_early(peer, got, e);
+		if (got == 0)
+			mark(at, STARTTRANSFER);
 		got += (size_t)n;
 		switch (http_head_feed(&h, buf, got)) {
 		case HEAD_DONE:
+			mark(at, TOTAL);
 			return (ssize_t)h.length;
 		case HEAD_BAD:
 			return protocol_failure(peer, h.why, buf, got, e);
@@ -208,52 +254,268 @@ static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
 	}
 }
 
-static int read_step(int fd, int timeout_ms, const char *peer, struct sp_error *e)
+/* "HTTP/1.1 200 OK": 200; 0 when the status line has no code. */
+static int status_code(const char *head, size_t len)
 {
-	char *buf = malloc(HTTP_HEAD_MAX);
-	ssize_t n;
-	int r = -1;
+	const char *sp = memchr(head, ' ', len);
 
-	if (!buf)
-		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
-	report_milestone("Reading response:");
-	n = read_head(fd, buf, timeout_ms, peer, e);
-	if (n > 0)
-		r = io_write_all(STDOUT_FILENO, buf, (size_t)n, e);
-	free(buf);
+	if (!sp || (size_t)(sp - head) + 4 > len)
+		return 0;
+	return (int)strtol(sp + 1, NULL, 10);
+}
+
+/*
+ * One request, from name lookup to the complete head, read into head
+ * (HTTP_HEAD_MAX bytes) and, with print, written to stdout before the
+ * socket closes.  Returns the head's length, or -1 and *e.
+ */
+static ssize_t request_once(const struct http_head_opts *o, unsigned port, const char *request,
+			    size_t len, char *head, bool print, struct attempt *at,
+			    struct sp_error *e)
+{
+	char peer[128];
+	ssize_t n;
+	int fd;
+
+	at->start = clock_now_seconds();
+	fd = connect_step(o, port, peer, sizeof(peer), at, e);
+	if (fd < 0)
+		return -1;
+	if (send_step(fd, request, len, peer, at, e) < 0) {
+		sys_close(fd);
+		return -1;
+	}
+	if (at->verbose)
+		report_milestone("Reading response:");
+	n = read_head(fd, head, o->timeout_ms, peer, at, e);
+	if (n < 0 || (print && io_write_all(STDOUT_FILENO, head, (size_t)n, e) < 0)) {
+		sys_close(fd);
+		return -1;
+	}
+	at->code = status_code(head, (size_t)n);
+	if (at->verbose) {
+		report_step("Closing socket...");
+		report_step_done(sys_close(fd) == 0);
+	} else {
+		sys_close(fd);
+	}
+	return n;
+}
+
+/* time: namelookup 0.112 connect 0.204 ... (or its JSON event). */
+static void report_timing(const struct attempt *at)
+{
+	char line[512];
+	struct json j;
+	int n = snprintf(line, sizeof(line), "time:");
+
+	if (trace_json) {
+		json_begin(&j, line, sizeof(line), "timing", clock_since_start());
+		for (int p = 0; p < PHASES; p++)
+			json_number(&j, phase_names[p], at->ms[p], 3);
+		trace_write(line, json_end(&j));
+		return;
+	}
+	for (int p = 0; p < PHASES; p++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %.3f", phase_names[p],
+			      at->ms[p]);
+	line[n++] = '\n';
+	trace_write(line, (size_t)n);
+}
+
+/* The manual's one request, each step said as it goes. */
+static int run_once(const struct http_head_opts *o, unsigned port, const char *request,
+		    size_t len)
+{
+	struct attempt at = { .verbose = true };
+	struct sp_error e;
+	char *head = malloc(HTTP_HEAD_MAX);
+	ssize_t n;
+	int r = 0;
+
+	if (!head) {
+		fail_errno(&e, SP_FAILURE, ENOMEM, "malloc");
+		return report_failure(&e);
+	}
+	n = request_once(o, port, request, len, head, true, &at, &e);
+	if (n < 0)
+		r = report_failure(&e);
+	else if (o->timing)
+		report_timing(&at);
+	free(head);
 	return r;
+}
+
+/* ---- -n: requests one after the other, and a summary ------------------ */
+
+struct tally {
+	unsigned long done, ok;
+	int first_failure;	/* its exit status; 0: none yet */
+	double *ms[PHASES];	/* each phase of each request that succeeded */
+};
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile of sorted v[0..n). */
+static double percentile(const double *v, unsigned long n, double p)
+{
+	unsigned long rank = (unsigned long)(p * (double)n + 0.999999);
+
+	return v[rank ? rank - 1 : 0];
+}
+
+static void report_request(unsigned long k, const struct attempt *at, const struct sp_error *e)
+{
+	char line[768];
+	struct json j;
+
+	if (trace_json) {
+		json_begin(&j, line, sizeof(line), "request", clock_since_start());
+		json_integer(&j, "number", (long long)k);
+		json_bool(&j, "ok", e == NULL);
+		if (e) {
+			json_cstring(&j, "reason", e->text);
+			json_integer(&j, "status", e->status);
+		} else {
+			json_integer(&j, "code", at->code);
+			for (int p = 0; p < PHASES; p++)
+				json_number(&j, phase_names[p], at->ms[p], 3);
+		}
+		trace_write(line, json_end(&j));
+	} else if (e) {
+		report_note("#%lu failed: %s", k, e->text);
+	} else {
+		report_note("#%lu %d total %.3f", k, at->code, at->ms[TOTAL]);
+	}
+}
+
+static void sort_phase(double *v, unsigned long n, double q[5])
+{
+	qsort(v, n, sizeof(*v), compare_doubles);
+	q[0] = v[0];
+	q[1] = percentile(v, n, 0.5);
+	q[2] = percentile(v, n, 0.9);
+	q[3] = percentile(v, n, 0.99);
+	q[4] = v[n - 1];
+}
+
+/* summary: N requests, N ok, N failed; then min median p90 p99 max a phase. */
+static void report_summary(struct tally *t)
+{
+	static const enum phase shown[] = { NAMELOOKUP, CONNECT, STARTTRANSFER, TOTAL };
+	static const char *const keys[5] = { "min", "median", "p90", "p99", "max" };
+	char line[2048];
+	struct json j;
+	double q[5];
+
+	if (!trace_json)
+		report_note("summary: %lu requests, %lu ok, %lu failed", t->done, t->ok,
+			    t->done - t->ok);
+	json_begin(&j, line, sizeof(line), "summary", clock_since_start());
+	json_integer(&j, "requests", (long long)t->done);
+	json_integer(&j, "ok", (long long)t->ok);
+	json_integer(&j, "failed", (long long)(t->done - t->ok));
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && t->ok; i++) {
+		sort_phase(t->ms[shown[i]], t->ok, q);
+		if (!trace_json) {
+			report_note("%s min %.3f median %.3f p90 %.3f p99 %.3f max %.3f",
+				    phase_names[shown[i]], q[0], q[1], q[2], q[3], q[4]);
+			continue;
+		}
+		json_open(&j, phase_names[shown[i]]);
+		for (int k = 0; k < 5; k++)
+			json_number(&j, keys[k], q[k], 3);
+		json_close(&j);
+	}
+	if (trace_json)
+		trace_write(line, json_end(&j));
+}
+
+/* Sleeps ms, or less when a stop signal comes; waiting costs nothing. */
+static void pause_ms(int ms)
+{
+	long long until = clock_now_ms() + ms;
+	long long left;
+
+	while (!proc_stopped_by() && (left = until - clock_now_ms()) > 0)
+		sys_poll(NULL, 0, (int)left);
+}
+
+static void count_request(struct tally *t, const struct attempt *at, const struct sp_error *e)
+{
+	t->done++;
+	if (e) {
+		if (!t->first_failure)
+			t->first_failure = e->status;
+		return;
+	}
+	for (int p = 0; p < PHASES; p++)
+		t->ms[p][t->ok] = at->ms[p];
+	t->ok++;
+}
+
+static void tally_release(struct tally *t)
+{
+	for (int p = 0; p < PHASES; p++)
+		free(t->ms[p]);
+}
+
+/* -n N: N requests, a line each, the first head on stdout, a summary. */
+static int run_repeated(const struct http_head_opts *o, unsigned port, const char *request,
+			size_t len)
+{
+	struct tally t = { 0 };
+	struct sp_error e;
+	char *head = malloc(HTTP_HEAD_MAX);
+	bool memory = head != NULL;
+
+	for (int p = 0; p < PHASES; p++)
+		memory &= (t.ms[p] = malloc(o->count * sizeof(double))) != NULL;
+	if (!memory) {
+		tally_release(&t);
+		free(head);
+		fail_errno(&e, SP_FAILURE, ENOMEM, "malloc");
+		return report_failure(&e);
+	}
+	proc_stop_on_signals();
+	for (unsigned long k = 1; k <= o->count && !proc_stopped_by(); k++) {
+		struct attempt at = { .verbose = false };
+		bool ok = request_once(o, port, request, len, head, t.ok == 0, &at, &e) >= 0;
+
+		report_request(k, &at, ok ? NULL : &e);
+		count_request(&t, &at, ok ? NULL : &e);
+		if (k < o->count && o->interval_ms)
+			pause_ms(o->interval_ms);
+	}
+	report_summary(&t);
+	tally_release(&t);
+	free(head);
+	return t.first_failure;
 }
 
 static int cmd_http_head_exec(int argc, char **argv)
 {
 	struct http_head_opts o = { .family = AF_UNSPEC, .timeout_ms = 10000 };
-	char request[HTTP_PATH_MAX + 512], peer[128];
-	struct sp_error e;
+	char request[HTTP_PATH_MAX + 512];
 	unsigned port;
 	size_t len;
-	int fd, r;
 
 	parse_http_head_options(argc, argv, &o);
 	port = o.port ? o.port : o.target.port ? o.target.port : www_port();
 	format_request(&o, port, request, sizeof(request), &len);
-	fd = connect_step(&o, port, peer, sizeof(peer), &e);
-	if (fd < 0)
-		return report_failure(&e);
-	r = send_step(fd, request, len, peer, &e);
-	if (r == 0)
-		r = read_step(fd, o.timeout_ms, peer, &e);
-	if (r < 0) {
-		sys_close(fd);
-		return report_failure(&e);
-	}
-	report_step("Closing socket...");
-	report_step_done(sys_close(fd) == 0);
-	return SP_OK;
+	if (o.count)
+		return run_repeated(&o, port, request, len);
+	return run_once(&o, port, request, len);
 }
 
 const struct sp_cmd cmd_http_head_entry = {
 	.name = "http-head",
-	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [-q] HOST|URL",
+	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] HOST|URL",
 	.summary = "Send an HTTP HEAD request and print the response head, like curl -I",
 	.options = http_head_options,
 	.notes = "  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT][/PATH]\n",

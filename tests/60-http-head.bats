@@ -242,3 +242,79 @@ sockpair: http-head: connect(127.0.0.1:$port): Connection refused"
 	assert_failure 1
 	assert_equal "$stderr" "sockpair: http-head: write(stdout): No space left on device"
 }
+
+# The numbers of a "time:" line, in order.
+timing_numbers() {
+	sed -n 's/^time: namelookup \([0-9.]*\) connect \([0-9.]*\) pretransfer \([0-9.]*\) starttransfer \([0-9.]*\) total \([0-9.]*\)$/\1 \2 \3 \4 \5/p'
+}
+
+@test "http-head: --timing prints curl's five times, each at least the one before" {
+	start_http_server
+	run -0 --separate-stderr sp http-head --timing "http://127.0.0.1:$HTTPD_PORT/"
+	assert_line --index 0 --regexp '^HTTP/1\.[01] 200 OK'
+	local times
+	times=$(printf '%s\n' "$stderr" | timing_numbers)
+	[ -n "$times" ] || fail "no time: line in: $stderr"
+	# shellcheck disable=SC2086
+	awk '{ for (i = 2; i <= NF; i++) if ($i + 0 < $(i - 1) + 0) exit 1 }' <<<"$times" ||
+		fail "not ordered: $times"
+	# One time: line, once the head is complete.
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^time: ')" 1
+}
+
+@test "http-head: --timing shows a server's 300 ms between pretransfer and starttransfer" {
+	start_http_peer slow
+	run -0 --separate-stderr sp http-head --timing "http://127.0.0.1:$PEER_PORT/"
+	local times
+	times=$(printf '%s\n' "$stderr" | timing_numbers)
+	[ -n "$times" ] || fail "no time: line in: $stderr"
+	awk '{ exit !($4 - $3 >= 300) }' <<<"$times" || fail "starttransfer - pretransfer < 300: $times"
+}
+
+@test "http-head: -n 20 gives 20 lines, one head on stdout and an ordered summary" {
+	start_http_server
+	run -0 --separate-stderr sp http-head -n 20 "http://127.0.0.1:$HTTPD_PORT/"
+	assert_equal "$(grep -c '^HTTP/' <<<"$output")" 1
+	assert_equal "$(printf '%s\n' "$stderr" | grep -cE '^#[0-9]+ 200 total [0-9]+\.[0-9]{3}$')" 20
+	printf '%s\n' "$stderr" | grep -qx 'summary: 20 requests, 20 ok, 0 failed' || fail "$stderr"
+	local phase
+	for phase in namelookup connect starttransfer total; do
+		printf '%s\n' "$stderr" | grep "^$phase min " |
+			awk '{ exit !(NF == 11 && $3 <= $5 && $5 <= $7 && $7 <= $9 && $9 <= $11) }' ||
+			fail "summary of $phase not ordered: $stderr"
+	done
+}
+
+@test "http-head: -n 5 against a refusing port: exit 4, 5 failed" {
+	local port
+	port=$(closed_port)
+	run -4 --separate-stderr sp http-head -n 5 "http://127.0.0.1:$port/"
+	assert_output ""
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c "^#[1-5] failed: connect(127.0.0.1:$port): Connection refused$")" 5
+	printf '%s\n' "$stderr" | grep -qx 'summary: 5 requests, 0 ok, 5 failed' || fail "$stderr"
+}
+
+@test "http-head: -n 3 -i 0.5 lasts at least a second" {
+	start_http_server
+	local t0 t1
+	t0=$(date +%s%N)
+	run -0 --separate-stderr sp http-head -n 3 -i 0.5 "http://127.0.0.1:$HTTPD_PORT/"
+	t1=$(date +%s%N)
+	[ $(((t1 - t0) / 1000000)) -ge 1000 ] || fail "took $(((t1 - t0) / 1000000)) ms"
+	printf '%s\n' "$stderr" | grep -qx 'summary: 3 requests, 3 ok, 0 failed' || fail "$stderr"
+}
+
+@test "http-head: --json timing and summary events carry numbers" {
+	start_http_server
+	run -0 --separate-stderr sp --json http-head --timing "http://127.0.0.1:$HTTPD_PORT/"
+	run -0 jq -s -e 'map(select(.event == "timing")) | length == 1 and (.[0] | .total >= .starttransfer
+		and .starttransfer >= .pretransfer and .pretransfer >= .connect and .connect >= .namelookup)' \
+		<<<"$stderr"
+	run -0 --separate-stderr sp --json http-head -n 4 "http://127.0.0.1:$HTTPD_PORT/"
+	run -0 jq -s -e 'map(select(.event == "summary")) | length == 1 and .[0].requests == 4
+		and .[0].ok == 4 and .[0].total.min <= .[0].total.max' <<<"$stderr"
+	run -2 --separate-stderr sp http-head -i 1 "http://127.0.0.1:$HTTPD_PORT/"
+	assert_usage_error "sockpair: http-head: -i is the pause between the requests of -n"
+	run -2 --separate-stderr sp http-head -n 0 "http://127.0.0.1:$HTTPD_PORT/"
+	assert_usage_error "sockpair: http-head: invalid count '0' (1 to 1000000)"
+}

@@ -16,6 +16,7 @@ longer than 30 s.  MODE:
   garbage       binary bytes where the status line should be
   midclose      half a head, then closes
   sloppy        a head with bare \\n line ends, then closes
+  slow          reads the request, waits 0.3 s, answers 200, closes
 """
 import signal
 import socket
@@ -89,6 +90,10 @@ elif mode == "garbage":
 elif mode == "midclose":
     read_request()
     conn.sendall(b"HTTP/1.1 200 OK\r\nServer: ha")
+elif mode == "slow":
+    read_request()
+    time.sleep(0.3)
+    conn.sendall(HEAD)
 elif mode == "sloppy":
     read_request()
     conn.sendall(b"HTTP/1.0 200 OK\nServer: old\n\nbody")
