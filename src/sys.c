@@ -31,6 +31,16 @@
 /* The sinks that count or show data (-x, --stats): off, one test. */
 #define COUNTING (conn_hexdump || conn_stats || conn_counting)
 
+/* Runs a counting hook with errno kept: the caller reads the call's. */
+#define COUNT(...)                                     \
+	do {                                           \
+		if (COUNTING) {                        \
+			int saved_errno_ = errno;      \
+			__VA_ARGS__;                   \
+			errno = saved_errno_;          \
+		}                                      \
+	} while (0)
+
 /* Runs after the call: traces with errno saved and restored around it. */
 #define TRACE(...)                                     \
 	do {                                           \
@@ -66,8 +76,8 @@ int sys_socket(int domain, int type, int protocol)
 	char args[96];
 
 	TRACE(trace_ret(fd, "socket(%s)", triple(domain, type, protocol, args, sizeof(args))));
-	if (fd >= 0 && COUNTING)
-		conn_open(fd, CONN_PLAIN, NULL);
+	if (fd >= 0)
+		COUNT(conn_open(fd, CONN_PLAIN, NULL));
 	return fd;
 }
 
@@ -81,10 +91,8 @@ int sys_socketpair(int domain, int type, int protocol, int fds[2])
 	TRACE(triple(domain, type, protocol, args, sizeof(args));
 	      r == 0 ? trace_call(result, "socketpair(%s)", args)
 		     : trace_ret(r, "socketpair(%s)", args));
-	if (r == 0 && COUNTING) {
-		conn_open(fds[0], CONN_PAIR_END, NULL);
-		conn_open(fds[1], CONN_PAIR_END, NULL);
-	}
+	if (r == 0)
+		COUNT(conn_open(fds[0], CONN_PAIR_END, NULL); conn_open(fds[1], CONN_PAIR_END, NULL));
 	return r;
 }
 
@@ -102,8 +110,8 @@ int sys_listen(int fd, int backlog)
 	int r = listen(fd, backlog);
 
 	TRACE(trace_ret(r, "listen(%d, %d)", fd, backlog));
-	if (r == 0 && COUNTING)
-		conn_listening(fd);
+	if (r == 0)
+		COUNT(conn_listening(fd));
 	return r;
 }
 
@@ -115,8 +123,8 @@ int sys_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 
 	TRACE(trace_ret(r, "accept4(%d, %s)", fd,
 			r >= 0 && sa ? addr_text(sa, *len, addr, sizeof(addr)) : "NULL"));
-	if (r >= 0 && COUNTING)
-		conn_open(r, CONN_ACCEPTED, sa ? addr_text(sa, *len, addr, sizeof(addr)) : NULL);
+	if (r >= 0)
+		COUNT(conn_open(r, CONN_ACCEPTED, sa ? addr_text(sa, *len, addr, sizeof(addr)) : NULL));
 	return r;
 }
 
@@ -128,8 +136,8 @@ int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	TRACE(trace_ret(r, "connect(%d, %s)", fd, addr_text(sa, len, addr, sizeof(addr))));
 	/* A non-blocking connect() names the peer now, and is a connection
 	 * once SO_ERROR says 0 (see sys_getsockopt_int). */
-	if ((r == 0 || errno == EINPROGRESS) && COUNTING)
-		conn_connected(fd, addr_text(sa, len, addr, sizeof(addr)), r == 0);
+	if (r == 0 || errno == EINPROGRESS)
+		COUNT(conn_connected(fd, addr_text(sa, len, addr, sizeof(addr)), r == 0));
 	return r;
 }
 
@@ -137,8 +145,8 @@ int sys_shutdown(int fd, int how)
 {
 	int r = shutdown(fd, how);
 
-	if (r == 0 && how != SHUT_RD && COUNTING)
-		conn_shut(fd);
+	if (r == 0 && how != SHUT_RD)
+		COUNT(conn_shut(fd));
 	TRACE(trace_ret(r, "shutdown(%d, %s)", fd,
 			how == SHUT_WR ? "SHUT_WR" : how == SHUT_RD ? "SHUT_RD" : "SHUT_RDWR"));
 	return r;
@@ -176,8 +184,8 @@ int sys_getsockopt_int(int fd, int level, int name, int *value)
 
 	if (r == 0)
 		snprintf(result, sizeof(result), "%d", *value);
-	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && *value == 0 && COUNTING)
-		conn_connected(fd, NULL, true);
+	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && *value == 0)
+		COUNT(conn_connected(fd, NULL, true));
 	TRACE(r == 0 ? trace_call("0", "getsockopt(%d, %s, [%s])", fd,
 				  sockopt_name(level, name, opt, sizeof(opt)), result)
 		     : trace_ret(r, "getsockopt(%d, %s)", fd,
@@ -244,8 +252,7 @@ ssize_t sys_read(int fd, void *buf, size_t n)
 	ssize_t r = read(fd, buf, n);
 
 	TRACE(trace_data("read", fd, buf, r > 0 ? (size_t)r : 0, n, r, NULL));
-	if (COUNTING)
-		conn_moved(fd, false, buf, r, errno, NULL);
+	COUNT(conn_moved(fd, false, buf, r, errno, NULL));
 	return r;
 }
 
@@ -254,8 +261,7 @@ ssize_t sys_write(int fd, const void *buf, size_t n)
 	ssize_t r = write(fd, buf, n);
 
 	TRACE(trace_data("write", fd, buf, n, n, r, NULL));
-	if (COUNTING)
-		conn_moved(fd, true, buf, r, errno, NULL);
+	COUNT(conn_moved(fd, true, buf, r, errno, NULL));
 	return r;
 }
 
@@ -294,9 +300,8 @@ ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
 		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "NULL");
 	      trace_data("recvfrom", fd, buf, r > 0 ? (size_t)r : 0, n, r, extra));
-	if (COUNTING)
-		conn_moved(fd, false, buf, r, errno,
-			   from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL);
+	COUNT(conn_moved(fd, false, buf, r, errno,
+			 from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL));
 	return r;
 }
 
@@ -310,8 +315,8 @@ ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct so
 	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
 		       addr_text(to, to_len, addr, sizeof(addr)));
 	      trace_data("sendto", fd, buf, n, n, r, extra));
-	if (COUNTING)
-		conn_moved(fd, true, buf, r, errno, to ? addr_text(to, to_len, addr, sizeof(addr)) : NULL);
+	COUNT(conn_moved(fd, true, buf, r, errno,
+			 to ? addr_text(to, to_len, addr, sizeof(addr)) : NULL));
 	return r;
 }
 
@@ -323,10 +328,8 @@ ssize_t sys_splice(int from, int to, size_t n, unsigned flags)
 			flags & SPLICE_F_NONBLOCK ? "SPLICE_F_MOVE|SPLICE_F_NONBLOCK"
 						  : "SPLICE_F_MOVE"));
 	/* The bytes stay in the kernel: counted, not shown (-x never splices). */
-	if (COUNTING) {
-		conn_moved(from, false, NULL, r, errno, NULL);
-		conn_moved(to, true, NULL, r, errno, NULL);
-	}
+	COUNT(conn_moved(from, false, NULL, r, errno, NULL);
+	      conn_moved(to, true, NULL, r, errno, NULL));
 	return r;
 }
 
