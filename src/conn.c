@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -124,21 +123,25 @@ void conn_shut(int fd)
 
 /* ---- -x: the bytes ------------------------------------------------------ */
 
+/* The longest line xxd_line() writes, with the "> " before it. */
+enum { XXD_LINE_MAX = 2 + 16 + 1 + 40 + 2 + 16 + 1 };
+
 /* One line as xxd prints it: offset, 8 groups of 2 bytes, the text. */
 static size_t xxd_line(char *out, uint64_t offset, const unsigned char *p, size_t n)
 {
+	static const char digits[] = "0123456789abcdef";
 	size_t used = (size_t)sprintf(out, "%08" PRIx64 ":", offset);
 
 	for (size_t i = 0; i < 16; i++) {
 		if (i % 2 == 0)
 			out[used++] = ' ';
-		used += i < n ? (size_t)sprintf(out + used, "%02x", p[i])
-			      : (size_t)sprintf(out + used, "  ");
+		out[used++] = i < n ? digits[p[i] >> 4] : ' ';
+		out[used++] = i < n ? digits[p[i] & 15] : ' ';
 	}
 	out[used++] = ' ';
 	out[used++] = ' ';
 	for (size_t i = 0; i < n; i++)
-		out[used++] = isprint(p[i]) && p[i] < 0x7f ? (char)p[i] : '.';
+		out[used++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
 	out[used++] = '\n';
 	return used;
 }
@@ -176,23 +179,30 @@ static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uin
 		 const char *peer)
 {
 	const unsigned char *p = buf;
-	char line[128];
+	static char text[64 * 1024];
+	size_t used;
 	int len;
 
 	if (trace_json) {
 		json_dump(sent, p, n, offset, peer);
 		return;
 	}
-	len = snprintf(line, sizeof(line), "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
+	/* Lines go out a bufferful at a time: a write per line would be the
+	 * cost of -x, not the formatting. */
+	len = snprintf(text, sizeof(text), "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
 		       conn_name_peers ? peer : "", conn_name_peers ? " " : "",
 		       sent ? "sent" : "received", n, clock_since_start());
-	trace_write(line, (size_t)len);
+	used = (size_t)len;
 	for (size_t at = 0; at < n; at += 16) {
-		line[0] = sent ? '>' : '<';
-		line[1] = ' ';
-		len = (int)xxd_line(line + 2, offset + at, p + at, n - at < 16 ? n - at : 16) + 2;
-		trace_write(line, (size_t)len);
+		if (used + XXD_LINE_MAX > sizeof(text)) {
+			trace_write(text, used);
+			used = 0;
+		}
+		text[used++] = sent ? '>' : '<';
+		text[used++] = ' ';
+		used += xxd_line(text + used, offset + at, p + at, n - at < 16 ? n - at : 16);
 	}
+	trace_write(text, used);
 	(void)c;
 }
 
