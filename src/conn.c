@@ -22,7 +22,6 @@ bool conn_hexdump, conn_stats, conn_counting, conn_name_peers;
 struct conn {
 	bool open;		/* a socket of ours */
 	bool connection;	/* connected or accepted: worth a summary */
-	bool pair_end;		/* from socketpair(): worth one once it moved data */
 	bool listening;
 	bool peer_eof_first;	/* the peer's end of data came before our shutdown */
 	bool shut_by_us;
@@ -89,7 +88,7 @@ void conn_open(int fd, enum conn_kind kind, const char *peer)
 	if (!c)
 		return;
 	*c = (struct conn){ .open = true, .connection = kind == CONN_ACCEPTED,
-			    .pair_end = kind == CONN_PAIR_END, .opened = clock_now_seconds() };
+			    .opened = clock_now_seconds() };
 	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "(unnamed)");
 }
 
@@ -175,8 +174,7 @@ static void json_dump(bool sent, const unsigned char *p, size_t n, uint64_t offs
 	}
 }
 
-static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uint64_t offset,
-		 const char *peer)
+static void dump(bool sent, const void *buf, size_t n, uint64_t offset, const char *peer)
 {
 	const unsigned char *p = buf;
 	static char text[64 * 1024];
@@ -203,7 +201,6 @@ static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uin
 		used += xxd_line(text + used, offset + at, p + at, n - at < 16 ? n - at : 16);
 	}
 	trace_write(text, used);
-	(void)c;
 }
 
 /*
@@ -227,7 +224,7 @@ void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const ch
 	if (n == 0 && !sent && !c->shut_by_us)
 		c->peer_eof_first = true;
 	if (n > 0 && conn_hexdump && buf)
-		dump(c, sent, buf, (size_t)n, *count, other ? other : c->peer);
+		dump(sent, buf, (size_t)n, *count, other ? other : c->peer);
 	*count += (uint64_t)n;
 	if (sent)
 		c->writes++;

@@ -63,24 +63,27 @@ static int open_socket(int domain, int type, int protocol, struct sp_error *e)
 	return fd;
 }
 
-static int bind_to(int fd, const struct sockaddr *sa, socklen_t len, struct sp_error *e)
+/* bind() or connect() to an address, failing in SPEC's words. */
+static int address_call(int (*call)(int, const struct sockaddr *, socklen_t),
+			const char *name, int fd, const struct sockaddr *sa, socklen_t len,
+			struct sp_error *e)
 {
 	char addr[128];
 
-	if (sys_bind(fd, sa, len) < 0)
-		return fail_errno(e, connect_status(errno), errno, "bind(%s)",
+	if (call(fd, sa, len) < 0)
+		return fail_errno(e, connect_status(errno), errno, "%s(%s)", name,
 				  addr_format(sa, len, addr, sizeof(addr)));
 	return 0;
 }
 
+static int bind_to(int fd, const struct sockaddr *sa, socklen_t len, struct sp_error *e)
+{
+	return address_call(sys_bind, "bind", fd, sa, len, e);
+}
+
 static int connect_to(int fd, const struct sockaddr *sa, socklen_t len, struct sp_error *e)
 {
-	char addr[128];
-
-	if (sys_connect(fd, sa, len) < 0)
-		return fail_errno(e, connect_status(errno), errno, "connect(%s)",
-				  addr_format(sa, len, addr, sizeof(addr)));
-	return 0;
+	return address_call(sys_connect, "connect", fd, sa, len, e);
 }
 
 static int listen_on_socket(int fd, int backlog, const char *name, struct sp_error *e)

@@ -90,48 +90,44 @@ int report_error(int status, const char *fmt, ...)
 	return report_failure(&e);
 }
 
-/* A connection event on stderr, unless -q: the text line, or the JSON event
- * of that name with the peer. */
-void report_event(const char *event, const char *peer, const char *fmt, ...)
+static void vreport_event(const char *event, const char *peer, const char *fmt, va_list ap)
 {
 	char text[768], line[1024];
 	struct json j;
-	va_list ap;
 
 	if (report_quiet)
 		return;
-	va_start(ap, fmt);
 	vformat(text, sizeof(text), fmt, ap);
-	va_end(ap);
 	if (!trace_json) {
 		emit_line("", text);
 		return;
 	}
 	json_begin(&j, line, sizeof(line), event, clock_since_start());
-	json_cstring(&j, "peer", peer);
+	if (peer)
+		json_cstring(&j, "peer", peer);
 	json_cstring(&j, "message", text);
 	trace_write(line, json_end(&j));
+}
+
+/* A connection event on stderr, unless -q: the text line, or the JSON event
+ * of that name with the peer. */
+void report_event(const char *event, const char *peer, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport_event(event, peer, fmt, ap);
+	va_end(ap);
 }
 
 /* Any other announcement, unless -q: its JSON event is a "note". */
 void report_note(const char *fmt, ...)
 {
-	char text[768], line[1024];
-	struct json j;
 	va_list ap;
 
-	if (report_quiet)
-		return;
 	va_start(ap, fmt);
-	vformat(text, sizeof(text), fmt, ap);
+	vreport_event("note", NULL, fmt, ap);
 	va_end(ap);
-	if (!trace_json) {
-		emit_line("", text);
-		return;
-	}
-	json_begin(&j, line, sizeof(line), "note", clock_since_start());
-	json_cstring(&j, "message", text);
-	trace_write(line, json_end(&j));
 }
 
 /*
