@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 struct connect_opts {
-	const char *host, *port, *unix_path;
+	const char *host, *unix_path;
+	char host_buf[256];	/* HOST of a HOST:PORT argument */
+	char port[8];		/* digits, for getaddrinfo() */
 	bool udp, crlf;
 	int family, timeout_ms;	/* timeout_ms -1: none */
 };
@@ -35,6 +37,33 @@ static const struct cmd_option connect_options[] = {
 	{ OPT_CRLF, "crlf", NULL, "send line ends as \\r\\n, as telnet does" },
 	CMD_OPT_END
 };
+
+static void set_port(struct connect_opts *o, const char *arg)
+{
+	snprintf(o->port, sizeof(o->port), "%u", cmd_client_port(arg));
+}
+
+/*
+ * One argument: HOST:PORT or [V6]:PORT, as http-head takes them.  A bare
+ * IPv6 address has colons of its own: it needs its brackets for a port.
+ */
+static void split_host_port(struct connect_opts *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	size_t host_len;
+
+	if (!colon || (arg[0] != '[' && strchr(arg, ':') != colon) ||
+	    (arg[0] == '[' && colon[-1] != ']'))
+		usage_error(colon && arg[0] != '[' ? "missing PORT (an IPv6 address and a port "
+			    "are written [ADDRESS]:PORT)" : "missing PORT");
+	host_len = (size_t)(colon - arg);
+	if (host_len == 0 || host_len >= sizeof(o->host_buf))
+		usage_error("invalid host in '%s'", arg);
+	memcpy(o->host_buf, arg, host_len);
+	o->host_buf[host_len] = '\0';
+	o->host = o->host_buf;
+	set_port(o, colon + 1);
+}
 
 static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 {
@@ -56,12 +85,16 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 			usage_error("-U connects to a UNIX socket; -4 and -6 do not apply");
 		return;
 	}
-	if (argc - optind != 2)
-		usage_error(argc - optind < 2 ? "missing HOST and PORT" : "unexpected argument '%s'",
-			    argv[optind + 2 < argc ? optind + 2 : 0]);
-	o->host = argv[optind];
-	o->port = argv[optind + 1];
-	cmd_client_port(o->port);
+	if (argc - optind == 0)
+		usage_error("missing HOST and PORT");
+	if (argc - optind > 2)
+		usage_error("unexpected argument '%s'", argv[optind + 2]);
+	if (argc - optind == 2) {
+		o->host = argv[optind];
+		set_port(o, argv[optind + 1]);
+	} else {
+		split_host_port(o, argv[optind]);
+	}
 }
 
 static int connect_to(const struct connect_opts *o, struct sp_error *e)
@@ -127,7 +160,7 @@ static int cmd_connect_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_connect_entry = {
 	.name = "connect",
-	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] HOST PORT | -U PATH",
+	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] HOST PORT | HOST:PORT | -U PATH",
 	.summary = "Connect and relay stdin and stdout, like nc or telnet",
 	.options = connect_options,
 	.exec = cmd_connect_exec,

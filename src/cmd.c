@@ -6,7 +6,10 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
+#include <ctype.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -246,24 +249,53 @@ void cmd_no_more_arguments(int argc, char **argv)
 
 /* ---- values of options that several commands share, one wording each -- */
 
-/* A server's -p: 0 to 65535, 0 meaning a free one, kept as typed. */
-const char *cmd_server_port(const char *arg)
+/*
+ * A service name for a port ("http", "www"), by getservbyname() as the
+ * manual's example looks up www, tcp's first.  An unknown name is a name
+ * resolution failure: the error line, exit 3.
+ */
+static unsigned service_port(const char *name)
 {
-	unsigned port;
+	const struct servent *s = getservbyname(name, "tcp");
+	char result[16];
 
-	if (parse_port(arg, true, &port) < 0)
-		usage_error("invalid port '%s' (0 to 65535; 0 picks a free one)", arg);
-	return arg;
+	if (!s)
+		s = getservbyname(name, "udp");
+	snprintf(result, sizeof(result), "%u", s ? ntohs((uint16_t)s->s_port) : 0);
+	trace_call(s ? result : "NULL", "getservbyname(\"%s\", \"tcp\")", name);
+	if (!s)
+		exit(report_error(SP_RESOLVE, "getservbyname(%s): unknown service", name));
+	return ntohs((uint16_t)s->s_port);
 }
 
-/* A client's port: 1 to 65535. */
-unsigned cmd_client_port(const char *arg)
+/* A port as typed: a service name (it starts with a letter), or digits in
+ * range; anything else is a usage error. */
+static unsigned port_of(const char *arg, bool allow_zero, const char *range)
 {
 	unsigned port;
 
-	if (parse_port(arg, false, &port) < 0)
-		usage_error("invalid port '%s' (1 to 65535)", arg);
+	if (isalpha((unsigned char)arg[0]))
+		return service_port(arg);
+	if (parse_port(arg, allow_zero, &port) < 0)
+		usage_error("invalid port '%s' (%s)", arg, range);
 	return port;
+}
+
+/* A server's -p: 0 to 65535 (0: a free one) or a service name; returned as
+ * digits, for getaddrinfo(). */
+const char *cmd_server_port(const char *arg)
+{
+	static char digits[8];
+
+	snprintf(digits, sizeof(digits), "%u",
+		 port_of(arg, true, "0 to 65535; 0 picks a free one"));
+	return digits;
+}
+
+/* A client's port: 1 to 65535, or a service name. */
+unsigned cmd_client_port(const char *arg)
+{
+	return port_of(arg, false, "1 to 65535");
 }
 
 /* -U PATH: sun_path holds 107 bytes and a NUL; "@NAME" is abstract. */

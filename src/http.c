@@ -65,13 +65,18 @@ static int split_authority(const char *s, size_t n, struct http_target *t,
 		t->ipv6_literal = true;
 	} else {
 		const char *colon = memchr(s, ':', n);
-		if (colon) {
+		if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s))) {
+			/* More than one colon: a bare IPv6 address, with no port. */
+			t->ipv6_literal = true;
+		} else if (colon) {
 			host_len = (size_t)(colon - s);
 			port = colon + 1;
 		}
 	}
 	if (!valid_host(host, host_len, t->ipv6_literal))
-		return target_error(err, size, "invalid host in '%s'", t->original);
+		return target_error(err, size, t->ipv6_literal && s[0] != '['
+				    ? "invalid host in '%s' (an IPv6 address with a port is "
+				      "written [ADDRESS]:PORT)" : "invalid host in '%s'", t->original);
 	memcpy(t->host, host, host_len);
 	t->host[host_len] = '\0';
 	if (port) {

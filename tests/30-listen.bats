@@ -356,8 +356,10 @@ start_socat_unix() {
 @test "listen: bad ports, backlogs and option mixes are usage errors" {
 	run --separate-stderr sp listen -p 70000
 	assert_usage_error "sockpair: listen: invalid port '70000' (0 to 65535; 0 picks a free one)"
-	run --separate-stderr sp listen -p abc
-	assert_usage_error "sockpair: listen: invalid port 'abc' (0 to 65535; 0 picks a free one)"
+	run --separate-stderr sp listen -p 12abc
+	assert_usage_error "sockpair: listen: invalid port '12abc' (0 to 65535; 0 picks a free one)"
+	run -3 --separate-stderr sp listen -p nosuchservice
+	assert_equal "$stderr" "sockpair: listen: getservbyname(nosuchservice): unknown service"
 	run --separate-stderr sp listen --port=-1
 	assert_usage_error "sockpair: listen: invalid port '-1' (0 to 65535; 0 picks a free one)"
 	run --separate-stderr sp listen -b x

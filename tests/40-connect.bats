@@ -177,12 +177,16 @@ print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
 @test "connect: bad ports, timeouts and arguments are usage errors" {
 	run --separate-stderr sp connect 127.0.0.1 70000
 	assert_usage_error "sockpair: connect: invalid port '70000' (1 to 65535)"
-	run --separate-stderr sp connect 127.0.0.1 abc
-	assert_usage_error "sockpair: connect: invalid port 'abc' (1 to 65535)"
+	run --separate-stderr sp connect 127.0.0.1 12abc
+	assert_usage_error "sockpair: connect: invalid port '12abc' (1 to 65535)"
 	run --separate-stderr sp connect 127.0.0.1 0
 	assert_usage_error "sockpair: connect: invalid port '0' (1 to 65535)"
-	run --separate-stderr sp connect 127.0.0.1
+	run --separate-stderr sp connect
 	assert_usage_error "sockpair: connect: missing HOST and PORT"
+	run --separate-stderr sp connect 127.0.0.1
+	assert_usage_error "sockpair: connect: missing PORT"
+	run --separate-stderr sp connect ::1
+	assert_usage_error "sockpair: connect: missing PORT (an IPv6 address and a port are written [ADDRESS]:PORT)"
 	run --separate-stderr sp connect a 1 b
 	assert_usage_error "sockpair: connect: unexpected argument 'b'"
 	run --separate-stderr sp connect -w 0 127.0.0.1 80
@@ -390,4 +394,27 @@ start_terminal_client() {
 	refute_line --regexp '^> .*[a-z]+\(.*\) = '
 	tmux_send C-u C-d
 	tmux_wait_for '^exit=0$'
+}
+
+@test "connect: HOST:PORT and [V6]:PORT as one argument" {
+	start_nc_server -N
+	run -0 --separate-stderr sp connect "127.0.0.1:$NC_PORT" <<<"joined"
+	assert_equal "$stderr" "connected to 127.0.0.1:$NC_PORT"
+	wait_exit "$NC_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" "joined"
+	start_nc_server -N -6
+	run -0 --separate-stderr sp connect "[::1]:$NC_PORT" <<<"v6"
+	assert_equal "$stderr" "connected to [::1]:$NC_PORT"
+	wait_exit "$NC_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" "v6"
+}
+
+@test "connect: a service name is a port; an unknown one is exit 3" {
+	unshare -n true 2>/dev/null || skip "no network namespace here"
+	# A private namespace, where nothing listens on port 80.
+	run -4 unshare -n sh -c "ip link set lo up && exec '$SOCKPAIR' --trace connect -w 2 127.0.0.1 http </dev/null 3>&-"
+	assert_line 'getservbyname("http", "tcp") = 80'
+	assert_line "sockpair: connect: connect(127.0.0.1:80): Connection refused"
+	run -3 --separate-stderr sp connect 127.0.0.1 nosuchservice
+	assert_equal "$stderr" "sockpair: connect: getservbyname(nosuchservice): unknown service"
 }

@@ -318,3 +318,13 @@ timing_numbers() {
 	run -2 --separate-stderr sp http-head -n 0 "http://127.0.0.1:$HTTPD_PORT/"
 	assert_usage_error "sockpair: http-head: invalid count '0' (1 to 1000000)"
 }
+
+@test "http-head: a bare IPv6 host is taken; a port needs the brackets" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request" ::1
+	run -0 --separate-stderr sp http-head -6 -p "$PEER_PORT" ::1
+	assert_line --index 0 --partial "HTTP/1.1 200 OK"
+	grep -q $'^Host: \[::1\]:'"$PEER_PORT"$'\r$' "$BATS_TEST_TMPDIR/request" ||
+		fail "$(cat -v "$BATS_TEST_TMPDIR/request")"
+	run -2 --separate-stderr sp http-head '::1:8080:x!'
+	assert_usage_error "sockpair: http-head: invalid host in '::1:8080:x!' (an IPv6 address with a port is written [ADDRESS]:PORT)"
+}
