@@ -129,6 +129,9 @@ static int relay_with_peer(const struct connect_opts *o, int fd, const char *pee
 	result = r ? relay_run(r, fd, peer, e) : -1;
 	relay_free(r);
 	editor_close(ro.editor);
+	/* As telnet says it: on a terminal, the end is not silent. */
+	if (ro.editor && result == 0 && !proc_stopped_by())
+		report_event("closed", peer, "connection closed by %s", peer);
 	return result;
 }
 

@@ -418,3 +418,20 @@ start_terminal_client() {
 	run -3 --separate-stderr sp connect 127.0.0.1 nosuchservice
 	assert_equal "$stderr" "sockpair: connect: getservbyname(nosuchservice): unknown service"
 }
+
+@test "connect: on a terminal, a peer that closes while you type is announced, the terminal restored" {
+	open_fifo
+	start_socat_tcp_server -t 5 TCP-LISTEN:0,bind=127.0.0.1,reuseaddr \
+		SYSTEM:"echo 'server: hi'; read go <'$FIFO'"
+	start_terminal_client "$SOCAT_PORT"
+	tmux_wait_for '^server: hi$'
+	tmux_send 'half typed'
+	tmux_wait_for '^> half typed$'
+	echo go >&7
+	tmux_wait_for "^connection closed by 127\\.0\\.0\\.1:$SOCAT_PORT\$"
+	tmux_wait_for '^exit=0$'
+	# The shell reads cooked lines again: the terminal was given back.
+	tmux_send 'echo restored' Enter
+	tmux_wait_for '^restored$'
+	tmux_stop
+}
