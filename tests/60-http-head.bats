@@ -328,3 +328,15 @@ timing_numbers() {
 	run -2 --separate-stderr sp http-head '::1:8080:x!'
 	assert_usage_error "sockpair: http-head: invalid host in '::1:8080:x!' (an IPv6 address with a port is written [ADDRESS]:PORT)"
 }
+
+@test "http-head: a target over 8 KiB is a usage error, never a request cut short" {
+	local long
+	long=$(printf 'a%.0s' $(seq 8200))
+	run -2 --separate-stderr sp http-head "http://127.0.0.1:1/$long"
+	assert_usage_error "sockpair: http-head: path: longer than 8191 bytes"
+	# Just under the bound, the request line goes out whole.
+	long=$(printf 'b%.0s' $(seq 8000))
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	run -0 --separate-stderr sp http-head "http://127.0.0.1:$PEER_PORT/$long?q=1"
+	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/request")" "HEAD /$long?q=1 HTTP/1.1"$'\r'
+}

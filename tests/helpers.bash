@@ -7,7 +7,7 @@ bats_load_library bats-support
 bats_load_library bats-assert
 
 SOCKPAIR=${SOCKPAIR:-$BATS_TEST_DIRNAME/../sockpair}
-SOCKPAIR_PHP_REFERENCE=$BATS_TEST_DIRNAME/../../shared/php-reference
+SOCKPAIR_PHP_REFERENCE=${SOCKPAIR_PHP_REFERENCE:-$BATS_TEST_DIRNAME/../../shared/php-reference}
 
 # Every run of sockpair is bounded: a hang shows as status 124, never as a
 # stuck suite.  Descriptors bats keeps open are closed, so that sockpair
