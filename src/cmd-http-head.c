@@ -214,40 +214,74 @@ static int closed_early(const char *peer, size_t got, struct sp_error *e)
 		    "response head", peer, got);
 }
 
+/* A 1xx head (100 Continue, 103 Early Hints): another head follows. */
+static bool interim_head(const char *head, size_t len)
+{
+	return len > 9 && head[9] == '1';
+}
+
 /*
- * Reads until the head is complete, all of it within timeout_ms, since a
- * server dripping a byte now and then would outlast any idle timeout.
+ * Feeds what arrived to the head reader.  An interim head is shown (with
+ * show, on stdout, as curl -I shows it) and dropped from buf, and the
+ * reader goes on with what follows it; *consumed counts those bytes,
+ * against the same 64 KiB bound.  Returns the state of the head now read.
+ */
+static enum head_state feed(struct http_head *h, char *buf, size_t *got, size_t *consumed,
+			    bool show, struct sp_error *e)
+{
+	enum head_state state;
+
+	while ((state = http_head_feed(h, buf, *got)) == HEAD_DONE &&
+	       interim_head(buf, h->length)) {
+		if (show && io_write_all(STDOUT_FILENO, buf, h->length, e) < 0)
+			return HEAD_BAD;
+		*consumed += h->length;
+		*got -= h->length;
+		memmove(buf, buf + h->length, *got);
+		*h = (struct http_head){ 0 };
+		if (*got == 0)
+			return HEAD_MORE;
+	}
+	return state;
+}
+
+/*
+ * Reads until the final head is complete, all of it within timeout_ms,
+ * since a server dripping a byte now and then would outlast any idle
+ * timeout, and within HTTP_HEAD_MAX with the interim heads before it.
  * Returns the head's length in buf, or -1 and *e.
  */
-static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer,
+static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer, bool show,
 			 struct attempt *at, struct sp_error *e)
 {
 	long long deadline = clock_now_ms() + timeout_ms;
 	struct http_head h = { 0 };
-	size_t got = 0;
+	size_t got = 0, consumed = 0;
 
 	for (;;) {
+		if (consumed + got >= HTTP_HEAD_MAX)
+			return protocol_failure(peer, "response heads over 64 KiB", buf, got, e);
 		int ready = wait_readable(fd, deadline);
 		if (ready < 0)
 			return fail_errno(e, SP_FAILURE, errno, "poll(%s)", peer);
 		if (ready == 0)
 			return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", peer);
-		ssize_t n = sys_read(fd, buf + got, HTTP_HEAD_MAX - got);
+		ssize_t n = sys_read(fd, buf + got, HTTP_HEAD_MAX - consumed - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return fail_errno(e, SP_PROTOCOL, errno, "read(%s)", peer);
 		if (n == 0)
-			return closed_early(peer, got, e);
-		if (got == 0)
+			return closed_early(peer, consumed + got, e);
+		if (consumed + got == 0)
 			mark(at, STARTTRANSFER);
 		got += (size_t)n;
-		switch (http_head_feed(&h, buf, got)) {
+		switch (feed(&h, buf, &got, &consumed, show, e)) {
 		case HEAD_DONE:
 			mark(at, TOTAL);
 			return (ssize_t)h.length;
 		case HEAD_BAD:
-			return protocol_failure(peer, h.why, buf, got, e);
+			return h.why ? protocol_failure(peer, h.why, buf, got, e) : -1;
 		case HEAD_MORE:
 			break;
 		}
@@ -287,7 +321,8 @@ static ssize_t request_once(const struct http_head_opts *o, unsigned port, const
 	}
 	if (at->verbose)
 		report_milestone("Reading response:");
-	n = read_head(fd, head, o->timeout_ms, peer, at, e);
+	/* Interim heads go to stdout with the final one; -n shows finals only. */
+	n = read_head(fd, head, o->timeout_ms, peer, print && at->verbose, at, e);
 	if (n < 0 || (print && io_write_all(STDOUT_FILENO, head, (size_t)n, e) < 0)) {
 		sys_close(fd);
 		return -1;

@@ -340,3 +340,19 @@ timing_numbers() {
 	run -0 --separate-stderr sp http-head "http://127.0.0.1:$PEER_PORT/$long?q=1"
 	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/request")" "HEAD /$long?q=1 HTTP/1.1"$'\r'
 }
+
+@test "http-head: an interim 103 head is printed and read past to the final head" {
+	start_http_peer early-hints
+	run -0 --separate-stderr sp http-head "http://127.0.0.1:$PEER_PORT/"
+	assert_equal "$(printf '%s\n' "$output" | tr -d '\r' | grep '^HTTP/')" "HTTP/1.1 103 Early Hints
+HTTP/1.1 200 OK"
+	assert_line --partial "Link: </style.css>; rel=preload"
+	assert_line --partial "Server: peer"
+}
+
+@test "http-head: endless 100 Continue heads end at the 64 KiB bound, exit 6" {
+	start_http_peer continue
+	run -6 --separate-stderr sp http-head -q "http://127.0.0.1:$PEER_PORT/"
+	[[ "$stderr" == "sockpair: http-head: read(127.0.0.1:$PEER_PORT): response heads over 64 KiB: "* ]] ||
+		fail "$stderr"
+}

@@ -17,6 +17,8 @@ longer than 30 s.  MODE:
   midclose      half a head, then closes
   sloppy        a head with bare \\n line ends, then closes
   slow          reads the request, waits 0.3 s, answers 200, closes
+  early-hints   a 103 Early Hints head, then the final 200 head, closes
+  continue      100 Continue heads without end
 """
 import signal
 import socket
@@ -90,6 +92,18 @@ elif mode == "garbage":
 elif mode == "midclose":
     read_request()
     conn.sendall(b"HTTP/1.1 200 OK\r\nServer: ha")
+elif mode == "early-hints":
+    read_request()
+    conn.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+    time.sleep(0.05)
+    conn.sendall(HEAD)
+elif mode == "continue":
+    read_request()
+    try:
+        while True:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    except OSError:
+        pass
 elif mode == "slow":
     read_request()
     time.sleep(0.3)
