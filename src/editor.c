@@ -44,12 +44,58 @@ struct editor {
 
 /* readline's line handler gets no context pointer: one editor at a time. */
 static struct editor *active;
-static volatile sig_atomic_t resized;
+static volatile sig_atomic_t resized, stop_asked;
 
 static void note_resize(int sig)
 {
 	(void)sig;
 	resized = 1;
+}
+
+/* Ctrl-Z: noted here (it interrupts the wait), done by editor_follow_signals(). */
+static void note_stop(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+static void catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = note_stop };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTSTP, &sa, NULL);
+}
+
+/*
+ * Suspends as the shell asked, and comes back exactly as we were: the
+ * terminal is given back to its cooked mode before the stop (the shell
+ * then finds it as it left it), taken again after fg, and the prompt
+ * with the half-typed line redrawn.
+ */
+static void suspend(void)
+{
+	stop_asked = 0;
+	rl_clear_visible_line();
+	fflush(rl_outstream);
+	rl_deprep_terminal();
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP);
+	/* Here after SIGCONT. */
+	catch_stop();
+	rl_prep_terminal(1);
+	rl_forced_update_display();
+}
+
+/* What the signals noted since the last turn asked for: a new size, a stop. */
+void editor_follow_signals(struct editor *ed)
+{
+	if (resized) {
+		resized = 0;
+		rl_resize_terminal();
+	}
+	if (stop_asked && ed->installed)
+		suspend();
 }
 
 static void follow_resize(void)
@@ -144,6 +190,7 @@ struct editor *editor_open(const char *prompt, const char *history_path)
 	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGWINCH, &sa, NULL);
+	catch_stop();
 	active = ed;
 	rl_callback_handler_install(ed->prompt, on_line);
 	ed->installed = true;
@@ -222,6 +269,7 @@ void editor_close(struct editor *ed)
 		fflush(rl_outstream);
 	}
 	trace_set_writer(ed->previous_writer);
+	signal(SIGTSTP, SIG_DFL);
 	save_history(ed);
 	clear_history();
 	free(ed->history_path);

@@ -600,6 +600,8 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 			return 0;
 		if (proc_usr1_pending())
 			sys_report_connections();
+		if (r->o.editor)
+			editor_follow_signals(r->o.editor);
 		enter_one_way(r);
 		plan_poll(r, p);
 		if (moved) {

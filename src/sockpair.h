@@ -297,6 +297,7 @@ struct editor *editor_open(const char *prompt, const char *history_path);
 const char *editor_history_path(char *buf, size_t size);
 void editor_close(struct editor *ed);
 void editor_read_key(struct editor *ed);
+void editor_follow_signals(struct editor *ed);
 bool editor_at_eof(const struct editor *ed);
 size_t editor_take(struct editor *ed, char *buf, size_t size);
 void editor_print(struct editor *ed, const char *buf, size_t n);

@@ -435,3 +435,27 @@ start_terminal_client() {
 	tmux_wait_for '^restored$'
 	tmux_stop
 }
+
+@test "connect: on a terminal, Ctrl-Z then fg brings the editor back with the half-typed line" {
+	start_line_server
+	start_terminal_client "$SOCAT_PORT"
+	tmux_send 'half'
+	tmux_wait_for '^> half$'
+	tmux_send C-z
+	tmux_wait_for 'Stopped'
+	tmux_send 'fg' Enter
+	tmux_wait_for '^> half$'
+	tmux_send ' done' Enter
+	tmux_wait_for '^server: half done$'
+	# Raw again: Up recalls the line instead of printing an escape.
+	tmux_send Up
+	tmux_wait_for '^> half done$'
+	if tmux_screen | grep -qF '^[[A'; then
+		fail "the terminal was left cooked: $(tmux_screen)"
+	fi
+	# (bash went on with "; echo exit=" at the stop: the end shows as the
+	# peer's close.)
+	tmux_send C-u C-d
+	tmux_wait_for "^connection closed by 127\.0\.0\.1:$SOCAT_PORT\$"
+	tmux_stop
+}
