@@ -98,8 +98,24 @@ static void note_client(int fd, const char *peer, bool unix_domain)
  * client's failure (a reset, say) is reported and the next one served;
  * a failure of stdin or stdout ends the command.
  */
+/*
+ * On a terminal, input is typed with the line editor, as connect's is; it
+ * opens with the first client (nothing reads the keys before), and stays
+ * for the next ones with -k.
+ */
+static struct editor *open_editor(struct relay *r, struct editor *ed)
+{
+	char history[4096];
+
+	if (!ed) {
+		ed = editor_open("> ", editor_history_path(history, sizeof(history)));
+		relay_set_editor(r, ed);
+	}
+	return ed;
+}
+
 static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
-			 struct sp_error *e)
+			 struct editor **ed, struct sp_error *e)
 {
 	char peer[128];
 
@@ -107,6 +123,7 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 		int fd = net_accept(*lfd, peer, sizeof(peer), e);
 		if (fd < 0)
 			return proc_stopped_by() ? 0 : -1;
+		*ed = open_editor(r, *ed);
 		if (!o->keep_open) {
 			/* Like nc: one client; later ones are refused, not queued. */
 			sys_close(*lfd);
@@ -140,6 +157,7 @@ static int cmd_listen_exec(int argc, char **argv)
 {
 	struct listen_opts o = { .port = "0", .backlog = SOMAXCONN, .family = AF_UNSPEC };
 	struct unix_listener ul = { .dirfd = -1 };
+	struct editor *ed = NULL;
 	struct relay *r;
 	struct sp_error e;
 	int fd, result = -1;
@@ -152,14 +170,17 @@ static int cmd_listen_exec(int argc, char **argv)
 	if (!r)
 		return report_failure(&e);
 	fd = open_listener(&o, &ul, &e);
-	if (fd >= 0 && o.udp)
+	if (fd >= 0 && o.udp) {
+		ed = open_editor(r, ed);
 		result = relay_run(r, fd, o.unix_path ? o.unix_path : "sender", &e);
-	else if (fd >= 0)
-		result = serve_clients(&fd, &o, r, &e);
+	} else if (fd >= 0) {
+		result = serve_clients(&fd, &o, r, &ed, &e);
+	}
 	if (fd >= 0)
 		sys_close(fd);
 	net_unix_cleanup(&ul);
 	relay_free(r);
+	editor_close(ed);
 	return result < 0 ? report_failure(&e) : SP_OK;
 }
 

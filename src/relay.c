@@ -12,6 +12,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /*
  * Bytes going one way: read from one side, written to the other.  They wait
@@ -33,6 +35,7 @@ struct relay {
 	int peer_fd;
 	const char *peer_name;	/* for error lines */
 	struct local_end in, out;	/* in_fd and out_fd as moved */
+	bool out_shares_stderr;	/* one terminal: an event must start a line */
 	struct flow up;		/* local input -> peer */
 	struct flow down;	/* peer -> local output */
 	bool peer_write_shut, last_was_cr;
@@ -392,6 +395,10 @@ static int write_local(struct relay *r, struct sp_error *e)
 		n = splice_out(f, r->out.fd, r->one_way);
 	else if ((n = io_local_write(&r->out, f->buf + f->start, flow_pending(f))) > 0)
 		f->start += (size_t)n;
+	/* Data without its "\n" leaves the line open: an event line on the
+	 * same terminal ends it first, instead of gluing onto it. */
+	if (n > 0 && r->out_shares_stderr)
+		trace_note_open_line(f->buf[f->start - 1] != '\n');
 	if (n < 0 && nothing_now(r, STUCK_OUT))
 		return 0;
 	if (n < 0) {
@@ -643,6 +650,14 @@ static void choose_splicing(struct relay *r)
 		flow_start_splicing(&r->down);
 }
 
+static bool same_terminal(int a, int b)
+{
+	struct stat sa, sb;
+
+	return sys_fstat(a, &sa) == 0 && sys_fstat(b, &sb) == 0 && S_ISCHR(sa.st_mode) &&
+	       sa.st_rdev == sb.st_rdev;
+}
+
 /*
  * Relays local input to the peer and the peer to local output until the
  * peer closes (a stream), the idle timeout passes (datagrams), or a stop
@@ -664,6 +679,7 @@ int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_err
 	r->one_way = false;
 	io_open_local(r->o.in_fd, O_RDONLY, &r->in);
 	io_open_local(r->o.out_fd, O_WRONLY, &r->out);
+	r->out_shares_stderr = r->out.terminal && same_terminal(r->o.out_fd, STDERR_FILENO);
 	choose_splicing(r);
 	peer_flags = sys_set_nonblocking(peer_fd, true);
 	if (peer_flags < 0)
@@ -674,6 +690,13 @@ int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_err
 	io_close_local(&r->in);
 	io_close_local(&r->out);
 	return result;
+}
+
+/* Input typed through readline from now on (NULL: none); the caller keeps
+ * the editor and closes it after the relay is done with it. */
+void relay_set_editor(struct relay *r, struct editor *ed)
+{
+	r->o.editor = ed;
 }
 
 /* Whether the last relay_run() failed on stdin or stdout, not the peer. */

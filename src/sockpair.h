@@ -319,6 +319,7 @@ struct relay;
 struct relay *relay_new(const struct relay_options *o, struct sp_error *e);
 int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_error *e);
 bool relay_failed_locally(const struct relay *r);
+void relay_set_editor(struct relay *r, struct editor *ed);
 void relay_free(struct relay *r);
 
 /* event.c */

@@ -393,3 +393,45 @@ start_socat_unix() {
 	start_listen -b 7 --trace
 	grep -qx 'listen(3, 7) = 0' "$BATS_TEST_TMPDIR/listen.err" || fail "$(err)"
 }
+
+@test "listen: on a terminal, input is typed with the line editor, the peer's output above it" {
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '; export XDG_STATE_HOME='$BATS_TEST_TMPDIR/state'" Enter
+	tmux_send "'$SOCKPAIR' listen; echo \"exit=\$?\"" Enter
+	tmux_wait_for '^listening on 127\.0\.0\.1:[0-9]+$'
+	local port
+	port=$(tmux_screen | sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' | head -1)
+	bg python3 -c '
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+c.sendall(b"from the client\n")
+data = b""
+while not data.endswith(b"\n"):
+    more = c.recv(100)
+    if not more:
+        break
+    data += more
+open(sys.argv[2], "wb").write(data)
+c.close()' "$port" "$BATS_TEST_TMPDIR/client.got"
+	tmux_wait_for '^from the client$'
+	tmux_wait_for '^> ?$'
+	tmux_send 'answr' Left 'e' Enter
+	wait_for_line "$BATS_TEST_TMPDIR/client.got" '^answer$'
+	tmux_wait_for "^closed 127\\.0\\.0\\.1:[0-9]+\$"
+	tmux_wait_for '^exit=0$'
+	tmux_stop
+}
+
+@test "listen: on a terminal, an event after data without its newline starts a line of its own" {
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '" Enter
+	tmux_send "'$SOCKPAIR' listen </dev/null; echo \"exit=\$?\"" Enter
+	tmux_wait_for '^listening on 127\.0\.0\.1:[0-9]+$'
+	local port
+	port=$(tmux_screen | sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' | head -1)
+	run -0 timeout 5 bash -c "printf 'no newline' | nc -N 127.0.0.1 $port"
+	tmux_wait_for '^exit=0$'
+	tmux_screen | grep -q '^no newline$' || fail "glued: $(tmux_screen)"
+	tmux_screen | grep -qE '^closed 127\.0\.0\.1:[0-9]+$' || fail "$(tmux_screen)"
+	tmux_stop
+}
