@@ -50,6 +50,7 @@ complete -c sockpair -n "__fish_seen_subcommand_from listen" -s 6 -l ipv6 -d 'IP
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -a '(__fish_print_hostnames)' -d 'Host'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s U -l unix -r -F -d 'UNIX socket path or @name'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s u -l udp -d 'Datagrams, a line each'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s z -l zero-io -d 'Only tell whether each port answers'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 4 -l ipv4 -d 'IPv4 addresses only'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 6 -l ipv6 -d 'IPv6 addresses only'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s w -l timeout -x -d 'Connect and idle timeout, seconds'

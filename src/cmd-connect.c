@@ -22,9 +22,13 @@ struct connect_opts {
 	const char *host, *unix_path;
 	char host_buf[256];	/* HOST of a HOST:PORT argument */
 	char port[8];		/* digits, for getaddrinfo() */
-	bool udp, crlf;
+	const char *ports;	/* -z: the port, range or list, as typed */
+	bool udp, crlf, zero_io;
 	int family, timeout_ms;	/* timeout_ms -1: none */
 };
+
+/* -z's attempts are bounded by -w, or by this. */
+enum { ZERO_IO_TIMEOUT_MS = 2000 };
 
 enum { OPT_CRLF = CMD_LONG_ONLY };
 
@@ -35,12 +39,20 @@ static const struct cmd_option connect_options[] = {
 	CMD_OPT_IPV6,
 	CMD_OPT_TIMEOUT("give up connecting, or on a silent peer, after SECS"),
 	{ OPT_CRLF, "crlf", NULL, "send line ends as \\r\\n, as telnet does" },
+	{ 'z', "zero-io", NULL, "only tell whether each port (LOW-HIGH, a,b,...) answers;\n"
+	  "                       with -U, whether the socket is live" },
 	CMD_OPT_END
 };
 
 static void set_port(struct connect_opts *o, const char *arg)
 {
+	/* -z takes a range or a list, read when the scan starts. */
+	if (o->zero_io && strpbrk(arg, ",-")) {
+		o->ports = arg;
+		return;
+	}
 	snprintf(o->port, sizeof(o->port), "%u", cmd_client_port(arg));
+	o->ports = o->port;
 }
 
 /*
@@ -76,8 +88,13 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
 		case OPT_CRLF: o->crlf = true; break;
+		case 'z': o->zero_io = true; break;
 		}
 	}
+	if (o->zero_io && o->udp)
+		usage_error("-z tells whether TCP ports or UNIX sockets answer; not with -u");
+	if (o->zero_io && o->timeout_ms < 0)
+		o->timeout_ms = ZERO_IO_TIMEOUT_MS;
 	if (o->unix_path) {
 		if (optind < argc)
 			usage_error("-U connects to a UNIX socket; HOST and PORT do not apply");
@@ -135,6 +152,110 @@ static int relay_with_peer(const struct connect_opts *o, int fd, const char *pee
 	return result;
 }
 
+/* ---- -z: whether ports answer -------------------------------------------- */
+
+/* "80", "8000-8010", "22,80,443-445": the ports, in order; exits 2 if bad. */
+static struct scan_port *parse_port_list(const char *list, size_t *n)
+{
+	struct scan_port *ports = NULL;
+	char *copy = strdup(list), *item, *save = NULL;
+	size_t count = 0, cap = 0;
+
+	if (!copy)
+		exit(report_error(SP_FAILURE, "malloc: %s", "out of memory"));
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(item, '-');
+		unsigned low, high;
+
+		if (dash)
+			*dash = '\0';
+		low = cmd_client_port(item);
+		high = dash ? cmd_client_port(dash + 1) : low;
+		if (high < low || count + (high - low + 1) > 65535)
+			usage_error("invalid port range '%s-%s'", item, dash + 1);
+		for (unsigned port = low; port <= high; port++) {
+			if (count == cap) {
+				cap = cap ? 2 * cap : 64;
+				ports = realloc(ports, cap * sizeof(*ports));
+				if (!ports)
+					exit(report_error(SP_FAILURE, "malloc: %s", "out of memory"));
+			}
+			ports[count++] = (struct scan_port){ .port = port };
+		}
+	}
+	free(copy);
+	if (count == 0)
+		usage_error("missing PORT");
+	*n = count;
+	return ports;
+}
+
+static const char *const result_words[] = {
+	[SCAN_OPEN] = "open", [SCAN_REFUSED] = "refused",
+	[SCAN_TIMED_OUT] = "timed out", [SCAN_UNREACHABLE] = "unreachable",
+};
+
+/* The exit status of a failed check, by SPEC's table. */
+static int result_status(enum scan_result r)
+{
+	return r == SCAN_OPEN ? SP_OK : r == SCAN_TIMED_OUT ? SP_TIMEOUT : SP_CONNECT;
+}
+
+struct zero_io {
+	const char *host;
+	int status;		/* the first failure's, in port order */
+};
+
+static void print_port(const struct scan_port *p, void *arg)
+{
+	struct zero_io *z = arg;
+
+	if (p->result == SCAN_OPEN)
+		printf("%s %u open %.3f ms\n", z->host, p->port, p->ms);
+	else
+		printf("%s %u %s\n", z->host, p->port, result_words[p->result]);
+	fflush(stdout);
+	if (!z->status)
+		z->status = result_status(p->result);
+}
+
+static int check_ports(const struct connect_opts *o)
+{
+	struct zero_io z = { .host = o->host };
+	struct scan_port *ports;
+	struct addrinfo *ai;
+	struct sp_error e;
+	char bare[256];
+	size_t n;
+	int r;
+
+	ports = parse_port_list(o->ports, &n);
+	if (net_resolve(addr_strip_brackets(o->host, bare, sizeof(bare)), "0", o->family,
+			SOCK_STREAM, false, &ai, &e) < 0) {
+		free(ports);
+		return report_failure(&e);
+	}
+	r = scan_ports(ai, ports, n, o->timeout_ms, print_port, &z, &e);
+	freeaddrinfo(ai);
+	free(ports);
+	if (r < 0)
+		return report_failure(&e);
+	return proc_stopped_by() ? 128 + proc_stopped_by() : z.status;
+}
+
+/* -z -U PATH: live when something is bound there (listen's own test). */
+static int check_unix(const struct connect_opts *o)
+{
+	int err = net_unix_probe(o->unix_path);
+	enum scan_result r = err == 0 ? SCAN_OPEN : err == ECONNREFUSED || err == ENOENT
+			     ? SCAN_REFUSED : SCAN_UNREACHABLE;
+	char shown[256];
+
+	printf("%s %s\n", text_escape(o->unix_path, strlen(o->unix_path), shown, sizeof(shown)),
+	       result_words[r]);
+	return result_status(r);
+}
+
 static int cmd_connect_exec(int argc, char **argv)
 {
 	struct connect_opts o = { .family = AF_UNSPEC, .timeout_ms = -1 };
@@ -144,6 +265,8 @@ static int cmd_connect_exec(int argc, char **argv)
 
 	parse_connect_options(argc, argv, &o);
 	proc_stop_on_signals();
+	if (o.zero_io)
+		return o.unix_path ? check_unix(&o) : check_ports(&o);
 	proc_report_on_usr1();
 	fd = connect_to(&o, &e);
 	if (fd < 0)
@@ -163,7 +286,7 @@ static int cmd_connect_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_connect_entry = {
 	.name = "connect",
-	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] HOST PORT | HOST:PORT | -U PATH",
+	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] [-z] HOST PORT | HOST:PORT | -U PATH",
 	.summary = "Connect and relay stdin and stdout, like nc or telnet",
 	.options = connect_options,
 	.exec = cmd_connect_exec,

@@ -372,6 +372,28 @@ static bool unix_socket_is_dead(const struct unix_listener *ul)
 }
 
 /*
+ * Whether a UNIX socket (a path or @name) is live, asked as listen asks,
+ * with a datagram probe that no listener takes for a client: 0 when
+ * something is bound there (a stream listener answers EPROTOTYPE), else
+ * the errno that says why not (ECONNREFUSED: stale; ENOENT: no file).
+ */
+int net_unix_probe(const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd, err;
+
+	if (addr_unix(path, &sun, &len) < 0)
+		return EINVAL;
+	fd = sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	err = sys_connect(fd, (struct sockaddr *)&sun, len) == 0 ? 0 : errno;
+	sys_close(fd);
+	return err == EPROTOTYPE ? 0 : err;
+}
+
+/*
  * Removes the socket file at ul->base if nothing accepts on it, and only
  * if it is still the very file found dead (same device and inode, in the
  * same opened directory): a file swapped in meanwhile is left alone.

@@ -11,7 +11,7 @@
  *   report.c                         what the user reads on stderr
  *   io.c proc.c                      bytes; processes and signals
  *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines
- *   relay.c event.c                  the relay loop; the callback loop
+ *   relay.c event.c scan.c           the relay loop; the callback loop; -z
  *   cmd.c, cmd-*.c, main.c           the commands
  *
  * Each file calls only files below it (tests/lib/layers.py checks), so
@@ -259,6 +259,7 @@ int net_accept(int lfd, char *peer, size_t size, struct sp_error *e);
 int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
 int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
 int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error *e);
+int net_unix_probe(const char *path);
 
 /* line.c */
 struct line_reader {
@@ -301,6 +302,19 @@ void editor_follow_signals(struct editor *ed);
 bool editor_at_eof(const struct editor *ed);
 size_t editor_take(struct editor *ed, char *buf, size_t size);
 void editor_print(struct editor *ed, const char *buf, size_t n);
+
+/* scan.c */
+enum scan_result { SCAN_OPEN, SCAN_REFUSED, SCAN_TIMED_OUT, SCAN_UNREACHABLE };
+struct scan_port {
+	unsigned port;
+	bool done;
+	enum scan_result result;
+	int err;		/* the connect's errno; 0: open */
+	double ms;		/* how long the attempt took */
+};
+int scan_ports(const struct addrinfo *ai, struct scan_port *ports, size_t n, int timeout_ms,
+	       void (*report)(const struct scan_port *p, void *arg), void *arg,
+	       struct sp_error *e);
 
 /* relay.c */
 struct relay_options {

@@ -15,7 +15,7 @@ ORDER = [
     ["cmd-pair", "cmd-fork-echo", "cmd-listen", "cmd-connect", "cmd-talkback",
      "cmd-http-head"],
     ["cmd"],
-    ["relay", "event"],
+    ["relay", "event", "scan"],
     ["net", "editor", "http", "line"],
     ["io", "proc"],
     ["report"],
@@ -28,7 +28,7 @@ ORDER = [
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "event": "event", "net": "net",
           "editor": "editor", "http": "http", "line": "line", "io": "io",
-          "proc": "proc", "report": "report", "sys": "sys", "conn": "conn", "trace": "trace",
+          "proc": "proc", "report": "report", "scan": "scan", "sys": "sys", "conn": "conn", "trace": "trace",
           "parse": "parse", "addr": "addr", "clock": "clock", "text": "text"}
 
 

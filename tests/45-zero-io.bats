@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# connect -z: whether ports answer, as nc -z tells, for lists and ranges,
+# and whether a UNIX socket is live; nothing is sent.
+
+load helpers
+
+teardown() {
+	kill_bg
+}
+
+@test "zero-io: an open port is open with its time, nothing sent, exit 0" {
+	start_nc_server
+	run -0 --separate-stderr sp connect -z 127.0.0.1 "$NC_PORT"
+	assert_output --regexp "^127\\.0\\.0\\.1 $NC_PORT open [0-9]+\\.[0-9]{3} ms\$"
+	assert_equal "$stderr" ""
+	wait_exit "$NC_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" ""
+}
+
+@test "zero-io: a range and a list, in port order, exit of the first failure" {
+	start_nc_server
+	local closed
+	closed=$(closed_port)
+	run -4 --separate-stderr sp connect -z 127.0.0.1 "$NC_PORT,$closed"
+	assert_line --index 0 --regexp "^127\\.0\\.0\\.1 $NC_PORT open "
+	assert_line --index 1 "127.0.0.1 $closed refused"
+	assert_equal "${#lines[@]}" 2
+	# A range of 300 closed ports (beyond one batch of attempts at once).
+	local low=$((closed > 60000 ? closed - 300 : closed)) high
+	high=$((low + 299))
+	run --separate-stderr sp connect -z -w 1 127.0.0.1 "$low-$high"
+	assert_equal "${#lines[@]}" 300
+	assert_line --index 0 --regexp "^127\\.0\\.0\\.1 $low (open|refused)"
+	assert_line --index 299 --regexp "^127\\.0\\.0\\.1 $high (open|refused)"
+}
+
+@test "zero-io: a port that never answers times out within -w, exit 5" {
+	bg python3 -c '
+import socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(0)
+filler = socket.socket(); filler.connect(l.getsockname())
+print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
+	wait_for_line "$BATS_TEST_TMPDIR/port" '^[0-9]+$'
+	local port
+	port=$(cat "$BATS_TEST_TMPDIR/port")
+	run -5 --separate-stderr sp connect -z -w 0.5 127.0.0.1 "$port"
+	assert_output "127.0.0.1 $port timed out"
+}
+
+@test "zero-io: -U tells a live socket from a stale one" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	start_listen -U "$sock"
+	run -0 --separate-stderr sp connect -z -U "$sock"
+	assert_output "$sock open"
+	# The listener did not take the check for its client.
+	run -0 timeout 5 nc -N -U "$sock" <<<"still the first"
+	wait_exit "$LISTEN_PID"
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$BATS_TEST_TMPDIR/stale.sock"
+	run -4 --separate-stderr sp connect -z -U "$BATS_TEST_TMPDIR/stale.sock"
+	assert_output "$BATS_TEST_TMPDIR/stale.sock refused"
+}
+
+@test "zero-io: bad lists and -u are usage errors" {
+	run -2 --separate-stderr sp connect -z 127.0.0.1 90-80
+	assert_usage_error "sockpair: connect: invalid port range '90-80'"
+	run -2 --separate-stderr sp connect -z 127.0.0.1 1,99999
+	assert_usage_error "sockpair: connect: invalid port '99999' (1 to 65535)"
+	run -2 --separate-stderr sp connect -z -u 127.0.0.1 80
+	assert_usage_error "sockpair: connect: -z tells whether TCP ports or UNIX sockets answer; not with -u"
+}
