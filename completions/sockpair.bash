@@ -35,16 +35,37 @@ _sockpair_values() {
 	esac
 }
 
+# How many arguments (not options, not their values) stand between the
+# command, at word $2, and the word being completed.
+_sockpair_positionals() {
+	local cmd=$1 i n=0 word
+	for ((i = $2 + 1; i < COMP_CWORD; i++)); do
+		word=${COMP_WORDS[i]}
+		case $word in
+		=) ((i++)) ;;
+		-*) [[ -n $(_sockpair_values "$cmd" "$word") && ${COMP_WORDS[i + 1]} != = ]] && ((i++)) ;;
+		*) ((n++)) ;;
+		esac
+	done
+	echo "$n"
+}
+
 _sockpair() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmd="" i values
+	local cmd="" cmd_at=0 i values positionals=0
 
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
 		-*) ;;
-		*) cmd=${COMP_WORDS[i]}; break ;;
+		*) cmd=${COMP_WORDS[i]} cmd_at=$i; break ;;
 		esac
 	done
+	# --opt=value: bash splits the word at "=" (COMP_WORDBREAKS).
+	if [[ $cur == = ]]; then
+		cur=""
+	elif [[ $prev == = ]]; then
+		prev=${COMP_WORDS[COMP_CWORD - 2]}
+	fi
 	COMPREPLY=()
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
@@ -59,23 +80,30 @@ _sockpair() {
 		return
 	fi
 	values=$(_sockpair_values "$cmd" "$prev")
-	if [[ $values == - ]]; then
-		return
-	elif [[ $values == =files ]]; then
-		COMPREPLY=($(compgen -f -- "$cur"))
-		return
-	elif [[ $values == =hosts ]]; then
+	case $values in
+	-) return ;;
+	=files)
+		# Names as files: a directory gets its "/" and no space, and a
+		# name with spaces stays one word.
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+		return ;;
+	=hosts)
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
-		return
-	elif [[ -n $values ]]; then
+		return ;;
+	?*)
 		COMPREPLY=($(compgen -W "$values" -- "$cur"))
+		return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(_sockpair_options "$cmd") --trace -x --hexdump --stats --json -q --quiet -h --help" -- "$cur"))
 		return
 	fi
-	if [[ ($cmd == connect || $cmd == http-head) && $cur != -* ]]; then
+	# Only the host's position offers host names; a port's offers nothing.
+	positionals=$(_sockpair_positionals "$cmd" "$cmd_at")
+	if [[ ($cmd == connect || $cmd == http-head) && $positionals -eq 0 ]]; then
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
-		return
 	fi
-	COMPREPLY=($(compgen -W "$(_sockpair_options "$cmd") --trace -x --hexdump --stats --json -q --quiet -h --help" -- "$cur"))
 }
 
 complete -F _sockpair sockpair

@@ -171,6 +171,27 @@ completion_options() {
 	touch "$BATS_TEST_TMPDIR/only-file.sock"
 	run -0 complete_bash sockpair listen -U "'$BATS_TEST_TMPDIR/only-f'"
 	assert_output "$BATS_TEST_TMPDIR/only-file.sock"
+	# --opt=value: bash hands the word over split at "=".
+	run -0 complete_bash sockpair pair --domain = "''"
+	assert_output "unix inet inet6"
+	run -0 complete_bash sockpair pair --type =
+	assert_output "stream dgram seqpacket raw rdm"
+	# Only the host's position offers host names, not the port's.
+	run -0 complete_bash sockpair connect localhost "''"
+	assert_output ""
+	run -0 complete_bash sockpair connect -w 1 localh
+	assert_output "localhost"
+}
+
+@test "completion: bash completes -U paths as files: a directory, a name with spaces" {
+	mkdir -p "$BATS_TEST_TMPDIR/c/sub" "$BATS_TEST_TMPDIR/c/my dir"
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '; source '$ROOT/completions/sockpair.bash'; cd '$BATS_TEST_TMPDIR/c'" Enter
+	tmux_send "sockpair listen -U su" Tab
+	tmux_wait_for '^\$ sockpair listen -U sub/$'
+	tmux_send C-u "sockpair listen -U my" Tab
+	tmux_wait_for '^\$ sockpair listen -U my\\ dir/$'
+	tmux_stop
 }
 
 @test "completion: fish completes commands, options and values" {
@@ -203,6 +224,14 @@ completion_options() {
 	tmux_wait_for '^% sockpair connect ?$'
 	tmux_send C-u "sockpair listen --keep" Tab
 	tmux_wait_for '^% sockpair listen --keep-open ?$'
+	# After -U PATH no host is offered; http-head offers no https:// or
+	# ftp://.  (Z, typed after the Tab, shows what the Tab did.)
+	touch "$BATS_TEST_TMPDIR/only-file.sock"
+	tmux_send C-u "sockpair connect -U $BATS_TEST_TMPDIR/only-file.sock loc" Tab Z
+	tmux_wait_for 'only-file\.sock locZ$'
+	tmux_send C-u "sockpair http-head ht" Tab Z
+	tmux_wait_for '^% sockpair http-head htZ$'
+	tmux_stop
 }
 
 @test "install: DESTDIR and PREFIX put every file in place; uninstall removes them" {
