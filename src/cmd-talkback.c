@@ -36,13 +36,12 @@ enum { OUTPUT_LIMIT = 1024 * 1024 };
 enum { READ_SIZE = 64 * 1024, ACCEPTS_PER_TURN = 256 };
 
 /*
- * Our stdout is written ECHO_DELAY_MS after its first waiting line, or
- * sooner once ECHO_FLUSH_BYTES wait: a write per line would cost a pipe
- * reader a wake-up per line.  A timerfd armed once per batch keeps time,
- * since a timeout on every epoll_wait() costs more than it saves.
- * Replies to clients never wait.
+ * What a client said is on stdout before its reply goes out, so that a
+ * script that got the reply finds the line in the log: each turn of the
+ * loop writes stdout once, with every line the turn read, then the
+ * turn's replies (one write per client).  A stdout that cannot take the
+ * lines yet holds the replies back with them.
  */
-enum { ECHO_DELAY_MS = 5, ECHO_FLUSH_BYTES = 64 * 1024 };
 
 /*
  * What stdout may owe before client input waits: a reader that stops
@@ -93,9 +92,13 @@ struct server {
 	} totals;
 	struct client *oldest, *newest;	/* every client, by last activity */
 	struct client *dead;
-	struct byte_queue replies;	/* for the client being read */
-	struct byte_queue echo;		/* our stdout, written in batches */
-	int echo_timer;			/* a timerfd: the batch's deadline */
+	struct byte_queue replies;	/* this turn's replies, client after client */
+	struct owed {			/* which client each part of replies is for */
+		struct client *c;
+		size_t start, len;
+	} *owed;
+	size_t owed_count, owed_cap;
+	struct byte_queue echo;		/* our stdout: this turn's lines */
 	struct local_end out;		/* stdout, written without blocking */
 	bool out_watched;		/* stdout is watched, for EPOLLOUT */
 	bool paused;			/* echo is full: client input waits */
@@ -346,12 +349,6 @@ static void client_writable(struct server *srv, struct client *c)
 	}
 }
 
-static void arm_echo_timer(struct server *srv)
-{
-	/* Failing, the batch goes out at ECHO_FLUSH_BYTES or at the end. */
-	(void)sys_timerfd_arm(srv->echo_timer, ECHO_DELAY_MS);
-}
-
 static event_handler stdout_ready;
 
 /*
@@ -406,8 +403,6 @@ static void echo_line(struct server *srv, const char *text, size_t n)
 
 	if (srv->echo_failed)
 		return;
-	if (srv->echo.len == 0)
-		arm_echo_timer(srv);
 	if (queue_add(&srv->echo, text, n) < 0 || queue_add(&srv->echo, "\n", 1) < 0) {
 		fail_errno(&e, SP_FAILURE, ENOMEM, "write(stdout)");
 		echo_failure(srv, &e);
@@ -469,16 +464,55 @@ static void drain_echo(struct server *srv)
 	}
 }
 
-/* The replies to one read go out in one write. */
-static void send_replies(struct server *srv, struct client *c)
+/* Notes that replies[start..) is c's, to go out after stdout. */
+static void owe(struct server *srv, struct client *c, size_t start)
 {
-	if (!c->dead && srv->replies.len)
-		send_to_client(srv, c, srv->replies.buf, srv->replies.len);
+	struct owed *grown;
+
+	if (srv->replies.len == start)
+		return;
+	if (srv->owed_count == srv->owed_cap) {
+		size_t cap = srv->owed_cap ? 2 * srv->owed_cap : 64;
+		grown = realloc(srv->owed, cap * sizeof(*grown));
+		if (!grown) {
+			srv->replies.len = start;
+			drop_client(srv, c, strerror(ENOMEM));
+			return;
+		}
+		srv->owed = grown;
+		srv->owed_cap = cap;
+	}
+	srv->owed[srv->owed_count++] = (struct owed){ c, start, srv->replies.len - start };
+}
+
+/* The replies owed, each client's in one write, in the order they came. */
+static void send_owed(struct server *srv)
+{
+	for (size_t i = 0; i < srv->owed_count; i++) {
+		struct owed *o = &srv->owed[i];
+		if (!o->c->dead)
+			send_to_client(srv, o->c, srv->replies.buf + o->start, o->len);
+	}
+	srv->owed_count = 0;
 	srv->replies.len = 0;
 }
 
-/* One piece of input, as the manual's loop body handles it. */
-static void handle_piece(struct server *srv, struct client *c, const char *text, size_t n)
+/*
+ * The end of a turn: stdout first, then the replies, once stdout has every
+ * line they answer.  force: a client is leaving (quit, shutdown), and
+ * what it is owed goes now, even while stdout lags.
+ */
+static void settle_turn(struct server *srv, bool force)
+{
+	flush_echo(srv);
+	if (srv->echo.len == 0 || force)
+		send_owed(srv);
+}
+
+/* One piece of input, as the manual's loop body handles it; c's replies
+ * this turn begin at replies[*start]. */
+static void handle_piece(struct server *srv, struct client *c, const char *text, size_t n,
+			 size_t *start)
 {
 	static const char said[] = "sockpair: You said '", end[] = "'.\n";
 
@@ -486,13 +520,17 @@ static void handle_piece(struct server *srv, struct client *c, const char *text,
 	if (n == 0)
 		return;
 	if (n == 4 && memcmp(text, "quit", 4) == 0) {
-		send_replies(srv, c);	/* what came before quit is still owed */
+		owe(srv, c, *start);	/* what came before quit is still owed */
+		settle_turn(srv, true);
+		*start = srv->replies.len;
 		drop_client(srv, c, "quit");
 		return;
 	}
 	if (n == 8 && memcmp(text, "shutdown", 8) == 0) {
 		report_event("shutdown", c->peer, "shutdown requested by %s", c->peer);
-		send_replies(srv, c);
+		owe(srv, c, *start);
+		settle_turn(srv, true);
+		*start = srv->replies.len;
 		srv->shutdown_requested = true;
 		drop_client(srv, c, "shutdown");
 		return;
@@ -512,7 +550,7 @@ static void client_readable(struct server *srv, struct client *c)
 {
 	ssize_t n = sys_read(c->fd, srv->readbuf, READ_SIZE);
 	const char *data = srv->readbuf, *piece;
-	size_t left, len;
+	size_t left, len, start;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -522,16 +560,17 @@ static void client_readable(struct server *srv, struct client *c)
 	}
 	srv->totals.received += (uint64_t)n;
 	mark_active(srv, c);
-	srv->replies.len = 0;
+	start = srv->replies.len;
 	for (left = (size_t)n; !c->dead && !srv->shutdown_requested;) {
 		if (!line_next(&c->lr, &data, &left, &piece, &len)) {
 			if (len == (size_t)-1)
 				drop_client(srv, c, strerror(ENOMEM));
 			break;
 		}
-		handle_piece(srv, c, piece, len);
+		handle_piece(srv, c, piece, len, &start);
 	}
-	send_replies(srv, c);
+	if (!c->dead)
+		owe(srv, c, start);
 	if (!c->dead)
 		line_release_idle(&c->lr);
 }
@@ -625,19 +664,10 @@ static void listener_ready(struct event_loop *loop, int fd, unsigned events, voi
 	accept_clients(arg);
 }
 
-static void echo_timer_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
-{
-	uint64_t expirations;
-
-	(void)loop, (void)events;
-	(void)sys_read(fd, &expirations, sizeof(expirations));
-	flush_echo(arg);
-}
-
 static void stdout_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
 {
 	(void)loop, (void)fd, (void)events;
-	flush_echo(arg);
+	settle_turn(arg, false);
 }
 
 static void client_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
@@ -667,8 +697,7 @@ static int serve(struct server *srv, struct sp_error *e)
 			return -1;
 		if (srv->o->idle_timeout_ms >= 0)
 			expire_idle_clients(srv);
-		if (srv->echo.len >= ECHO_FLUSH_BYTES)
-			flush_echo(srv);
+		settle_turn(srv, false);
 		free_dead_clients(srv);
 	}
 	return 0;
@@ -707,11 +736,6 @@ static int start_server(struct server *srv, struct sp_error *e)
 		return -1;
 	if (event_watch(srv->loop, srv->lfd, EPOLLIN, listener_ready, srv) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->lfd);
-	srv->echo_timer = sys_timerfd_create();
-	if (srv->echo_timer < 0)
-		return fail_errno(e, SP_FAILURE, errno, "timerfd_create");
-	if (event_watch(srv->loop, srv->echo_timer, EPOLLIN, echo_timer_ready, srv) < 0)
-		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->echo_timer);
 	srv->spare_fd = open_spare();
 	return 0;
 }
@@ -752,10 +776,9 @@ static void stop_server(struct server *srv)
 		sys_close(srv->lfd);
 	if (srv->spare_fd >= 0)
 		sys_close(srv->spare_fd);
-	if (srv->echo_timer >= 0)
-		sys_close(srv->echo_timer);
 	event_loop_free(srv->loop);
 	queue_free(&srv->replies);
+	free(srv->owed);
 	queue_free(&srv->echo);
 	free(srv->readbuf);
 }
@@ -764,7 +787,7 @@ static int cmd_talkback_exec(int argc, char **argv)
 {
 	struct talkback_opts o = { .port = "10000", .family = AF_UNSPEC, .backlog = SOMAXCONN,
 				   .max_clients = 1024, .max_line = 2048, .idle_timeout_ms = -1 };
-	struct server srv = { .o = &o, .lfd = -1, .spare_fd = -1, .echo_timer = -1 };
+	struct server srv = { .o = &o, .lfd = -1, .spare_fd = -1 };
 	struct sp_error e;
 	int r;
 

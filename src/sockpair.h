@@ -174,8 +174,6 @@ int sys_poll(struct pollfd *p, unsigned n, int timeout_ms);
 int sys_epoll_create(void);
 int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data);
 int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
-int sys_timerfd_create(void);
-int sys_timerfd_arm(int fd, int ms);
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
 int sys_fchdir(int fd);

@@ -23,7 +23,6 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
@@ -479,25 +478,6 @@ int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data)
 int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms)
 {
 	return epoll_wait(epfd, events, max, timeout_ms);
-}
-
-int sys_timerfd_create(void)
-{
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-
-	TRACE(trace_ret(fd, "timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK|TFD_CLOEXEC)"));
-	return fd;
-}
-
-/* Arms a timerfd once, ms from now (0 disarms). */
-int sys_timerfd_arm(int fd, int ms)
-{
-	struct itimerspec at = { .it_value = { .tv_sec = ms / 1000,
-					       .tv_nsec = (long)(ms % 1000) * 1000000L } };
-	int r = timerfd_settime(fd, 0, &at, NULL);
-
-	TRACE(trace_ret(r, "timerfd_settime(%d, 0, {it_value=%d ms})", fd, ms));
-	return r;
 }
 
 /* ---- files around a UNIX socket ------------------------------------------- */

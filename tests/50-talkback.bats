@@ -428,3 +428,23 @@ time.sleep(20)" >"$BATS_TEST_TMPDIR/holders"
 	[ $((after - before)) -lt 6144 ] ||
 		fail "RSS grew from $before to $after KiB with no client left"
 }
+
+@test "talkback: what a client said is on stdout before its reply comes" {
+	start_talkback
+	run -0 timeout 10 python3 -c '
+import socket, sys
+out, port = sys.argv[1], int(sys.argv[2])
+c = socket.create_connection(("127.0.0.1", port), timeout=5)
+data = b""
+while not data.endswith(b"shutdown'"'"'.\n"):
+    data += c.recv(4096)
+for n in range(50):
+    c.sendall(b"line %d\n" % n)
+    reply = b""
+    while not reply.endswith(b"\n"):
+        reply += c.recv(4096)
+    if ("line %d\n" % n) not in open(out).read():
+        sys.exit("reply %d came before its line was on stdout" % n)
+print("ok")' "$BATS_TEST_TMPDIR/talkback.out" "$TB_PORT"
+	assert_output "ok"
+}
