@@ -13,6 +13,7 @@
 #include "sockpair.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@ struct fork_echo_opts {
 	enum style style;
 	int type;
 	bool interactive;
+	int diagnostics[2];	/* -i on a terminal: the child's stderr lines, to the parent */
 };
 
 enum { OPT_STYLE = CMD_LONG_ONLY };
@@ -222,9 +224,68 @@ static int echo_lines(int fd, struct sp_error *e)
 	return result;
 }
 
-static int relay_to_child(int fd, struct sp_error *e)
+/* ---- the child's diagnostics, printed by the parent ----------------------- */
+
+/*
+ * On a terminal the parent's line editor owns the screen: a line the
+ * child wrote to stderr itself would land in the middle of the prompt.
+ * So the child's diagnostic lines (--trace, -x, errors) go through a pipe
+ * to the parent, which prints them above the line being typed.
+ */
+static int child_diagnostics_fd = -1;
+
+static void write_to_parent(const char *line, size_t n)
 {
-	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO };
+	struct pollfd p = { .fd = child_diagnostics_fd, .events = POLLOUT };
+
+	while (n > 0) {
+		ssize_t w = sys_write_quiet(child_diagnostics_fd, line, n);
+		if (w < 0 && errno == EAGAIN && sys_poll(&p, 1, -1) >= 0)
+			continue;
+		if (w <= 0)
+			return;	/* the parent is gone: nobody to tell */
+		line += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Reads the child's lines; prints the whole ones.  false at their end. */
+static bool print_child_lines(int fd)
+{
+	static char held[4096];
+	static size_t len;
+	ssize_t n = sys_read(fd, held + len, sizeof(held) - len);
+	char *nl;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	len += (size_t)n;
+	while ((nl = memchr(held, '\n', len)) != NULL) {
+		trace_write(held, (size_t)(nl + 1 - held));
+		len -= (size_t)(nl + 1 - held);
+		memmove(held, nl + 1, len);
+	}
+	if (n == 0 || len == sizeof(held)) {
+		if (len)
+			trace_write(held, len);
+		len = 0;
+	}
+	return n > 0;
+}
+
+static void close_diagnostics(struct fork_echo_opts *o)
+{
+	for (int i = 0; i < 2; i++)
+		if (o->diagnostics[i] >= 0)
+			sys_close(o->diagnostics[i]);
+	o->diagnostics[0] = o->diagnostics[1] = -1;
+}
+
+static int relay_to_child(int fd, const struct fork_echo_opts *o, struct sp_error *e)
+{
+	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				    .side_fd = o->diagnostics[0],
+				    .on_side = o->diagnostics[0] >= 0 ? print_child_lines : NULL };
 	struct relay *r;
 	int result;
 
@@ -246,6 +307,11 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 	int r;
 
 	sys_close(fds[1]);
+	if (o->diagnostics[1] >= 0) {
+		sys_close(o->diagnostics[0]);
+		child_diagnostics_fd = o->diagnostics[1];
+		trace_set_writer(write_to_parent);
+	}
 	/* Ctrl-C is for the parent, which ends the child by closing the pair. */
 	if (o->interactive)
 		signal(SIGINT, SIG_IGN);
@@ -260,30 +326,45 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 
 static int cmd_fork_echo_exec(int argc, char **argv)
 {
-	struct fork_echo_opts o = { .style = STYLE_SOCKET, .type = SOCK_STREAM };
+	struct fork_echo_opts o = { .style = STYLE_SOCKET, .type = SOCK_STREAM,
+				    .diagnostics = { -1, -1 } };
 	struct sp_error e, child_error;
 	char shown[SHOWN_MAX];
-	int fds[2], r;
+	int fds[2], r, child_status;
 	pid_t pid;
 
 	parse_fork_echo_options(argc, argv, &o);
 	if (net_socketpair(AF_UNIX, o.type, 0, fds, &e) < 0)
 		return report_failure(&e);
+	/* Without it, the child's lines go to stderr as they would anyway. */
+	if (o.interactive && sys_isatty(STDIN_FILENO) && sys_isatty(STDOUT_FILENO) &&
+	    sys_pipe(o.diagnostics) < 0)
+		o.diagnostics[0] = o.diagnostics[1] = -1;
 	pid = proc_fork(&e);
 	if (pid == 0)
 		run_child(&o, fds);
 	if (pid < 0) {
 		sys_close(fds[0]);
 		sys_close(fds[1]);
+		close_diagnostics(&o);
 		return report_failure(&e);
 	}
 	sys_close(fds[0]);
+	if (o.diagnostics[1] >= 0) {
+		sys_close(o.diagnostics[1]);
+		o.diagnostics[1] = -1;
+	}
 	if (o.interactive)
-		r = relay_to_child(fds[1], &e);
+		r = relay_to_child(fds[1], &o, &e);
 	else
 		r = parent_side(&o, fds[1], pid, shown, &e);
 	sys_close(fds[1]);
-	if (proc_wait(pid, &child_error) < 0)
+	child_status = proc_wait(pid, &child_error);
+	/* The child's last lines, written as it ended, after the relay. */
+	while (o.diagnostics[0] >= 0 && print_child_lines(o.diagnostics[0]))
+		;
+	close_diagnostics(&o);
+	if (child_status < 0)
 		return report_failure(r < 0 ? &e : &child_error);
 	if (r < 0)
 		return report_failure(&e);

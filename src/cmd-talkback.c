@@ -40,8 +40,10 @@ enum { READ_SIZE = 64 * 1024, ACCEPTS_PER_TURN = 256 };
  * script that got the reply finds the line in the log: each turn of the
  * loop writes stdout once, with every line the turn read, then the
  * turn's replies (one write per client).  A stdout that cannot take the
- * lines yet holds the replies back with them.
+ * lines yet holds the replies back with them.  Every SETTLE_EVERY clients
+ * answered in a turn, the same happens early.
  */
+enum { SETTLE_EVERY = 16 };
 
 /*
  * What stdout may owe before client input waits: a reader that stops
@@ -464,6 +466,8 @@ static void drain_echo(struct server *srv)
 	}
 }
 
+static void settle_turn(struct server *srv, bool force);
+
 /* Notes that replies[start..) is c's, to go out after stdout. */
 static void owe(struct server *srv, struct client *c, size_t start)
 {
@@ -483,6 +487,10 @@ static void owe(struct server *srv, struct client *c, size_t start)
 		srv->owed_cap = cap;
 	}
 	srv->owed[srv->owed_count++] = (struct owed){ c, start, srv->replies.len - start };
+	/* A few clients' worth at a time, not a whole turn's: the first ones
+	 * answered go on talking while the rest are read. */
+	if (srv->owed_count >= SETTLE_EVERY)
+		settle_turn(srv, false);
 }
 
 /* The replies owed, each client's in one write, in the order they came. */

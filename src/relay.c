@@ -41,6 +41,7 @@ struct relay {
 	bool peer_write_shut, last_was_cr;
 	bool local_failed;	/* the failure was stdin's or stdout's */
 	bool lost;		/* input could not be delivered: lost_error at the end */
+	bool side_done;		/* the side channel has ended */
 	struct sp_error lost_error;
 	bool one_way;		/* one direction left: blocking calls, no poll() */
 	unsigned long moves;	/* reads and writes that did something */
@@ -422,7 +423,7 @@ static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 	return 0;
 }
 
-enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOTS };
+enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOT_SIDE, SLOTS };
 
 static void plan_poll(struct relay *r, struct pollfd *p)
 {
@@ -447,6 +448,9 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 		p[SLOT_PEER].fd = -1;
 	p[SLOT_OUT] = (struct pollfd){
 		.fd = flow_pending(&r->down) ? r->out.fd : -1, .events = POLLOUT
+	};
+	p[SLOT_SIDE] = (struct pollfd){
+		.fd = r->o.on_side && !r->side_done ? r->o.side_fd : -1, .events = POLLIN
 	};
 }
 
@@ -479,6 +483,8 @@ static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *
 		return -1;
 	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(r, e) < 0)
 		return -1;
+	if (p[SLOT_SIDE].revents && !r->o.on_side(r->o.side_fd))
+		r->side_done = true;
 	drop_input_if_peer_gone(r, peer);
 	take_held_line(r);
 	return shut_peer_write_when_drained(r, e);
@@ -570,11 +576,12 @@ static void enter_one_way(struct relay *r)
 static void assume_ready(const struct relay *r, struct pollfd *p)
 {
 	bool blocks[SLOTS] = { r->in.poll_first || r->o.editor, false,
-			       r->out.poll_first || r->o.editor };
+			       r->out.poll_first || r->o.editor, true };
 	short stuck[SLOTS] = {
 		r->stuck & STUCK_IN ? POLLIN : 0,
 		(r->stuck & STUCK_PEER_IN ? POLLIN : 0) | (r->stuck & STUCK_PEER_OUT ? POLLOUT : 0),
 		r->stuck & STUCK_OUT ? POLLOUT : 0,
+		0,	/* the side channel is read when poll() says so */
 	};
 
 	for (int i = 0; i < SLOTS; i++)

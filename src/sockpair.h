@@ -326,6 +326,10 @@ struct relay_options {
 				   present bytes are sent (nc -l) */
 	int idle_timeout_ms;	/* 0 or -1: none */
 	void (*on_sender)(const struct sockaddr *sa, socklen_t len);
+	/* A side channel read when it is ready: on_side(side_fd) returns false
+	 * once it has ended (fork-echo -i: the child's diagnostics). */
+	bool (*on_side)(int fd);
+	int side_fd;
 };
 struct relay;
 struct relay *relay_new(const struct relay_options *o, struct sp_error *e);

@@ -206,3 +206,22 @@ start_interactive() {
 	tmux_wait_for '^icanon echo ?$'
 	assert_gone "$child"
 }
+
+@test "fork-echo: -i --trace on a terminal prints the child's trace lines above the prompt" {
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '; stty sane" Enter
+	tmux_send "'$SOCKPAIR' --trace fork-echo -i; echo \"exit=\$?\"" Enter
+	tmux_wait_for '^> ?$'
+	tmux_send 'half'
+	tmux_wait_for '^> half$'
+	tmux_send ' done' Enter
+	tmux_wait_for '^child [0-9]+: half done$'
+	tmux_wait_for '^\[pid [0-9]+\] write\(3, "child [0-9]+: half done\\n", [0-9]+\) = [0-9]+$'
+	# The child's lines came above the prompt: the last line is the prompt.
+	tmux_send 'next'
+	tmux_wait_for '^> next$'
+	assert_equal "$(tmux_screen | grep . | tail -1)" "> next"
+	tmux_send C-u C-d
+	tmux_wait_for '^exit=0$'
+	tmux_stop
+}
