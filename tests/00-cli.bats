@@ -74,6 +74,21 @@ load helpers
 	assert_usage_error "sockpair: fork-echo: invalid option -- 'Z'"
 }
 
+@test "cli: option errors say what getopt_long means, and the Try line names the command" {
+	run -2 --separate-stderr sp connect --udp=yes 127.0.0.1 80
+	assert_equal "${stderr_lines[0]}" "sockpair: connect: option '--udp' doesn't allow an argument"
+	assert_equal "${stderr_lines[1]}" "Try 'sockpair connect --help' for more information."
+	run -2 --separate-stderr sp talkback --max 5
+	assert_equal "${stderr_lines[0]}" "sockpair: talkback: option '--max' is ambiguous; possibilities: '--max-clients' '--max-line'"
+	run -2 --separate-stderr sp pair --info=x
+	assert_equal "${stderr_lines[0]}" "sockpair: pair: option '--info' doesn't allow an argument"
+	run -2 --separate-stderr sp pair --inf=x
+	assert_equal "${stderr_lines[0]}" "sockpair: pair: option '--info' doesn't allow an argument"
+	# Before a command: sockpair's own help.
+	run -2 --separate-stderr sp --bogus
+	assert_equal "${stderr_lines[1]}" "Try 'sockpair --help' for more information."
+}
+
 @test "cli: a missing option argument is a usage error" {
 	run --separate-stderr sp pair -d
 	assert_usage_error "sockpair: pair: option '-d' requires an argument"
