@@ -141,15 +141,10 @@ sockpair: connect: read(127.0.0.1:$port): Connection refused"
 }
 
 @test "connect: -w against a listener that never accepts times out, exit 5" {
-	# Backlog 0, queue filled by one connection: the kernel drops our SYN.
-	bg python3 -c '
-import socket, sys, time
-l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(0)
-filler = socket.socket(); filler.connect(l.getsockname())
-print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
-	wait_for_line "$BATS_TEST_TMPDIR/port" '^[0-9]+$'
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" never-accepts >"$BATS_TEST_TMPDIR/peer.out"
+	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
 	local port
-	port=$(cat "$BATS_TEST_TMPDIR/port")
+	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
 	run --separate-stderr sp connect -w 0.5 127.0.0.1 "$port" </dev/null
 	assert_failure 5
 	assert_equal "$stderr" "sockpair: connect: connect(127.0.0.1:$port): Connection timed out"

@@ -35,14 +35,10 @@ teardown() {
 }
 
 @test "zero-io: a port that never answers times out within -w, exit 5" {
-	bg python3 -c '
-import socket, sys, time
-l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(0)
-filler = socket.socket(); filler.connect(l.getsockname())
-print(l.getsockname()[1], flush=True); time.sleep(30)' >"$BATS_TEST_TMPDIR/port"
-	wait_for_line "$BATS_TEST_TMPDIR/port" '^[0-9]+$'
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" never-accepts >"$BATS_TEST_TMPDIR/peer.out"
+	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
 	local port
-	port=$(cat "$BATS_TEST_TMPDIR/port")
+	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
 	run -5 --separate-stderr sp connect -z -w 0.5 127.0.0.1 "$port"
 	assert_output "127.0.0.1 $port timed out"
 }

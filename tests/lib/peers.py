@@ -6,6 +6,9 @@ what it does) on stdout, flushed, so that tests wait on it.
   peers.py slow-reader SECONDS     TCP server: reads 1 KiB per ms for SECONDS,
                                    then closes; prints the bytes it read
   peers.py reset-after BYTES       TCP server: reads BYTES, then resets (RST)
+  peers.py never-accepts           TCP listener with backlog 0, its queue filled
+                                   by one connection: the kernel drops a new
+                                   SYN, so a connect() neither succeeds nor fails
   peers.py slow-client PORT SECONDS
                                    TCP client of PORT: sends nothing, reads
                                    1 KiB per ms for SECONDS, then resets
@@ -81,6 +84,16 @@ def reset_after(count):
         got += len(data)
     print("read %d" % got, flush=True)
     reset(c)
+
+
+def never_accepts():
+    l = socket.socket()
+    l.bind(("127.0.0.1", 0))
+    l.listen(0)
+    filler = socket.socket()
+    filler.connect(l.getsockname())
+    print("listening on 127.0.0.1:%d" % l.getsockname()[1], flush=True)
+    time.sleep(30)
 
 
 def slow_client(port, seconds):
@@ -200,6 +213,8 @@ def main():
         slow_reader(float(args[0]))
     elif mode == "reset-after":
         reset_after(int(args[0]))
+    elif mode == "never-accepts":
+        never_accepts()
     elif mode == "slow-client":
         slow_client(int(args[0]), float(args[1]))
     elif mode == "flags-after-kill":
