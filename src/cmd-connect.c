@@ -154,6 +154,14 @@ static int relay_with_peer(const struct connect_opts *o, int fd, const char *pee
 
 /* ---- -z: whether ports answer -------------------------------------------- */
 
+static _Noreturn void out_of_memory(void)
+{
+	struct sp_error e;
+
+	fail_errno(&e, SP_FAILURE, ENOMEM, "malloc");
+	exit(report_failure(&e));
+}
+
 /* "80", "8000-8010", "22,80,443-445": the ports, in order; exits 2 if bad. */
 static struct scan_port *parse_port_list(const char *list, size_t *n)
 {
@@ -162,7 +170,7 @@ static struct scan_port *parse_port_list(const char *list, size_t *n)
 	size_t count = 0, cap = 0;
 
 	if (!copy)
-		exit(report_error(SP_FAILURE, "malloc: %s", "out of memory"));
+		out_of_memory();
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		char *dash = strchr(item, '-');
 		unsigned low, high;
@@ -171,14 +179,16 @@ static struct scan_port *parse_port_list(const char *list, size_t *n)
 			*dash = '\0';
 		low = cmd_client_port(item);
 		high = dash ? cmd_client_port(dash + 1) : low;
-		if (high < low || count + (high - low + 1) > 65535)
+		if (high < low)
 			usage_error("invalid port range '%s-%s'", item, dash + 1);
+		if (count + (high - low + 1) > 65535)
+			usage_error("too many ports in '%s' (65535 at most)", list);
 		for (unsigned port = low; port <= high; port++) {
 			if (count == cap) {
 				cap = cap ? 2 * cap : 64;
 				ports = realloc(ports, cap * sizeof(*ports));
 				if (!ports)
-					exit(report_error(SP_FAILURE, "malloc: %s", "out of memory"));
+					out_of_memory();
 			}
 			ports[count++] = (struct scan_port){ .port = port };
 		}

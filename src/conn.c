@@ -77,18 +77,18 @@ bool conn_is_socket(int fd)
 }
 
 /*
- * A new socket: plain, accepted (a connection from its start) or a pair
- * end (the one a forked child keeps is closed unused by the parent: no
- * summary for that).  Never fails: without memory, it goes uncounted.
+ * A new socket; accepted: a connection from its start.  Any other (a pair
+ * end among them: the one a forked child keeps is closed unused by the
+ * parent) is summarised once it moved data or connected.  Never fails:
+ * without memory, it goes uncounted.
  */
-void conn_open(int fd, enum conn_kind kind, const char *peer)
+void conn_open(int fd, bool accepted, const char *peer)
 {
-	struct conn *c = (conn_hexdump || conn_stats || conn_counting) ? slot(fd) : NULL;
+	struct conn *c = conn_wanted() ? slot(fd) : NULL;
 
 	if (!c)
 		return;
-	*c = (struct conn){ .open = true, .connection = kind == CONN_ACCEPTED,
-			    .opened = clock_now_seconds() };
+	*c = (struct conn){ .open = true, .connection = accepted, .opened = clock_now_seconds() };
 	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "(unnamed)");
 }
 

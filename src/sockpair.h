@@ -111,6 +111,12 @@ void trace_write(const char *line, size_t n);
 extern bool conn_hexdump;	/* -x: every chunk that crosses a socket */
 extern bool conn_stats;		/* --stats: a summary as each connection ends */
 extern bool conn_counting;	/* count without --stats: SIGUSR1 may ask */
+
+/* Whether any sink wants data counted: off, the call layer skips it all. */
+static inline bool conn_wanted(void)
+{
+	return conn_hexdump || conn_stats || conn_counting;
+}
 extern bool conn_name_peers;	/* -x headers name the peer: a server of several */
 /* What the kernel says of a connection, read by sys.c for --stats. */
 struct conn_view {
@@ -122,8 +128,7 @@ struct conn_view {
 };
 void conn_set_child(void);
 bool conn_is_socket(int fd);
-enum conn_kind { CONN_PLAIN, CONN_ACCEPTED, CONN_PAIR_END };
-void conn_open(int fd, enum conn_kind kind, const char *peer);
+void conn_open(int fd, bool accepted, const char *peer);
 void conn_connected(int fd, const char *peer, bool established);
 void conn_listening(int fd);
 void conn_shut(int fd);

@@ -27,28 +27,19 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* The sinks that count or show data (-x, --stats): off, one test. */
-#define COUNTING (conn_hexdump || conn_stats || conn_counting)
-
-/* Runs a counting hook with errno kept: the caller reads the call's. */
-#define COUNT(...)                                     \
+/* Runs a hook after a call if WANTED, errno kept: the caller reads the call's. */
+#define AFTER_CALL(wanted, ...)                        \
 	do {                                           \
-		if (COUNTING) {                        \
+		if (wanted) {                          \
 			int saved_errno_ = errno;      \
 			__VA_ARGS__;                   \
 			errno = saved_errno_;          \
 		}                                      \
 	} while (0)
 
-/* Runs after the call: traces with errno saved and restored around it. */
-#define TRACE(...)                                     \
-	do {                                           \
-		if (trace_enabled) {                   \
-			int saved_errno_ = errno;      \
-			__VA_ARGS__;                   \
-			errno = saved_errno_;          \
-		}                                      \
-	} while (0)
+/* The counting sinks (-x, --stats, SIGUSR1) and the tracer (--trace). */
+#define COUNT(...) AFTER_CALL(conn_wanted(), __VA_ARGS__)
+#define TRACE(...) AFTER_CALL(trace_enabled, __VA_ARGS__)
 
 static const char *addr_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
@@ -76,7 +67,7 @@ int sys_socket(int domain, int type, int protocol)
 
 	TRACE(trace_ret(fd, "socket(%s)", triple(domain, type, protocol, args, sizeof(args))));
 	if (fd >= 0)
-		COUNT(conn_open(fd, CONN_PLAIN, NULL));
+		COUNT(conn_open(fd, false, NULL));
 	return fd;
 }
 
@@ -91,7 +82,7 @@ int sys_socketpair(int domain, int type, int protocol, int fds[2])
 	      r == 0 ? trace_call(result, "socketpair(%s)", args)
 		     : trace_ret(r, "socketpair(%s)", args));
 	if (r == 0)
-		COUNT(conn_open(fds[0], CONN_PAIR_END, NULL); conn_open(fds[1], CONN_PAIR_END, NULL));
+		COUNT(conn_open(fds[0], false, NULL); conn_open(fds[1], false, NULL));
 	return r;
 }
 
@@ -123,7 +114,7 @@ int sys_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	TRACE(trace_ret(r, "accept4(%d, %s)", fd,
 			r >= 0 && sa ? addr_text(sa, *len, addr, sizeof(addr)) : "NULL"));
 	if (r >= 0)
-		COUNT(conn_open(r, CONN_ACCEPTED, sa ? addr_text(sa, *len, addr, sizeof(addr)) : NULL));
+		COUNT(conn_open(r, true, sa ? addr_text(sa, *len, addr, sizeof(addr)) : NULL));
 	return r;
 }
 
@@ -341,7 +332,7 @@ int sys_close(int fd)
 	struct conn_view v;
 	int r;
 
-	if (COUNTING && conn_is_socket(fd)) {
+	if (conn_wanted() && conn_is_socket(fd)) {
 		if (conn_wants_stats(fd))
 			kernel_view(fd, &v);
 		conn_closing(fd, &v);

@@ -401,18 +401,8 @@ start_socat_unix() {
 	tmux_wait_for '^listening on 127\.0\.0\.1:[0-9]+$'
 	local port
 	port=$(tmux_screen | sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' | head -1)
-	bg python3 -c '
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
-c.sendall(b"from the client\n")
-data = b""
-while not data.endswith(b"\n"):
-    more = c.recv(100)
-    if not more:
-        break
-    data += more
-open(sys.argv[2], "wb").write(data)
-c.close()' "$port" "$BATS_TEST_TMPDIR/client.got"
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" ask "$port" "from the client" \
+		"$BATS_TEST_TMPDIR/client.got"
 	tmux_wait_for '^from the client$'
 	tmux_wait_for '^> ?$'
 	tmux_send 'answr' Left 'e' Enter

@@ -141,10 +141,8 @@ sockpair: connect: read(127.0.0.1:$port): Connection refused"
 }
 
 @test "connect: -w against a listener that never accepts times out, exit 5" {
-	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" never-accepts >"$BATS_TEST_TMPDIR/peer.out"
-	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
-	local port
-	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
+	start_peer never-accepts
+	local port=$PEER_PORT
 	run --separate-stderr sp connect -w 0.5 127.0.0.1 "$port" </dev/null
 	assert_failure 5
 	assert_equal "$stderr" "sockpair: connect: connect(127.0.0.1:$port): Connection timed out"
@@ -218,10 +216,8 @@ sockpair: connect: read(127.0.0.1:$port): Connection refused"
 
 @test "connect: a slow reader costs no CPU while input waits to go out" {
 	head -c 256M /dev/zero >"$BATS_TEST_TMPDIR/zeros"
-	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" slow-reader 3 >"$BATS_TEST_TMPDIR/peer.out"
-	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
-	local port
-	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
+	start_peer slow-reader 3
+	local port=$PEER_PORT
 	: >"$BATS_TEST_TMPDIR/connect.err"
 	bg "$SOCKPAIR" connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros" >/dev/null \
 		2>"$BATS_TEST_TMPDIR/connect.err"
@@ -233,10 +229,8 @@ sockpair: connect: read(127.0.0.1:$port): Connection refused"
 @test "connect: a peer that resets mid-transfer is an error, exit 1" {
 	# The peer reads 1 MiB of 64, then resets: the rest cannot be delivered.
 	head -c 64M /dev/zero >"$BATS_TEST_TMPDIR/zeros"
-	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" reset-after 1048576 >"$BATS_TEST_TMPDIR/peer.out"
-	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
-	local port
-	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
+	start_peer reset-after 1048576
+	local port=$PEER_PORT
 	run --separate-stderr sp connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros"
 	assert_failure 1
 	assert_equal "${stderr_lines[0]}" "connected to 127.0.0.1:$port"

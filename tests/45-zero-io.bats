@@ -35,10 +35,8 @@ teardown() {
 }
 
 @test "zero-io: a port that never answers times out within -w, exit 5" {
-	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" never-accepts >"$BATS_TEST_TMPDIR/peer.out"
-	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
-	local port
-	port=$(announced_port "$BATS_TEST_TMPDIR/peer.out")
+	start_peer never-accepts
+	local port=$PEER_PORT
 	run -5 --separate-stderr sp connect -z -w 0.5 127.0.0.1 "$port"
 	assert_output "127.0.0.1 $port timed out"
 }
@@ -61,6 +59,8 @@ teardown() {
 	assert_usage_error "sockpair: connect: invalid port range '90-80'"
 	run -2 --separate-stderr sp connect -z 127.0.0.1 1,99999
 	assert_usage_error "sockpair: connect: invalid port '99999' (1 to 65535)"
+	run -2 --separate-stderr sp connect -z 127.0.0.1 1-65535,80
+	assert_usage_error "sockpair: connect: too many ports in '1-65535,80' (65535 at most)"
 	run -2 --separate-stderr sp connect -z -u 127.0.0.1 80
 	assert_usage_error "sockpair: connect: -z tells whether TCP ports or UNIX sockets answer; not with -u"
 }

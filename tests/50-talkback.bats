@@ -231,28 +231,8 @@ second"
 	bg sh -c "sleep 20 | nc 127.0.0.1 $TB_PORT >/dev/null"
 	# The talker speaks every 0.1 s, well within the timeout, until the
 	# silent client has been closed as idle; then once more, and quits.
-	run -0 timeout 10 python3 -c '
-import socket, sys, time
-err, port = sys.argv[1], int(sys.argv[2])
-c = socket.create_connection(("127.0.0.1", port), timeout=5)
-data = b""
-while not data.endswith(b"shutdown'"'"'.\n"):
-    data += c.recv(4096)
-answered, last = 0, False
-while True:
-    c.sendall(b"tick\n")
-    reply = b""
-    while not reply.endswith(b"\n"):
-        more = c.recv(4096)
-        if not more:
-            sys.exit("closed after %d ticks" % answered)
-        reply += more
-    answered += 1
-    if last:
-        break
-    last = "(idle)" in open(err).read()
-    time.sleep(0.1)
-print(answered)' "$BATS_TEST_TMPDIR/talkback.err" "$TB_PORT"
+	run -0 timeout 10 python3 "$BATS_TEST_DIRNAME/lib/peers.py" ticker "$TB_PORT" \
+		"$BATS_TEST_TMPDIR/talkback.err"
 	[ "$output" -ge 2 ] || fail "$output"
 	assert_equal "$(grep -c '(idle)$' "$BATS_TEST_TMPDIR/talkback.err")" 1
 }
@@ -431,20 +411,7 @@ time.sleep(20)" >"$BATS_TEST_TMPDIR/holders"
 
 @test "talkback: what a client said is on stdout before its reply comes" {
 	start_talkback
-	run -0 timeout 10 python3 -c '
-import socket, sys
-out, port = sys.argv[1], int(sys.argv[2])
-c = socket.create_connection(("127.0.0.1", port), timeout=5)
-data = b""
-while not data.endswith(b"shutdown'"'"'.\n"):
-    data += c.recv(4096)
-for n in range(50):
-    c.sendall(b"line %d\n" % n)
-    reply = b""
-    while not reply.endswith(b"\n"):
-        reply += c.recv(4096)
-    if ("line %d\n" % n) not in open(out).read():
-        sys.exit("reply %d came before its line was on stdout" % n)
-print("ok")' "$BATS_TEST_TMPDIR/talkback.out" "$TB_PORT"
+	run -0 timeout 10 python3 "$BATS_TEST_DIRNAME/lib/peers.py" said-first "$TB_PORT" \
+		"$BATS_TEST_TMPDIR/talkback.out" 50
 	assert_output "ok"
 }

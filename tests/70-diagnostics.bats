@@ -118,10 +118,8 @@ check_both_ways() {
 	[[ "${stderr_lines[0]}" =~ ", closed by us"$ ]] || fail "$stderr"
 	# A peer that reads 1 MiB and resets.
 	head -c 16M /dev/zero >"$BATS_TEST_TMPDIR/zeros"
-	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" reset-after 1048576 >"$BATS_TEST_TMPDIR/peer.out"
-	wait_for_line "$BATS_TEST_TMPDIR/peer.out" '^listening on '
-	run -1 --separate-stderr sp --stats connect -q 127.0.0.1 "$(announced_port "$BATS_TEST_TMPDIR/peer.out")" \
-		<"$BATS_TEST_TMPDIR/zeros"
+	start_peer reset-after 1048576
+	run -1 --separate-stderr sp --stats connect -q 127.0.0.1 "$PEER_PORT" <"$BATS_TEST_TMPDIR/zeros"
 	printf '%s\n' "${stderr_lines[@]}" | grep -Eq '^stats: .*, reset by peer$' || fail "$stderr"
 }
 

@@ -263,6 +263,17 @@ start_talkback() {
 	esac
 }
 
+# A server of tests/lib/peers.py (slow-reader, reset-after, never-accepts)
+# in the background; sets PEER_PID and PEER_PORT from its announcement.
+start_peer() {
+	local out=$BATS_TEST_TMPDIR/peer.out
+	: >"$out"
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" "$@" </dev/null >"$out"
+	PEER_PID=$BG_LAST
+	wait_for_line "$out" '^listening on '
+	PEER_PORT=$(announced_port "$out")
+}
+
 # tests/lib/peers.py MODE ARGS, bounded; see its header for the modes.
 peers() {
 	timeout -k 2 30 python3 "$BATS_TEST_DIRNAME/lib/peers.py" "$@"

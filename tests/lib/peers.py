@@ -19,10 +19,18 @@ what it does) on stdout, flushed, so that tests wait on it.
                                    it with SIGKILL and prints the pipes'
                                    O_NONBLOCK flags; --client: CMD is a
                                    listener, which this script connects to
+  peers.py ask PORT LINE FILE     TCP client: sends LINE, writes the first line
+                                   it gets back to FILE, closes
   peers.py talker PORT SECONDS     talkback client: 2000-byte lines as fast as
                                    the server takes them, reading every reply
   peers.py welcome PORT            talkback client: prints the welcome's last
                                    line, then closes
+  peers.py ticker PORT FILE        talkback client: says "tick" every 0.1 s,
+                                   reading each reply, until FILE holds
+                                   "(idle)", then once more; prints the
+                                   replies it got
+  peers.py said-first PORT FILE N  talkback client: sends N lines; each must
+                                   be in FILE when its reply comes
   peers.py flooders PORT N         N talkback clients that send lines and never
                                    read, until each is dropped (20 s at most)
   peers.py slow-pipe-reader SECONDS
@@ -134,6 +142,24 @@ def flags_after_kill(cmd, client):
         print("%s %s" % (name, "O_NONBLOCK" if flags & os.O_NONBLOCK else "blocking"))
 
 
+def read_line(c):
+    data = b""
+    while not data.endswith(b"\n"):
+        more = c.recv(4096)
+        if not more:
+            break
+        data += more
+    return data
+
+
+def ask(port, line, path):
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(line.encode() + b"\n")
+    with open(path, "wb") as f:
+        f.write(read_line(c))
+    c.close()
+
+
 def talker(port, seconds):
     c = socket.create_connection(("127.0.0.1", port), timeout=10)
     c.setblocking(False)
@@ -152,7 +178,9 @@ def talker(port, seconds):
     print("sent %d lines, %d answered" % (sent // len(line), answered), flush=True)
 
 
-def welcome(port):
+def talkback_client(port):
+    """Connects to talkback and reads its welcome; returns the socket and
+    the welcome as read (short if the server closed)."""
     c = socket.create_connection(("127.0.0.1", port), timeout=5)
     data = b""
     while not data.endswith(b"type 'shutdown'.\n"):
@@ -160,7 +188,46 @@ def welcome(port):
         if not more:
             break
         data += more
+    return c, data
+
+
+def welcome(port):
+    _, data = talkback_client(port)
     print(data.decode().splitlines()[-1])
+
+
+def say(c, line):
+    """Sends LINE and returns the reply line; exits if the server closed."""
+    c.sendall(line)
+    reply = read_line(c)
+    if not reply.endswith(b"\n"):
+        sys.exit("closed before replying to %r" % line)
+    return reply
+
+
+def ticker(port, path):
+    # Ticks within any idle timeout until PATH (the server's stderr)
+    # reports an idle close, then once more to show it is still served.
+    c, _ = talkback_client(port)
+    answered, last = 0, False
+    while not last:
+        last = "(idle)" in open(path).read()
+        say(c, b"tick\n")
+        answered += 1
+        time.sleep(0.1)
+    print(answered)
+
+
+def said_first(port, path, count):
+    # Each line must be in PATH (the server's stdout) by the time its
+    # reply arrives.
+    c, _ = talkback_client(port)
+    for n in range(count):
+        line = b"line %d\n" % n
+        say(c, line)
+        if line.decode() not in open(path).read():
+            sys.exit("reply %d came before its line was on stdout" % n)
+    print("ok")
 
 
 def flooders(port, n):
@@ -220,10 +287,16 @@ def main():
     elif mode == "flags-after-kill":
         client = args[0] == "--client"
         flags_after_kill(args[args.index("--") + 1:], client)
+    elif mode == "ask":
+        ask(int(args[0]), args[1], args[2])
     elif mode == "talker":
         talker(int(args[0]), float(args[1]))
     elif mode == "welcome":
         welcome(int(args[0]))
+    elif mode == "ticker":
+        ticker(int(args[0]), args[1])
+    elif mode == "said-first":
+        said_first(int(args[0]), args[1], int(args[2]))
     elif mode == "flooders":
         flooders(int(args[0]), int(args[1]))
     elif mode == "slow-pipe-reader":
