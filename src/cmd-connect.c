@@ -13,9 +13,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct connect_opts {
@@ -24,13 +26,16 @@ struct connect_opts {
 	char port[8];		/* digits, for getaddrinfo() */
 	const char *ports;	/* -z: the port, range or list, as typed */
 	bool udp, crlf, zero_io;
+	bool pass_out;		/* -F: the connection goes out over stdout */
+	int send_fds[SYS_FDS_MAX];	/* --send-fd, in the order given */
+	int send_nfds;
 	int family, timeout_ms;	/* timeout_ms -1: none */
 };
 
 /* -z's attempts are bounded by -w, or by this. */
 enum { ZERO_IO_TIMEOUT_MS = 2000 };
 
-enum { OPT_CRLF = CMD_LONG_ONLY };
+enum { OPT_CRLF = CMD_LONG_ONLY, OPT_SEND_FD };
 
 static const struct cmd_option connect_options[] = {
 	{ 'U', "unix", "PATH", "a UNIX socket instead of HOST PORT; @NAME is abstract" },
@@ -41,6 +46,9 @@ static const struct cmd_option connect_options[] = {
 	{ OPT_CRLF, "crlf", NULL, "send line ends as \\r\\n, as telnet does" },
 	{ 'z', "zero-io", NULL, "only tell whether each port (LOW-HIGH, a,b,...) answers;\n"
 	  "                       with -U, whether the socket is live" },
+	{ OPT_SEND_FD, "send-fd", "N", "pass descriptor N with the first data (-U; repeatable)" },
+	{ 'F', "pass-fd-out", NULL, "pass the connected socket over stdout (a UNIX socket)\n"
+	  "                       and exit, as nc -F (ssh's ProxyUseFdpass)" },
 	CMD_OPT_END
 };
 
@@ -77,6 +85,43 @@ static void split_host_port(struct connect_opts *o, const char *arg)
 	set_port(o, colon + 1);
 }
 
+/* --send-fd N: an inherited descriptor, open now (checked before connecting). */
+static void add_send_fd(struct connect_opts *o, const char *arg)
+{
+	unsigned long fd;
+	struct stat st;
+
+	if (parse_uint(arg, INT_MAX, &fd) < 0)
+		usage_error("invalid descriptor '%s'", arg);
+	if (o->send_nfds == SYS_FDS_MAX)
+		usage_error("too many --send-fd (%d at most, SCM_MAX_FD)", SYS_FDS_MAX);
+	if (sys_fstat((int)fd, &st) < 0)
+		usage_error("--send-fd %lu: %s", fd, strerror(errno));
+	o->send_fds[o->send_nfds++] = (int)fd;
+}
+
+/* -F needs a UNIX socket on stdout to pass the connection over. */
+static void check_stdout_unix(void)
+{
+	int domain = 0;
+
+	if (sys_getsockopt_int(STDOUT_FILENO, SOL_SOCKET, SO_DOMAIN, &domain) < 0 ||
+	    domain != AF_UNIX)
+		usage_error("-F passes the connection over stdout, which must be a UNIX socket");
+}
+
+static void check_passing(const struct connect_opts *o)
+{
+	if (o->send_nfds && !o->unix_path)
+		usage_error("--send-fd passes descriptors over a UNIX socket: it needs -U PATH");
+	if ((o->send_nfds || o->pass_out) && o->zero_io)
+		usage_error("-z sends nothing; not with %s", o->pass_out ? "-F" : "--send-fd");
+	if (o->send_nfds && o->pass_out)
+		usage_error("-F passes the connection itself; not with --send-fd");
+	if (o->pass_out)
+		check_stdout_unix();
+}
+
 static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 {
 	int c;
@@ -89,8 +134,11 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
 		case OPT_CRLF: o->crlf = true; break;
 		case 'z': o->zero_io = true; break;
+		case OPT_SEND_FD: add_send_fd(o, optarg); break;
+		case 'F': o->pass_out = true; break;
 		}
 	}
+	check_passing(o);
 	if (o->zero_io && o->udp)
 		usage_error("-z tells whether TCP ports or UNIX sockets answer; not with -u");
 	if (o->zero_io && o->timeout_ms < 0)
@@ -136,7 +184,8 @@ static int relay_with_peer(const struct connect_opts *o, int fd, const char *pee
 {
 	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
 				    .crlf = o->crlf, .datagrams = o->udp,
-				    .idle_timeout_ms = o->timeout_ms };
+				    .idle_timeout_ms = o->timeout_ms,
+				    .send_fds = o->send_fds, .send_nfds = o->send_nfds };
 	char history[4096];
 	struct relay *r;
 	int result;
@@ -266,6 +315,17 @@ static int check_unix(const struct connect_opts *o)
 	return result_status(r);
 }
 
+/* -F: the connected socket to whoever holds stdout's other end, with a "\0"
+ * byte to carry it, as OpenBSD nc -F does; then we are done. */
+static int pass_connection(int fd, struct sp_error *e)
+{
+	static const char carrier = '\0';
+	int r = net_send_fds(STDOUT_FILENO, &carrier, 1, &fd, 1, e);
+
+	sys_close(fd);
+	return r < 0 ? report_failure(e) : SP_OK;
+}
+
 static int cmd_connect_exec(int argc, char **argv)
 {
 	struct connect_opts o = { .family = AF_UNSPEC, .timeout_ms = -1 };
@@ -287,6 +347,8 @@ static int cmd_connect_exec(int argc, char **argv)
 		text_escape(o.unix_path ? o.unix_path : o.host,
 			    strlen(o.unix_path ? o.unix_path : o.host), peer, sizeof(peer));
 	report_event("connected", peer, "connected to %s", peer);
+	if (o.pass_out)
+		return pass_connection(fd, &e);
 	result = relay_with_peer(&o, fd, peer, &e);
 	sys_close(fd);
 	if (result < 0)
@@ -296,7 +358,8 @@ static int cmd_connect_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_connect_entry = {
 	.name = "connect",
-	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] [-z] HOST PORT | HOST:PORT | -U PATH",
+	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] [-z] [-F] HOST PORT | HOST:PORT | "
+		    "-U PATH [--send-fd N]...",
 	.summary = "Connect and relay stdin and stdout, like nc or telnet",
 	.options = connect_options,
 	.exec = cmd_connect_exec,

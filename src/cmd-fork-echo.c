@@ -13,6 +13,7 @@
 #include "sockpair.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <getopt.h>
 #include <signal.h>
@@ -25,11 +26,12 @@ enum style { STYLE_SOCKET, STYLE_STREAM };
 struct fork_echo_opts {
 	enum style style;
 	int type;
-	bool interactive;
+	bool interactive, style_given;
+	const char *pass_file;	/* --pass-fd: the file whose descriptor goes over */
 	int diagnostics[2];	/* -i on a terminal: the child's stderr lines, to the parent */
 };
 
-enum { OPT_STYLE = CMD_LONG_ONLY };
+enum { OPT_STYLE = CMD_LONG_ONLY, OPT_PASS_FD };
 
 static const struct cmd_option fork_echo_options[] = {
 	{ OPT_STYLE, "style", "STYLE", "socket: socket_create_pair()'s IPC example (default);\n"
@@ -37,6 +39,8 @@ static const struct cmd_option fork_echo_options[] = {
 	{ 't', "type", "TYPE", "stream (default), dgram or seqpacket" },
 	{ 'i', "interactive", NULL, "send each input line to the child, print its answer;\n"
 	  "                       GNU readline on a terminal" },
+	{ OPT_PASS_FD, "pass-fd", "FILE", "pass FILE, opened, to the child (SCM_RIGHTS); it reads\n"
+	  "                       the first line, and the parent shows the offset it moved" },
 	CMD_OPT_END
 };
 
@@ -53,6 +57,7 @@ static void parse_fork_echo_options(int argc, char **argv, struct fork_echo_opts
 				o->style = STYLE_STREAM;
 			else
 				usage_error("invalid style '%s' (socket or stream)", optarg);
+			o->style_given = true;
 			break;
 		case 't':
 			if (parse_type(optarg, &o->type) < 0 ||
@@ -63,9 +68,15 @@ static void parse_fork_echo_options(int argc, char **argv, struct fork_echo_opts
 		case 'i':
 			o->interactive = true;
 			break;
+		case OPT_PASS_FD:
+			o->pass_file = optarg;
+			break;
 		}
 	}
 	cmd_no_more_arguments(argc, argv);
+	if (o->pass_file && (o->interactive || o->style_given))
+		usage_error("--pass-fd passes a file instead of the examples' messages; "
+			    "not with %s", o->interactive ? "-i" : "--style");
 	/* An AF_UNIX datagram pair never tells the child that input ended. */
 	if (o->interactive && o->type == SOCK_DGRAM)
 		usage_error("-i needs a connected type: stream or seqpacket");
@@ -298,6 +309,112 @@ static int relay_to_child(int fd, const struct fork_echo_opts *o, struct sp_erro
 	return result;
 }
 
+/* ---- --pass-fd: an open file, passed to the child ------------------------ */
+
+/*
+ * Prints the first line read through fd, a byte at a time: no further, so
+ * the offset stops after its "\n".  A read that fails prints nothing.
+ */
+static int print_first_line(int fd, struct sp_error *e)
+{
+	char c = '\0';
+	bool started = false;
+	ssize_t r;
+
+	while (c != '\n' && (r = sys_read(fd, &c, 1)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && started)
+			putchar('\n');
+		if (r < 0)
+			return fail_errno(e, SP_FAILURE, errno, "read(%d)", fd);
+		if (!started)
+			printf("child %d: ", (int)getpid());
+		started = true;
+		putchar(c);
+	}
+	if (!started)
+		printf("child %d: ", (int)getpid());
+	if (c != '\n')
+		putchar('\n');
+	return io_flush_stdout(e);
+}
+
+/* The child's side: take the descriptor, say what it is, read through it. */
+static int receive_file(int sock, struct sp_error *e)
+{
+	struct sys_control c = { .want_fds = true };
+	char byte, what[512];
+	const char *kind;
+	ssize_t r;
+	int result;
+
+	do
+		r = sys_recvmsg(sock, &byte, 1, 0, NULL, NULL, &c);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return fail_errno(e, SP_FAILURE, errno, "recvmsg(%d)", sock);
+	if (c.nfds == 0)
+		return fail(e, SP_FAILURE, "recvmsg(%d): no descriptor came%s", sock,
+			    c.truncated ? " (MSG_CTRUNC)" : "");
+	for (int i = 1; i < c.nfds; i++)	/* one was sent: any more are not ours */
+		sys_close(c.fds[i]);
+	kind = io_describe_fd(c.fds[0], what, sizeof(what));
+	printf("child %d: received descriptor %d: %s (%s)\n", (int)getpid(), c.fds[0], what, kind);
+	result = print_first_line(c.fds[0], e);
+	sys_close(c.fds[0]);
+	return result;
+}
+
+/* The parent's last word: where the shared offset is now. */
+static void print_offset(int fd)
+{
+	off_t at = sys_lseek(fd, 0, SEEK_CUR);
+
+	if (at < 0)
+		printf("parent: offset unknown (lseek: %s)\n", strerror(errno));
+	else
+		printf("parent: offset now %lld\n", (long long)at);
+}
+
+/*
+ * The parent opens the file and sends its descriptor over the pair; the
+ * child reads a line through it; the offset the child moved is the
+ * parent's too: one open file description, two descriptors.
+ */
+static int pass_file(const struct fork_echo_opts *o, int fds[2])
+{
+	static const char carrier = '\0';
+	struct sp_error e, child_error;
+	int file, r, child_status;
+	pid_t pid;
+
+	file = sys_open(o->pass_file, O_RDONLY | O_CLOEXEC, "O_RDONLY|O_CLOEXEC");
+	if (file < 0) {
+		fail_errno(&e, SP_FAILURE, errno, "open(\"%s\")", o->pass_file);
+		sys_close(fds[0]);
+		sys_close(fds[1]);
+		return report_failure(&e);
+	}
+	pid = proc_fork(&e);
+	if (pid == 0) {
+		sys_close(fds[1]);
+		sys_close(file);
+		r = receive_file(fds[0], &e);
+		_exit(r < 0 ? report_failure(&e) : SP_OK);
+	}
+	sys_close(fds[0]);
+	r = pid < 0 ? -1 : net_send_fds(fds[1], &carrier, 1, &file, 1, &e);
+	sys_close(fds[1]);
+	child_status = pid < 0 ? 0 : proc_wait(pid, &child_error);
+	if (r == 0 && child_status == 0)
+		print_offset(file);
+	sys_close(file);
+	if (r < 0)
+		return report_failure(&e);
+	return child_status < 0 ? report_failure(&child_error) : SP_OK;
+}
+
 /* ---- the command ----------------------------------------------------- */
 
 static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
@@ -336,6 +453,8 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 	parse_fork_echo_options(argc, argv, &o);
 	if (net_socketpair(AF_UNIX, o.type, 0, fds, &e) < 0)
 		return report_failure(&e);
+	if (o.pass_file)
+		return pass_file(&o, fds);
 	/* Without it, the child's lines go to stderr as they would anyway. */
 	if (o.interactive && sys_isatty(STDIN_FILENO) && sys_isatty(STDOUT_FILENO) &&
 	    sys_pipe(o.diagnostics) < 0)
@@ -376,7 +495,7 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_fork_echo_entry = {
 	.name = "fork-echo",
-	.synopsis = "[--style socket|stream] [-t TYPE] [-i]",
+	.synopsis = "[--style socket|stream] [-t TYPE] [-i] [--pass-fd FILE]",
 	.summary = "Talk to a forked child over a socket pair, as the IPC examples do",
 	.options = fork_echo_options,
 	.exec = cmd_fork_echo_exec,

@@ -21,8 +21,11 @@ struct listen_opts {
 	const char *address;	/* NULL: loopback */
 	const char *unix_path;
 	bool udp, keep_open;
+	bool recv_fd, attach, creds;	/* AF_UNIX only */
 	int backlog, family;
 };
+
+enum { OPT_RECV_FD = CMD_LONG_ONLY, OPT_ATTACH, OPT_CREDS };
 
 static const struct cmd_option listen_options[] = {
 	CMD_OPT_PORT("the port (default 0: a free one, announced)"),
@@ -33,6 +36,10 @@ static const struct cmd_option listen_options[] = {
 	{ 'k', "keep-open", NULL, "accept the next client when one leaves" },
 	CMD_OPT_IPV4,
 	CMD_OPT_IPV6,
+	{ OPT_RECV_FD, "recv-fd", NULL, "announce the descriptors a client passes (SCM_RIGHTS)" },
+	{ OPT_ATTACH, "attach", NULL, "relay the first descriptor passed instead of the client\n"
+	  "                       (a console socket, as runc's recvtty)" },
+	{ OPT_CREDS, "creds", NULL, "show who sent each message (SO_PASSCRED)" },
 	CMD_OPT_END
 };
 
@@ -49,9 +56,17 @@ static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
 		case 'k': o->keep_open = true; break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
+		case OPT_RECV_FD: o->recv_fd = true; break;
+		case OPT_ATTACH: o->attach = o->recv_fd = true; break;
+		case OPT_CREDS: o->creds = true; break;
 		}
 	}
 	cmd_no_more_arguments(argc, argv);
+	if ((o->recv_fd || o->creds) && !o->unix_path)
+		usage_error("--%s works on a UNIX socket only: it needs -U PATH",
+			    o->attach ? "attach" : o->recv_fd ? "recv-fd" : "creds");
+	if (o->attach && o->udp)
+		usage_error("--attach replaces a client's connection; -u has none");
 	if (o->unix_path && (o->address || o->family != AF_UNSPEC || strcmp(o->port, "0")))
 		usage_error("-U listens on a UNIX socket; -p, -a, -4 and -6 do not apply");
 }
@@ -68,9 +83,99 @@ static int open_listener(const struct listen_opts *o, struct unix_listener *ul,
 	} else {
 		fd = net_listen_host(o->address, o->port, o->family, type, o->backlog, e);
 	}
+	/* Before the announcement: no client can come before it is on. */
+	if (fd >= 0 && o->creds && sys_setsockopt_int(fd, SOL_SOCKET, SO_PASSCRED, 1) < 0) {
+		fail_errno(e, SP_FAILURE, errno, "setsockopt(SO_PASSCRED)");
+		sys_close(fd);
+		return -1;
+	}
 	if (fd >= 0)
 		cmd_announce_listening(fd, o->unix_path);
 	return fd;
+}
+
+/* ---- --recv-fd, --attach, --creds: what clients pass beside their data ---- */
+
+static struct {
+	bool recv_fd, attach, datagrams;
+	const char *peer;	/* the client now; NULL: datagrams, several */
+	int attached;		/* --attach: the descriptor that takes over; -1: none */
+} passing = { .attached = -1 };
+
+static void announce_descriptor(int fd)
+{
+	char what[512];
+	const char *kind = io_describe_fd(fd, what, sizeof(what));
+
+	report_descriptor(passing.peer, fd, what, kind);
+}
+
+/* --attach: the carried bytes belong to the client's connection, now over. */
+static void announce_attached(const void *data, ssize_t n)
+{
+	char shown[TEXT_QUOTE_SIZE];
+
+	if (n <= 0) {
+		report_note("attached descriptor %d", passing.attached);
+		return;
+	}
+	text_quote(shown, sizeof(shown), data, (size_t)n);
+	report_note("attached descriptor %d; the %zd bytes sent with it (%s) are not relayed",
+		    passing.attached, n, shown);
+}
+
+/*
+ * The relay's on_control: who sent (--creds), what was passed (announced,
+ * then closed, or kept to attach), what was lost.  Returns true when a
+ * descriptor takes the client's place.
+ */
+static bool take_control(const struct sys_control *c, const void *data, ssize_t n)
+{
+	int discarded = 0;
+
+	/* A stream's end of file is no message: its "credentials" are zeros. */
+	if (c->has_creds && (n > 0 || passing.datagrams))
+		report_credentials(passing.peer, c->pid, c->uid, c->gid);
+	if (c->truncated)
+		report_note("recvmsg: control data truncated (MSG_CTRUNC): descriptors sent "
+			    "with it were discarded%s", passing.recv_fd ? "" : " (no --recv-fd)");
+	for (int i = 0; i < c->nfds; i++) {
+		if (!passing.recv_fd) {
+			sys_close(c->fds[i]);
+			discarded++;
+			continue;
+		}
+		announce_descriptor(c->fds[i]);
+		if (passing.attach && passing.attached < 0)
+			passing.attached = c->fds[i];
+		else
+			sys_close(c->fds[i]);
+	}
+	if (discarded)
+		report_note("closed %d descriptors passed without --recv-fd", discarded);
+	if (passing.attached < 0)
+		return false;
+	announce_attached(data, n);
+	return true;
+}
+
+/*
+ * --attach: the relay runs between stdin/stdout and the descriptor the
+ * client passed, until it ends, as recvtty does with a console socket.
+ */
+static int relay_attached(struct relay *r, struct sp_error *e)
+{
+	char name[32];
+	int fd = passing.attached, result;
+
+	passing.attached = -1;
+	snprintf(name, sizeof(name), "descriptor %d", fd);
+	relay_set_peer_any(r, true);
+	result = relay_run(r, fd, name, e);
+	relay_set_peer_any(r, false);
+	sys_close(fd);
+	report_event("closed", name, "closed %s", name);
+	return result;
 }
 
 static void note_sender(const struct sockaddr *sa, socklen_t len)
@@ -130,9 +235,16 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 			*lfd = -1;
 		}
 		note_client(fd, peer, o->unix_path != NULL);
+		passing.peer = peer;
 		int result = relay_run(r, fd, peer, e);
 		sys_close(fd);
 		report_event("closed", peer, "closed %s", peer);
+		if (result == 0 && passing.attached >= 0)
+			result = relay_attached(r, e);
+		if (passing.attached >= 0) {	/* the relay failed before it ran */
+			sys_close(passing.attached);
+			passing.attached = -1;
+		}
 		if (result < 0 && (!o->keep_open || relay_failed_locally(r)))
 			return -1;
 		if (result < 0)
@@ -148,7 +260,13 @@ static struct relay *new_relay(const struct listen_opts *o, struct sp_error *e)
 		.end_with_peer = !o->udp,
 		.datagrams = o->udp, .reply_to_sender = o->udp,
 		.on_sender = o->udp ? note_sender : NULL,
+		.recv_fds = o->recv_fd, .recv_creds = o->creds,
+		.on_control = o->recv_fd || o->creds ? take_control : NULL,
 	};
+
+	passing.recv_fd = o->recv_fd;
+	passing.attach = o->attach;
+	passing.datagrams = o->udp;
 
 	return relay_new(&ro, e);
 }
@@ -186,7 +304,8 @@ static int cmd_listen_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_listen_entry = {
 	.name = "listen",
-	.synopsis = "[-p PORT] [-a ADDRESS] [-U PATH] [-u] [-b BACKLOG] [-k] [-4|-6]",
+	.synopsis = "[-p PORT] [-a ADDRESS] [-U PATH [--recv-fd [--attach]] [--creds]] [-u] "
+		    "[-b BACKLOG] [-k] [-4|-6]",
 	.summary = "Listen, accept a client and relay it to stdin and stdout, like nc -l",
 	.options = listen_options,
 	.exec = cmd_listen_exec,

@@ -15,6 +15,32 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+/*
+ * What descriptor fd is, as SPEC names it: *what gets what /proc/self/fd/N
+ * says (escaped for the terminal), and the kind is returned.
+ */
+const char *io_describe_fd(int fd, char *what, size_t size)
+{
+	char link[64], target[4096];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if (sys_readlink(link, target, sizeof(target)) < 0)
+		snprintf(target, sizeof(target), "?");
+	text_escape(target, strlen(target), what, size);
+	if (sys_fstat(fd, &st) < 0)
+		return "not open";
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG: return "regular file";
+	case S_IFDIR: return "directory";
+	case S_IFIFO: return "pipe";
+	case S_IFSOCK: return "socket";
+	case S_IFCHR: return "character device";
+	case S_IFBLK: return "block device";
+	default: return "anonymous";	/* an anon_inode: eventfd, epoll, ... */
+	}
+}
+
 static const char *fd_name(int fd, char *buf, size_t size)
 {
 	if (fd == STDOUT_FILENO)

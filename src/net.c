@@ -618,3 +618,26 @@ int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error
 	}
 	return fd;
 }
+
+/*
+ * Sends n bytes and descriptors in one SCM_RIGHTS message over a UNIX
+ * socket, waiting while it is full (it may be a non-blocking one others
+ * share); -1 and *e on failure.
+ */
+int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
+		 struct sp_error *e)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	ssize_t w;
+
+	while ((w = sys_sendmsg(fd, buf, n, fds, nfds, MSG_NOSIGNAL)) < 0) {
+		if (errno == EAGAIN && sys_poll(&p, 1, -1) >= 0)
+			continue;
+		if (errno != EINTR && errno != EAGAIN)
+			return fail_errno(e, SP_FAILURE, errno, "sendmsg(%d, SCM_RIGHTS)", fd);
+	}
+	/* One message: the rest of a short send goes without descriptors. */
+	if ((size_t)w < n)
+		return io_write_all(fd, (const char *)buf + w, n - (size_t)w, e);
+	return 0;
+}

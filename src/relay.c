@@ -48,6 +48,11 @@ struct relay {
 	unsigned stuck;		/* moves that met EAGAIN since the last poll() */
 	struct sockaddr_storage sender;
 	socklen_t sender_len;
+	struct sockaddr_storage from;	/* the sender of what is being received */
+	socklen_t from_len;
+	struct sys_control control;	/* on_control: what came beside the data */
+	bool detached;		/* on_control ended the relay (--attach) */
+	bool fds_sent;		/* send_fds have gone with the first bytes */
 };
 
 /* Moves that met EAGAIN wait for poll(), not for the next optimistic turn. */
@@ -297,7 +302,13 @@ static size_t next_send(const struct relay *r)
 static ssize_t send_to_peer(struct relay *r, size_t n)
 {
 	const char *data = r->up.buf + r->up.start;
+	ssize_t w;
 
+	if (r->o.send_nfds > 0 && !r->fds_sent) {
+		w = sys_sendmsg(r->peer_fd, data, n, r->o.send_fds, r->o.send_nfds, MSG_NOSIGNAL);
+		r->fds_sent = w > 0;
+		return w;
+	}
 	if (!r->o.reply_to_sender)
 		return sys_write(r->peer_fd, data, n);
 	return sys_sendto(r->peer_fd, data, n, 0, (struct sockaddr *)&r->sender, r->sender_len);
@@ -343,24 +354,59 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	return 0;
 }
 
+/* An unconnected socket: a new sender is the one replies go to. */
+static void note_sender(struct relay *r)
+{
+	if (r->from_len == r->sender_len && !memcmp(&r->from, &r->sender, r->from_len))
+		return;
+	memcpy(&r->sender, &r->from, r->from_len);
+	r->sender_len = r->from_len;
+	if (r->o.on_sender)
+		r->o.on_sender((struct sockaddr *)&r->from, r->from_len);
+}
+
+/* sys_recvmsg()'s hook: the sender first, then what it passed. */
+static void control_arrived(const struct sys_control *c, const void *data, ssize_t n,
+			    void *arg)
+{
+	struct relay *r = arg;
+
+	if (r->o.reply_to_sender)
+		note_sender(r);
+	if (r->o.on_control(c, data, n))
+		r->detached = true;
+}
+
+/* Whether the peer is read with recvmsg(), for what comes beside the data. */
+static bool reads_control(const struct relay *r)
+{
+	return r->o.on_control && !r->o.peer_any;
+}
+
 static ssize_t receive_from_peer(struct relay *r)
 {
 	struct flow *f = &r->down;
-	struct sockaddr_storage from;
-	socklen_t from_len = sizeof(from);
+	struct sockaddr *from = r->o.reply_to_sender ? (struct sockaddr *)&r->from : NULL;
 	ssize_t n;
 
-	if (!r->o.reply_to_sender)
+	r->from_len = sizeof(r->from);
+	if (reads_control(r))
+		n = sys_recvmsg(r->peer_fd, f->buf + f->end, flow_room(f), 0, from, &r->from_len,
+				&r->control);
+	else if (from)
+		n = sys_recvfrom(r->peer_fd, f->buf + f->end, flow_room(f), 0, from, &r->from_len);
+	else
 		return sys_read(r->peer_fd, f->buf + f->end, flow_room(f));
-	n = sys_recvfrom(r->peer_fd, f->buf + f->end, flow_room(f), 0,
-			 (struct sockaddr *)&from, &from_len);
-	if (n >= 0 && (from_len != r->sender_len || memcmp(&from, &r->sender, from_len))) {
-		memcpy(&r->sender, &from, from_len);
-		r->sender_len = from_len;
-		if (r->o.on_sender)
-			r->o.on_sender((struct sockaddr *)&from, from_len);
-	}
+	if (n >= 0 && from)
+		note_sender(r);
 	return n;
+}
+
+/* A peer that is not a socket (--attach) ends with EIO (a terminal hung
+ * up) or EBADF (not open for reading), where a socket would read 0. */
+static bool peer_any_ended(const struct relay *r)
+{
+	return r->o.peer_any && (errno == EIO || errno == EBADF);
 }
 
 static int read_peer(struct relay *r, struct sp_error *e)
@@ -370,6 +416,13 @@ static int read_peer(struct relay *r, struct sp_error *e)
 
 	if (n < 0 && nothing_now(r, STUCK_PEER_IN))
 		return 0;
+	if (r->detached || (n < 0 && peer_any_ended(r))) {
+		/* What the peer passed takes over; nothing more goes to it. */
+		if (r->detached)
+			r->peer_write_shut = true;
+		r->down.source_done = true;
+		return 0;
+	}
 	if (n < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "read(%s)", r->peer_name);
@@ -415,10 +468,16 @@ static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 {
 	if (r->peer_write_shut || !r->up.source_done || flow_pending(&r->up))
 		return 0;
+	if (r->o.send_nfds > 0 && !r->fds_sent) {
+		/* No data to carry the descriptors: a "\0" byte does, as nc -F's. */
+		r->up.buf[r->up.end++] = '\0';
+		return 0;
+	}
 	r->peer_write_shut = true;
 	if (r->o.datagrams)
 		return 0;	/* nothing marks the end of a datagram exchange */
-	if (sys_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN)
+	if (sys_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN &&
+	    !(r->o.peer_any && errno == ENOTSOCK))
 		return fail_errno(e, SP_FAILURE, errno, "shutdown(%s)", r->peer_name);
 	return 0;
 }
@@ -651,9 +710,10 @@ static void choose_splicing(struct relay *r)
 {
 	bool plain = !r->o.editor && !r->o.datagrams && !conn_hexdump;
 
-	if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket)
+	/* Descriptors travel with bytes we send or receive ourselves. */
+	if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket && !r->o.send_nfds)
 		flow_start_splicing(&r->up);
-	if (plain && !r->out.terminal && !r->out.socket)
+	if (plain && !r->out.terminal && !r->out.socket && !reads_control(r))
 		flow_start_splicing(&r->down);
 }
 
@@ -680,7 +740,7 @@ int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_err
 	r->peer_name = peer_name;
 	flow_discard(&r->down);
 	r->down.source_done = false;
-	r->peer_write_shut = false;
+	r->peer_write_shut = r->detached = false;
 	r->lost = r->local_failed = false;
 	r->stuck = 0;
 	r->one_way = false;
@@ -706,6 +766,15 @@ void relay_set_editor(struct relay *r, struct editor *ed)
 	r->o.editor = ed;
 }
 
+/*
+ * Whether the next peers may be any descriptor a client passed (--attach):
+ * read and written as they are, without recvmsg(); false: sockets again.
+ */
+void relay_set_peer_any(struct relay *r, bool any)
+{
+	r->o.peer_any = any;
+}
+
 /* Whether the last relay_run() failed on stdin or stdout, not the peer. */
 bool relay_failed_locally(const struct relay *r)
 {
@@ -722,6 +791,8 @@ struct relay *relay_new(const struct relay_options *o, struct sp_error *e)
 		return NULL;
 	}
 	r->o = *o;
+	r->control = (struct sys_control){ .want_fds = o->recv_fds, .want_creds = o->recv_creds,
+					   .on_control = control_arrived, .arg = r };
 	if (r->o.idle_timeout_ms == 0)
 		r->o.idle_timeout_ms = -1;
 	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };

@@ -130,6 +130,47 @@ void report_note(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A descriptor received from peer: "received descriptor N: WHAT (KIND)". */
+void report_descriptor(const char *peer, int fd, const char *what, const char *kind)
+{
+	char line[1024];
+	struct json j;
+
+	/* Asked for (--recv-fd): not an announcement -q silences. */
+	if (!trace_json) {
+		snprintf(line, sizeof(line), "received descriptor %d: %s (%s)", fd, what, kind);
+		emit_line("", line);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), "descriptor", clock_since_start());
+	if (peer)
+		json_cstring(&j, "peer", peer);
+	json_integer(&j, "fd", fd);
+	json_cstring(&j, "target", what);
+	json_cstring(&j, "kind", kind);
+	trace_write(line, json_end(&j));
+}
+
+/* Who sent a message (SCM_CREDENTIALS): "credentials: pid N uid N gid N". */
+void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid)
+{
+	char line[512];
+	struct json j;
+
+	if (!trace_json) {
+		snprintf(line, sizeof(line), "credentials: pid %d uid %u gid %u", pid, uid, gid);
+		emit_line("", line);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), "credentials", clock_since_start());
+	if (peer)
+		json_cstring(&j, "peer", peer);
+	json_integer(&j, "pid", pid);
+	json_integer(&j, "uid", uid);
+	json_integer(&j, "gid", gid);
+	trace_write(line, json_end(&j));
+}
+
 /*
  * SPEC's announcement "listening on ADDRESS" (a host:port, [v6]:port or a
  * UNIX path), for scripts to read; as JSON, address and port, or path.

@@ -183,6 +183,31 @@ int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
 int sys_fchdir(int fd);
 void sys_report_connections(void);
+off_t sys_lseek(int fd, off_t offset, int whence);
+ssize_t sys_readlink(const char *path, char *buf, size_t size);
+
+/*
+ * What a message over a UNIX socket carried beside its data: descriptors
+ * (SCM_RIGHTS) and the sender's credentials (SCM_CREDENTIALS).
+ */
+enum { SYS_FDS_MAX = 253 };	/* SCM_MAX_FD: the most one message can carry */
+struct sys_control {
+	bool want_fds, want_creds;	/* the room recvmsg() gives; what does
+					   not fit is MSG_CTRUNC, closed by the kernel */
+	/* Told of each message that carried something, before -x shows its data. */
+	void (*on_control)(const struct sys_control *c, const void *data, ssize_t n,
+			   void *arg);
+	void *arg;
+	int fds[SYS_FDS_MAX];	/* received, close-on-exec: the receiver's to close */
+	int nfds;
+	bool has_creds;
+	int pid;
+	unsigned uid, gid;
+	bool truncated;		/* MSG_CTRUNC: control data was lost */
+};
+ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds, int flags);
+ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+		    socklen_t *from_len, struct sys_control *c);
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
@@ -192,6 +217,8 @@ int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_event(const char *event, const char *peer, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void report_listening(const char *address, bool unix_path);
+void report_descriptor(const char *peer, int fd, const char *what, const char *kind);
+void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid);
 void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
 void report_milestone(const char *text);
@@ -223,6 +250,7 @@ int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e);
 int io_writev_all(int fd, struct iovec *iov, int count, struct sp_error *e);
 ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e);
 int io_flush_stdout(struct sp_error *e);
+const char *io_describe_fd(int fd, char *what, size_t size);
 /*
  * A standard stream as sockpair may use it (io_open_local): moved without
  * blocking, and without changing flags on a description others share.
@@ -263,6 +291,8 @@ int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *
 int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
 int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error *e);
 int net_unix_probe(const char *path);
+int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
+		 struct sp_error *e);
 
 /* line.c */
 struct line_reader {
@@ -335,12 +365,25 @@ struct relay_options {
 	 * once it has ended (fork-echo -i: the child's diagnostics). */
 	bool (*on_side)(int fd);
 	int side_fd;
+	/* listen --recv-fd, --creds: the peer is read with recvmsg(), and
+	 * on_control hears what each message carried beside its data.  It
+	 * returns true to end the relay there (--attach): that message's
+	 * data is not relayed. */
+	bool recv_fds, recv_creds;
+	bool (*on_control)(const struct sys_control *c, const void *data, ssize_t n);
+	/* connect --send-fd: passed with the first bytes sent ("\0" if none). */
+	const int *send_fds;
+	int send_nfds;
+	/* The peer may be any descriptor, not only a socket (--attach): it is
+	 * not shut down, and a terminal's EIO is its end. */
+	bool peer_any;
 };
 struct relay;
 struct relay *relay_new(const struct relay_options *o, struct sp_error *e);
 int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_error *e);
 bool relay_failed_locally(const struct relay *r);
 void relay_set_editor(struct relay *r, struct editor *ed);
+void relay_set_peer_any(struct relay *r, bool any);
 void relay_free(struct relay *r);
 
 /* event.c */

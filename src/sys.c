@@ -310,6 +310,163 @@ ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct so
 	return r;
 }
 
+/* ---- control messages: descriptors and credentials (AF_UNIX) ----------- */
+
+/* strace's list of descriptors, "[5, 6]"; a long list ends in "...". */
+static void fd_list(char *buf, size_t size, const int *fds, int n)
+{
+	size_t used = (size_t)snprintf(buf, size, "[");
+
+	for (int i = 0; i < n && used < size; i++) {
+		if (i == 16) {
+			used += (size_t)snprintf(buf + used, size - used, ", ...");
+			break;
+		}
+		used += (size_t)snprintf(buf + used, size - used, "%s%d", i ? ", " : "", fds[i]);
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, "]");
+}
+
+/* The control part of a traced sendmsg or recvmsg, in strace's words. */
+static void control_text(char *buf, size_t size, const struct sys_control *c)
+{
+	char fds[160];
+	int used = snprintf(buf, size, "[");
+
+	if (c->has_creds)
+		used += snprintf(buf + used, size - (size_t)used,
+				 "{SOL_SOCKET, SCM_CREDENTIALS, {pid=%d, uid=%u, gid=%u}}",
+				 c->pid, c->uid, c->gid);
+	if (c->nfds > 0) {
+		fd_list(fds, sizeof(fds), c->fds, c->nfds);
+		snprintf(buf + used, size - (size_t)used, "%s{SOL_SOCKET, SCM_RIGHTS, %s}",
+			 c->has_creds ? ", " : "", fds);
+	}
+	used = (int)strlen(buf);
+	snprintf(buf + used, size - (size_t)used, "]%s", c->truncated ? ", MSG_CTRUNC" : "");
+}
+
+/*
+ * sendmsg() of buf with descriptors in one SCM_RIGHTS message (nfds 0:
+ * none); flags as send() takes them.
+ */
+ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds, int flags)
+{
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(sizeof(int) * SYS_FDS_MAX)];
+	} control;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct sys_control shown = { .nfds = nfds };
+	char extra[256], ctl[224];
+	ssize_t r;
+
+	if (nfds > 0) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.space;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+	}
+	r = sendmsg(fd, &msg, flags);
+	TRACE(memcpy(shown.fds, fds, sizeof(int) * (size_t)nfds);
+	      control_text(ctl, sizeof(ctl), &shown);
+	      snprintf(extra, sizeof(extra), "%s, %s", ctl, msg_flags(flags));
+	      trace_data("sendmsg", fd, buf, n, n, r, extra));
+	COUNT(conn_moved(fd, true, buf, r, errno, NULL));
+	return r;
+}
+
+/* Takes what recvmsg() found beside the data into c. */
+static void take_control(struct msghdr *msg, struct sys_control *c)
+{
+	c->nfds = 0;
+	c->has_creds = false;
+	c->truncated = (msg->msg_flags & MSG_CTRUNC) != 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_RIGHTS) {
+			size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			const unsigned char *data = CMSG_DATA(cm);
+
+			for (size_t i = 0; i < n; i++) {
+				int received;
+
+				memcpy(&received, data + i * sizeof(int), sizeof(int));
+				/* Never more than SCM_MAX_FD arrive; one more is closed, not leaked. */
+				if (c->nfds < SYS_FDS_MAX)
+					c->fds[c->nfds++] = received;
+				else
+					sys_close(received);
+			}
+		} else if (cm->cmsg_type == SCM_CREDENTIALS &&
+			   cm->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+			c->has_creds = true;
+			c->pid = (int)cred.pid;
+			c->uid = (unsigned)cred.uid;
+			c->gid = (unsigned)cred.gid;
+		}
+	}
+}
+
+/*
+ * recvmsg() with room for what c asks (descriptors, credentials), received
+ * close-on-exec; the sender's address in *from when from is given.  What
+ * came beside the data is in c, and c->on_control hears of it before -x
+ * shows the data (SPEC: the credentials before the data they came with).
+ */
+ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+		    socklen_t *from_len, struct sys_control *c)
+{
+	union {
+		struct cmsghdr align;
+		char space[CMSG_SPACE(sizeof(int) * SYS_FDS_MAX) +
+			   CMSG_SPACE(sizeof(struct ucred))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr msg = {
+		.msg_name = from, .msg_namelen = from ? *from_len : 0,
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space,
+		.msg_controllen = (c->want_fds ? CMSG_SPACE(sizeof(int) * SYS_FDS_MAX) : 0) +
+				  (c->want_creds ? CMSG_SPACE(sizeof(struct ucred)) : 0),
+	};
+	char addr[128], ctl[512], extra[640];
+	ssize_t r;
+
+	if (msg.msg_controllen == 0)
+		msg.msg_control = NULL;
+	r = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+	if (r >= 0) {
+		take_control(&msg, c);
+		if (from)
+			*from_len = msg.msg_namelen;
+	} else {
+		c->nfds = 0;
+		c->has_creds = c->truncated = false;
+	}
+	TRACE(control_text(ctl, sizeof(ctl), c);
+	      snprintf(extra, sizeof(extra), "%s, %s%s%s", ctl, "MSG_CMSG_CLOEXEC",
+		       from && r >= 0 ? ", " : "",
+		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "");
+	      trace_data("recvmsg", fd, buf, r > 0 ? (size_t)r : 0, n, r, extra));
+	if (r >= 0 && c->on_control && (c->nfds || c->has_creds || c->truncated))
+		AFTER_CALL(true, c->on_control(c, buf, r, c->arg));
+	COUNT(conn_moved(fd, false, buf, r, errno,
+			 from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL));
+	return r;
+}
+
 ssize_t sys_splice(int from, int to, size_t n, unsigned flags)
 {
 	ssize_t r = splice(from, NULL, to, NULL, n, flags);
@@ -426,6 +583,27 @@ int sys_ioctl_int(int fd, unsigned long request, const char *request_name, int *
 		snprintf(result, sizeof(result), "0 [%d]", *value);
 	TRACE(r == 0 ? trace_call(result, "ioctl(%d, %s)", fd, request_name)
 		     : trace_ret(r, "ioctl(%d, %s)", fd, request_name));
+	return r;
+}
+
+/* lseek(); fork-echo --pass-fd shows the offset a passed descriptor moved. */
+off_t sys_lseek(int fd, off_t offset, int whence)
+{
+	off_t r = lseek(fd, offset, whence);
+
+	TRACE(trace_ret((long)r, "lseek(%d, %lld, %s)", fd, (long long)offset,
+			whence == SEEK_SET ? "SEEK_SET" : whence == SEEK_CUR ? "SEEK_CUR" : "SEEK_END"));
+	return r;
+}
+
+/* readlink(), the result terminated; what /proc/self/fd/N names. */
+ssize_t sys_readlink(const char *path, char *buf, size_t size)
+{
+	ssize_t r = readlink(path, buf, size - 1);
+
+	if (r >= 0)
+		buf[r] = '\0';
+	TRACE(trace_ret(r, "readlink(\"%s\")", path));
 	return r;
 }
 
