@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Peers that pass descriptors and credentials over UNIX sockets, for the
+tests of --send-fd, --recv-fd, --attach, --creds and -F.  Each is bounded
+in time (socket timeouts of 10 s) and prints what it did or got on stdout.
+
+  fdpass.py send PATH KIND...      connects to PATH (a stream) and passes one
+                                   descriptor of each KIND (file:NAME, pipe,
+                                   null, socket) with b"data"; prints for
+                                   each what /proc/self/fd names, then waits
+                                   for the listener's end of file
+  fdpass.py hostile PATH HOW       a client that misbehaves: HOW is "many"
+                                   (253 descriptors in one message), "bare"
+                                   (descriptors with no data; a datagram
+                                   PATH) or "stream-bare" (the same on a
+                                   stream, where Linux drops them unsent)
+  fdpass.py receiver PATH          listens on PATH, accepts one client, and
+                                   for each descriptor it passes prints
+                                   "KIND TARGET: CONTENT" (what reading it
+                                   gives; a socket: what its peer says to
+                                   "ping\\n"); then "data: BYTES" of the rest
+  fdpass.py attach PATH            passes one end of a socket pair with
+                                   b"/dev/ptmx", prints what comes through the
+                                   other end until end of file, then answers
+                                   "from the descriptor\\n" and closes
+  fdpass.py console PATH           as runc with --console-socket: passes a
+                                   pty master; writes "hello from the
+                                   container\\n" on the raw slave, prints
+                                   the first line typed back, closes the
+                                   slave
+  fdpass.py senders PATH N         N processes each send one datagram
+                                   "from PID\\n" to PATH, one after another;
+                                   prints their pids in order
+  fdpass.py pass-out PORT -- CMD   runs CMD with stdout one end of a socket
+                                   pair, receives the descriptor it passes,
+                                   prints its family, type and peer's port,
+                                   then says "over the passed socket\\n"
+"""
+import array
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import tty
+
+TIMEOUT = 10
+
+
+def connect(path, kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_UNIX, kind)
+    s.settimeout(TIMEOUT)
+    s.connect(path)
+    return s
+
+
+def target(fd):
+    return os.readlink("/proc/self/fd/%d" % fd)
+
+
+def make_fd(kind, keep):
+    """A descriptor of KIND; what must stay open for it is added to keep."""
+    if kind.startswith("file:"):
+        return os.open(kind[5:], os.O_RDONLY)
+    if kind == "pipe":
+        r, w = os.pipe()
+        keep.append(w)
+        return r
+    if kind == "null":
+        return os.open("/dev/null", os.O_RDWR)
+    if kind == "socket":
+        a, b = socket.socketpair()
+        keep.append(b)
+        return a.detach()
+    raise SystemExit("unknown kind " + kind)
+
+
+def send(path, kinds):
+    keep = []
+    fds = [make_fd(k, keep) for k in kinds]
+    s = connect(path)
+    socket.send_fds(s, [b"data"], fds)
+    for fd in fds:
+        print(target(fd), flush=True)
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):
+        pass
+
+
+def hostile(path, how):
+    if how == "many":
+        fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(253)]
+        s = connect(path)
+        socket.send_fds(s, [b"many\n"], fds)
+    elif how == "bare":
+        fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
+        s = connect(path, socket.SOCK_DGRAM)
+        s.sendmsg([], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+        s.send(b"after\n")
+    else:
+        fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
+        s = connect(path)
+        socket.send_fds(s, [b"passed\n"], fds)
+    print("sent %d" % len(fds), flush=True)
+    s.close()
+
+
+def describe(fd):
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISSOCK(mode):
+        s = socket.socket(fileno=fd)
+        s.settimeout(TIMEOUT)
+        s.sendall(b"ping\n")
+        return "socket", s.recv(4096)
+    kind = "pipe" if stat.S_ISFIFO(mode) else "chr" if stat.S_ISCHR(mode) else "file"
+    return kind, os.read(fd, 4096)
+
+
+def receiver(path):
+    l = socket.socket(socket.AF_UNIX)
+    l.bind(path)
+    l.listen(1)
+    print("listening on " + path, flush=True)
+    l.settimeout(TIMEOUT)
+    c, _ = l.accept()
+    c.settimeout(TIMEOUT)
+    msg, fds, flags, _ = socket.recv_fds(c, 4096, 300)
+    for fd in fds:
+        name = target(fd)
+        kind, content = describe(fd)
+        print("%s %s: %r" % (kind, name, content), flush=True)
+    rest = msg
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        rest += d
+    print("data: %r" % rest, flush=True)
+
+
+def attach(path):
+    mine, theirs = socket.socketpair()
+    mine.settimeout(TIMEOUT)
+    s = connect(path)
+    socket.send_fds(s, [b"/dev/ptmx"], [theirs.fileno()])
+    theirs.close()
+    s.close()
+    got = b""
+    while True:
+        d = mine.recv(4096)
+        if not d:
+            break
+        got += d
+    print("got: %r" % got, flush=True)
+    mine.sendall(b"from the descriptor\n")
+    mine.close()
+
+
+def console(path):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    s = connect(path)
+    socket.send_fds(s, [b"/dev/ptmx"], [master])
+    os.close(master)
+    s.close()
+    os.write(slave, b"hello from the container\n")
+    got = b""
+    deadline = time.time() + TIMEOUT
+    while not got.endswith(b"\n") and time.time() < deadline:
+        got += os.read(slave, 1)
+    print("typed: %r" % got, flush=True)
+    os.close(slave)
+
+
+def senders(path, n):
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.sendto(b"from %d\n" % os.getpid(), path)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print(pid, flush=True)
+
+
+def pass_out(port, cmd):
+    mine, theirs = socket.socketpair()
+    mine.settimeout(TIMEOUT)
+    p = subprocess.Popen(cmd, stdout=theirs.fileno())
+    theirs.close()
+    msg, fds, flags, _ = socket.recv_fds(mine, 16, 4)
+    status = p.wait(timeout=TIMEOUT)
+    print("status %d, data %r, %d descriptor(s)" % (status, msg, len(fds)), flush=True)
+    s = socket.socket(fileno=fds[0])
+    print("family %s type %s peer port %d" % (s.family.name, s.type.name,
+                                              s.getpeername()[1]), flush=True)
+    s.sendall(b"over the passed socket\n")
+    s.close()
+
+
+def main():
+    mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "send":
+        send(args[0], args[1:])
+    elif mode == "hostile":
+        hostile(args[0], args[1])
+    elif mode == "receiver":
+        receiver(args[0])
+    elif mode == "attach":
+        attach(args[0])
+    elif mode == "console":
+        console(args[0])
+    elif mode == "senders":
+        senders(args[0], int(args[1]))
+    elif mode == "pass-out":
+        pass_out(int(args[0]), args[2:])
+    else:
+        raise SystemExit("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main()
