@@ -6,9 +6,9 @@ _sockpair_globals="--trace -x --hexdump --stats --json -q --quiet -h --help -V -
 _sockpair_options() {
 	case $1 in
 	pair) echo "-d --domain -t --type -P --protocol -m --message --raw --info --emulate --size" ;;
-	fork-echo) echo "--style -t --type -i --interactive" ;;
-	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6" ;;
-	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf -z --zero-io" ;;
+	fork-echo) echo "--style -t --type -i --interactive --pass-fd" ;;
+	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6 --recv-fd --attach --creds" ;;
+	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf -z --zero-io --send-fd -F --pass-fd-out" ;;
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
 	esac
@@ -21,12 +21,13 @@ _sockpair_values() {
 	pair:-t | pair:--type) echo "stream dgram seqpacket raw rdm" ;;
 	fork-echo:-t | fork-echo:--type) echo "stream dgram seqpacket" ;;
 	fork-echo:--style) echo "socket stream" ;;
+	fork-echo:--pass-fd) echo "=files" ;;
 	pair:-P | pair:--protocol) echo "0 tcp udp" ;;
 	pair:-m | pair:--message | pair:--size) echo "-" ;;
 	listen:-U | listen:--unix | connect:-U | connect:--unix) echo "=files" ;;
 	listen:-p | listen:--port | listen:-b | listen:--backlog) echo "-" ;;
 	listen:-a | listen:--address) echo "=hosts" ;;
-	connect:-w | connect:--timeout) echo "-" ;;
+	connect:-w | connect:--timeout | connect:--send-fd) echo "-" ;;
 	talkback:-a | talkback:--address) echo "=hosts" ;;
 	talkback:-p | talkback:--port | talkback:-b | talkback:--backlog) echo "-" ;;
 	talkback:--max-clients | talkback:--max-line | talkback:--idle-timeout) echo "-" ;;

@@ -35,6 +35,7 @@ complete -c sockpair -n "__fish_seen_subcommand_from pair" -l size -x -d 'Stream
 complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -l style -x -a 'socket stream' -d 'Which manual example'
 complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -s t -l type -x -a 'stream dgram seqpacket' -d 'Socket type'
 complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -s i -l interactive -d 'Echo input lines through the child'
+complete -c sockpair -n "__fish_seen_subcommand_from fork-echo" -l pass-fd -r -F -d 'Pass an open file to the child'
 
 # listen
 complete -c sockpair -n "__fish_seen_subcommand_from listen" -s p -l port -x -d 'Port, 0 for a free one'
@@ -45,6 +46,9 @@ complete -c sockpair -n "__fish_seen_subcommand_from listen" -s b -l backlog -x 
 complete -c sockpair -n "__fish_seen_subcommand_from listen" -s k -l keep-open -d 'Accept the next client when one leaves'
 complete -c sockpair -n "__fish_seen_subcommand_from listen" -s 4 -l ipv4 -d 'IPv4 only'
 complete -c sockpair -n "__fish_seen_subcommand_from listen" -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -l recv-fd -d 'Announce the descriptors a client passes'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -l attach -d 'Relay the first descriptor passed instead of the client'
+complete -c sockpair -n "__fish_seen_subcommand_from listen" -l creds -d 'Show who sent each message'
 
 # connect
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -a '(__fish_print_hostnames)' -d 'Host'
@@ -55,6 +59,8 @@ complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 4 -l ipv4 -d 'I
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s 6 -l ipv6 -d 'IPv6 addresses only'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s w -l timeout -x -d 'Connect and idle timeout, seconds'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -l crlf -d 'Send line ends as \\r\\n'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l send-fd -x -d 'Pass an inherited descriptor with the first data'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -s F -l pass-fd-out -d 'Pass the connected socket over stdout, then exit'
 
 # talkback
 complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s p -l port -x -d 'Port, default 10000'
