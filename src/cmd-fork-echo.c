@@ -401,6 +401,7 @@ static int pass_file(const struct fork_echo_opts *o, int fds[2])
 		sys_close(fds[1]);
 		sys_close(file);
 		r = receive_file(fds[0], &e);
+		sys_close(fds[0]);
 		_exit(r < 0 ? report_failure(&e) : SP_OK);
 	}
 	sys_close(fds[0]);

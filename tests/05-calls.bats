@@ -126,6 +126,28 @@ $(cat "$t.trace")"
 	assert_trace_complete server
 }
 
+@test "calls: descriptors passed: connect --send-fd, listen --recv-fd --creds, fork-echo --pass-fd, -F" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	echo "a file" >"$BATS_TEST_TMPDIR/file"
+	traced_bg listen -U "$sock" --recv-fd --creds </dev/null
+	printf 'with descriptors\n' | traced connect -U "$sock" --send-fd 10 --send-fd 0 10<"$BATS_TEST_TMPDIR/file"
+	assert_trace_complete
+	grep -q '^sendmsg(.*SCM_RIGHTS, \[10, 0\]' "$BATS_TEST_TMPDIR/client.trace"
+	wait_exit "$SERVER_PID"
+	assert_trace_complete server
+	grep -q '^recvmsg(.*SCM_CREDENTIALS, {pid=[0-9]*, .*SCM_RIGHTS, \[[0-9]*, [0-9]*\]' \
+		"$BATS_TEST_TMPDIR/server.trace"
+	traced fork-echo --pass-fd "$BATS_TEST_TMPDIR/file"
+	assert_trace_complete
+	start_nc_server
+	# Its stdout a socket pair held by the peer; the trace on stderr.
+	python3 "$BATS_TEST_DIRNAME/lib/fdpass.py" pass-out "$NC_PORT" -- \
+		strace -f -yy -qq -o "$BATS_TEST_TMPDIR/client.strace" -e trace="$STRACE_SET" \
+		"$SOCKPAIR" --trace connect -F 127.0.0.1 "$NC_PORT" \
+		>"$BATS_TEST_TMPDIR/client.out" 2>"$BATS_TEST_TMPDIR/client.trace"
+	assert_trace_complete
+}
+
 @test "calls: talkback, with clients that talk, quit and shut it down" {
 	traced_bg talkback -p 0
 	run -0 bash -c "printf 'hello\nquit\n' | timeout 5 nc -N 127.0.0.1 $SERVER_PORT"

@@ -176,3 +176,27 @@ vg_listen_status() {
 	vg 2 /dev/null http-head https://example.com/
 	kill_bg
 }
+
+@test "valgrind: passing descriptors and credentials is clean, every passed descriptor closed" {
+	local t=$BATS_TEST_TMPDIR
+	printf 'first\nsecond\n' >"$t/file"
+	vg 0 /dev/null fork-echo --pass-fd "$t/file"
+	# 253 descriptors passed to the listener: each announced and closed.
+	vg_listen -U "$t/s.sock" --recv-fd --creds
+	timeout -k 2 30 python3 "$BATS_TEST_DIRNAME/lib/fdpass.py" hostile "$t/s.sock" many
+	vg_listen_status 0
+	assert_clean_logs
+	vg_listen -U "$t/s.sock" --recv-fd
+	vg 0 "$t/file" connect -U "$t/s.sock" --send-fd 0
+	vg_listen_status 0
+	assert_clean_logs
+	open_fifo
+	LISTEN_IN=$FIFO vg_listen -U "$t/s.sock" --attach
+	timeout -k 2 30 python3 "$BATS_TEST_DIRNAME/lib/fdpass.py" attach "$t/s.sock" >"$t/attach.out" 7>&- &
+	local apid=$!
+	wait_for_line "$t/listen.err" '^attached descriptor'
+	exec 7>&-
+	wait "$apid"
+	vg_listen_status 0
+	assert_clean_logs
+}
