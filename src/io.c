@@ -147,6 +147,7 @@ void io_open_local(int fd, int how, struct local_end *end)
 		end->socket = true;
 		return;
 	}
+	end->regular = S_ISREG(st.st_mode);
 	end->terminal = sys_isatty(fd);
 	if (!end->terminal && !S_ISFIFO(st.st_mode))
 		return;

@@ -28,6 +28,7 @@ struct flow {
 	bool pipe_full;		/* splicing in met EAGAIN: wait for the pipe to drain */
 	bool bounce_out;	/* the sink cannot splice: pipe -> buf -> write() */
 	bool source_unspliced;	/* the source cannot splice: buf once the pipe drains */
+	bool sendfile;		/* a regular file to the peer: sendfile(2), no pipe, no buf */
 };
 
 struct relay {
@@ -71,6 +72,9 @@ enum { RELAY_BUFFER = 256 * 1024 };
 
 /* A pipe's worth is what one splice() moves: more per call, fewer calls. */
 enum { SPLICE_PIPE = 1024 * 1024 };
+
+/* What one sendfile() is asked to move: as a splice pipe's worth. */
+enum { SENDFILE_CHUNK = 1024 * 1024 };
 
 /* The largest UDP payload over IPv4; longer lines go out in pieces. */
 enum { DATAGRAM_MAX = 65507 };
@@ -246,6 +250,8 @@ static int read_local(struct relay *r, struct sp_error *e)
 {
 	ssize_t n;
 
+	if (r->up.sendfile)
+		return 0;	/* sendfile() reads as it sends: see write_peer */
 	if (r->o.editor) {
 		editor_read_key(r->o.editor);
 		add_input(r, editor_take(r->o.editor, r->up.buf + r->up.end, input_room(r)));
@@ -289,6 +295,8 @@ static size_t next_send(const struct relay *r)
 	size_t n = flow_pending(f);
 	const char *nl;
 
+	if (f->sendfile)
+		return f->source_done ? 0 : SENDFILE_CHUNK;
 	if (!r->o.datagrams || flow_splices(f))
 		return n;
 	nl = memchr(f->buf + f->start, '\n', n);
@@ -336,9 +344,16 @@ static int write_peer(struct relay *r, struct sp_error *e)
 
 	if (n == 0)
 		return 0;
-	w = spliced ? splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
+	if (r->up.sendfile)
+		w = sys_sendfile(r->peer_fd, r->in.fd, n);
+	else
+		w = spliced ? splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
 	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
 		return 0;
+	if (w < 0 && r->up.sendfile && errno == EINVAL) {
+		r->up.sendfile = false;	/* a file sendfile() cannot read: read() it */
+		return 0;
+	}
 	if (w < 0 && !r->o.datagrams && (errno == EPIPE || errno == ECONNRESET)) {
 		/* Input is lost: an error at the end; what the peer says next
 		 * still goes to stdout first. */
@@ -348,7 +363,9 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	if (w < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "write(%s)", r->peer_name);
-	if (!spliced && w > 0)
+	if (r->up.sendfile && w == 0)
+		r->up.source_done = true;
+	else if (!spliced && !r->up.sendfile && w > 0)
 		r->up.start += (size_t)w;
 	r->moves++;
 	return 0;
@@ -488,7 +505,8 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 {
 	/* Unconnected datagrams: no one to send to until someone writes. */
 	bool can_send = !r->o.reply_to_sender || r->sender_len > 0;
-	bool want_input = !r->up.source_done && !r->peer_write_shut && input_room(r) > 0 &&
+	bool want_input = !r->up.source_done && !r->peer_write_shut && !r->up.sendfile &&
+			  input_room(r) > 0 &&
 			  can_send;
 	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
 
@@ -605,7 +623,7 @@ static void enter_one_way(struct relay *r)
 
 	/* Blocking on stdin is for a relay that waits for its end anyway. */
 	if (r->one_way || down_done == up_done || r->o.idle_timeout_ms >= 0 ||
-	    r->o.editor || r->o.datagrams || !flow_splices(active) ||
+	    r->o.editor || r->o.datagrams || !(flow_splices(active) || active->sendfile) ||
 	    (down_done && r->o.end_with_peer))
 		return;
 	/*
@@ -710,8 +728,14 @@ static void choose_splicing(struct relay *r)
 {
 	bool plain = !r->o.editor && !r->o.datagrams && !conn_hexdump;
 
-	/* Descriptors travel with bytes we send or receive ourselves. */
-	if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket && !r->o.send_nfds)
+	/*
+	 * Descriptors travel with bytes we send or receive ourselves.  A
+	 * regular file goes to a stream peer by sendfile(2): no pipe between.
+	 */
+	if (plain && !r->o.crlf && r->in.regular && !r->o.send_nfds && !r->o.peer_any &&
+	    flow_pending(&r->up) == 0)
+		r->up.sendfile = true;
+	else if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket && !r->o.send_nfds)
 		flow_start_splicing(&r->up);
 	if (plain && !r->out.terminal && !r->out.socket && !reads_control(r))
 		flow_start_splicing(&r->down);
@@ -740,6 +764,7 @@ int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_err
 	r->peer_name = peer_name;
 	flow_discard(&r->down);
 	r->down.source_done = false;
+	r->up.sendfile = false;
 	r->peer_write_shut = r->detached = false;
 	r->lost = r->local_failed = false;
 	r->stuck = 0;

@@ -166,6 +166,7 @@ ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
 		   socklen_t to_len);
 ssize_t sys_splice(int from, int to, size_t n, unsigned flags);
+ssize_t sys_sendfile(int to, int from, size_t n);
 int sys_close(int fd);
 int sys_open(const char *path, int flags, const char *flags_text);
 int sys_pipe(int fds[2]);
@@ -260,6 +261,7 @@ struct local_end {
 	bool owned;		/* our own reopening: ours to set and close */
 	bool socket;		/* a shared socket: MSG_DONTWAIT, never spliced */
 	bool terminal;
+	bool regular;		/* a regular file: always ready, sendfile(2)'s source */
 	bool poll_first;	/* moved only when poll() says it is ready */
 };
 void io_open_local(int fd, int how, struct local_end *end);

@@ -51,6 +51,21 @@ start_listen_with_env() {
 	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/got")" "$WANT"
 }
 
+@test "relay: a regular file goes out by sendfile(2), the bytes whole" {
+	start_listen -U "$BATS_TEST_TMPDIR/s"
+	run -0 --separate-stderr sp --trace --stats connect -U "$BATS_TEST_TMPDIR/s" <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ "sendfile("[0-9]+", 0, NULL, 1048576) = 1048576" ]] || fail "no sendfile: $stderr"
+	[[ "$stderr" =~ "sent 67108864 bytes in " ]] || fail "not counted: $stderr"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/listen.out")" "$WANT"
+}
+
+@test "relay: a file sendfile(2) stops taking mid-stream goes on by read(), losing nothing" {
+	build_faults
+	transfer LD_PRELOAD="$FAULTS_SO" SP_FAULT_SENDFILE_EINVAL_AFTER=3000000
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/got")" "$WANT"
+}
+
 @test "relay: from a pipe into a pipe, both ways at once" {
 	head -c 16M /dev/urandom >"$BATS_TEST_TMPDIR/down"
 	LISTEN_IN=$BATS_TEST_TMPDIR/down start_listen

@@ -7,8 +7,11 @@
  *                           process instead (a writer that dies mid-stream)
  *   SP_FAULT_SPLICE_OUT_EINVAL=FD  splice() into FD fails with EINVAL, as a
  *                           sink that cannot splice would
- *   SP_FAULT_SPLICE_IN_EINVAL_AFTER=N  splice() from fd 0 fails with EINVAL
- *                           once N bytes came that way (gVisor at a file's end)
+ *   SP_FAULT_SPLICE_IN_EINVAL_AFTER=N  splice() from anything but a pipe
+ *                           fails with EINVAL once N bytes came that way
+ *                           (gVisor at a file's end)
+ *   SP_FAULT_SENDFILE_EINVAL_AFTER=N  sendfile() fails with EINVAL once N
+ *                           bytes went that way (a file it cannot read)
  *   SP_FAULT_HOLD_REMOVAL=DIR  the first unlink() or unlinkat() writes a byte
  *                           to the fifo DIR/reached, then waits for one from
  *                           the fifo DIR/go: the test acts in between, at the
@@ -20,7 +23,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static long long env_offset(const char *name)
@@ -77,13 +82,35 @@ ssize_t splice(int in, loff_t *in_off, int out, loff_t *out_off, size_t n, unsig
 	if (!real)
 		real = (ssize_t (*)(int, loff_t *, int, loff_t *, size_t, unsigned))
 			dlsym(RTLD_NEXT, "splice");
-	if ((sink >= 0 && out == sink) || (after >= 0 && in == 0 && from_stdin >= after)) {
+	struct stat st;
+	int source = fstat(in, &st) == 0 && !S_ISFIFO(st.st_mode);
+
+	if ((sink >= 0 && out == sink) || (after >= 0 && source && from_stdin >= after)) {
 		errno = EINVAL;
 		return -1;
 	}
 	r = real(in, in_off, out, out_off, n, flags);
-	if (r > 0 && in == 0)
+	if (r > 0 && source)
 		from_stdin += r;
+	return r;
+}
+
+ssize_t sendfile(int out, int in, off_t *offset, size_t n)
+{
+	static ssize_t (*real)(int, int, off_t *, size_t);
+	static long long sent;
+	long long after = env_offset("SP_FAULT_SENDFILE_EINVAL_AFTER");
+	ssize_t r;
+
+	if (!real)
+		real = (ssize_t (*)(int, int, off_t *, size_t))dlsym(RTLD_NEXT, "sendfile");
+	if (after >= 0 && sent >= after) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = real(out, in, offset, n);
+	if (r > 0)
+		sent += r;
 	return r;
 }
 
