@@ -5,6 +5,10 @@
  *
  *   raw-relay recv ADDRESS    bind, print the port, accept one, socket -> stdout
  *   raw-relay send ADDRESS    connect, stdin -> socket
+ *   raw-relay splice-recv ADDRESS   the same, by splice(2) through a 1 MiB pipe
+ *   raw-relay sendfile ADDRESS      the same, by sendfile(2) from stdin (a file)
+ *
+ * The last two are the kernel's own limit: no byte enters user space.
  *
  * ADDRESS is 127.0.0.1:PORT (PORT 0 to bind a free one) or a UNIX path.
  */
@@ -13,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -48,6 +54,31 @@ static int copy(int from, int to, char *buf)
 	return n < 0;
 }
 
+static int splice_copy(int from, int to)
+{
+	enum { PIPE_SIZE = 1024 * 1024 };
+	int p[2];
+	ssize_t n;
+
+	if (pipe(p) < 0)
+		return 1;
+	fcntl(p[1], F_SETPIPE_SZ, PIPE_SIZE);
+	while ((n = splice(from, NULL, p[1], NULL, PIPE_SIZE, SPLICE_F_MOVE)) > 0)
+		for (ssize_t w; n > 0; n -= w)
+			if ((w = splice(p[0], NULL, to, NULL, (size_t)n, SPLICE_F_MOVE)) <= 0)
+				return 1;
+	return n < 0;
+}
+
+static int sendfile_copy(int from, int to)
+{
+	ssize_t n;
+
+	while ((n = sendfile(to, from, NULL, 1024 * 1024)) > 0)
+		;
+	return n < 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -56,13 +87,13 @@ int main(int argc, char **argv)
 	int fd, one = 1;
 
 	if (argc != 3 || !buf)
-		return fprintf(stderr, "usage: raw-relay recv|send ADDRESS\n"), 2;
+		return fprintf(stderr, "usage: raw-relay recv|send|splice-recv|sendfile ADDRESS\n"), 2;
 	len = address(argv[2], &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (strcmp(argv[1], "send") == 0) {
+	if (strcmp(argv[1], "send") == 0 || strcmp(argv[1], "sendfile") == 0) {
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0)
 			return perror("connect"), 1;
-		return copy(0, fd, buf);
+		return argv[1][4] == 'f' ? sendfile_copy(0, fd) : copy(0, fd, buf);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1) < 0)
@@ -72,5 +103,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "listening on %s\n", ss.ss_family == AF_UNIX ? argv[2] :
 		(snprintf(buf, 64, "127.0.0.1:%u", ntohs(((struct sockaddr_in *)&ss)->sin_port)), buf));
 	int c = accept(fd, NULL, NULL);
-	return c < 0 ? 1 : copy(c, 1, buf);
+	if (c < 0)
+		return 1;
+	return strcmp(argv[1], "splice-recv") == 0 ? splice_copy(c, 1) : copy(c, 1, buf);
 }
