@@ -486,8 +486,11 @@ static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 	if (r->peer_write_shut || !r->up.source_done || flow_pending(&r->up))
 		return 0;
 	if (r->o.send_nfds > 0 && !r->fds_sent) {
-		/* No data to carry the descriptors: a "\0" byte does, as nc -F's. */
-		r->up.buf[r->up.end++] = '\0';
+		/* No data to carry the descriptors: a "\0" byte does, as nc -F's.
+		 * Nothing is pending, so the buffer starts over. */
+		r->up.start = 0;
+		r->up.buf[0] = '\0';
+		r->up.end = 1;
 		return 0;
 	}
 	r->peer_write_shut = true;
