@@ -364,6 +364,10 @@ ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds,
 	char extra[256], ctl[224];
 	ssize_t r;
 
+	if (nfds < 0 || nfds > SYS_FDS_MAX) {
+		errno = EINVAL;	/* the kernel's answer to more than SCM_MAX_FD */
+		return -1;
+	}
 	if (nfds > 0) {
 		struct cmsghdr *cm;
 
