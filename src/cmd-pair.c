@@ -364,15 +364,6 @@ static int verify_chunk(const struct verifier *v, size_t from, size_t to,
 /* How often a reader waiting on a datagram pair looks at the writer. */
 enum { WRITER_CHECK_MS = 100 };
 
-static bool writer_has_exited(pid_t pid)
-{
-	siginfo_t info = { 0 };
-
-	/* WNOWAIT: look without reaping; proc_wait() still collects the status. */
-	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-	       info.si_pid == pid;
-}
-
 /*
  * A datagram pair tells no one when the writer dies, so a reader with
  * nothing to read looks at the writer now and then.  Returns 1 when data
@@ -388,7 +379,7 @@ static int await_datagram(const struct verifier *v, struct sp_error *e)
 			return 1;
 		if (r < 0 && errno != EINTR)
 			return fail_errno(e, SP_FAILURE, errno, "poll");
-		if (r == 0 && writer_has_exited(v->writer))
+		if (r == 0 && proc_has_exited(v->writer))
 			return sys_poll(&p, 1, 0) > 0 ? 1 : 0;
 	}
 }

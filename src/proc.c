@@ -63,6 +63,24 @@ int proc_wait(pid_t pid, struct sp_error *e)
 	return fail(e, SP_FAILURE, "child %d %s", (int)pid, how);
 }
 
+/* Whether pid has ended, looked at without reaping: proc_wait() still can. */
+bool proc_has_exited(pid_t pid)
+{
+	siginfo_t info = { 0 };
+
+	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       info.si_pid == pid;
+}
+
+/* Ends a child whose work is no longer wanted, and reaps it: none is left behind. */
+void proc_kill(pid_t pid)
+{
+	struct sp_error ignored;
+
+	trace_ret(kill(pid, SIGKILL), "kill(%d, SIGKILL)", (int)pid);
+	(void)proc_wait(pid, &ignored);
+}
+
 /* ---- the signals that end a command ----------------------------------- */
 
 static volatile sig_atomic_t stop_signal;
