@@ -256,7 +256,7 @@ struct counts {
 };
 
 /* How long one side waits for the other before calling it gone. */
-enum { PEER_WAIT_MS = 3000, DRAIN_MS = 20 };
+enum { PEER_WAIT_MS = 3000, DRAIN_MS = 20, CHILD_EXIT_MS = 200 };
 
 static void close_end(struct end *end)
 {
@@ -488,7 +488,7 @@ static void progress_begin(struct progress *p, const char *fmt, ...)
 	if (p->live)
 		progress_draw(p, "");
 	else
-		report_step("%s... ", p->text);
+		report_step("%s...", p->text);
 }
 
 static void progress_tick(struct progress *p, double fraction)
@@ -855,7 +855,7 @@ static int finish_child(pid_t pid, int status, struct sp_error *e)
 {
 	struct sp_error child;
 
-	if (status < 0 && !proc_has_exited(pid)) {
+	if (status < 0 && !proc_has_exited(pid, CHILD_EXIT_MS)) {
 		proc_kill(pid);
 		return -1;
 	}

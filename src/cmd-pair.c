@@ -379,7 +379,7 @@ static int await_datagram(const struct verifier *v, struct sp_error *e)
 			return 1;
 		if (r < 0 && errno != EINTR)
 			return fail_errno(e, SP_FAILURE, errno, "poll");
-		if (r == 0 && proc_has_exited(v->writer))
+		if (r == 0 && proc_has_exited(v->writer, 0))
 			return sys_poll(&p, 1, 0) > 0 ? 1 : 0;
 	}
 }

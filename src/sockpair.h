@@ -215,7 +215,7 @@ const char *parse_type_name(int type, char *buf, size_t size);
 /* proc.c */
 pid_t proc_fork(struct sp_error *e);
 int proc_wait(pid_t pid, struct sp_error *e);
-bool proc_has_exited(pid_t pid);
+bool proc_has_exited(pid_t pid, int wait_ms);
 void proc_kill(pid_t pid);
 void proc_stop_on_signals(void);
 int proc_stopped_by(void);
