@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -382,6 +384,12 @@ static int socket_link(const struct mechanism *m, struct link *l, struct sp_erro
 		return -1;
 	l->parent = (struct end){ fds[0], fds[0] };
 	l->child = (struct end){ fds[1], fds[1] };
+	/* A message's last segment must not wait for an ACK (Nagle), as in sockperf. */
+	if (m->kind == VIA_LOOPBACK && m->type == SOCK_STREAM)
+		for (int i = 0; i < 2; i++)
+			if (sys_setsockopt_int(fds[i], IPPROTO_TCP, TCP_NODELAY, 1) < 0)
+				return fail_errno(e, SP_FAILURE, errno, "setsockopt(%d, TCP_NODELAY)",
+						  fds[i]);
 	/* A datagram socket hears nothing when its peer dies: it waits a while. */
 	if (m->type == SOCK_DGRAM)
 		for (int i = 0; i < 2; i++)
