@@ -226,3 +226,15 @@ kill_child_mid_row() {
 @test "bench: a sender killed mid-row ends the throughput row with an error" {
 	kill_child_mid_row socketpair-dgram throughput
 }
+
+@test "bench: --trace holds every socket call strace sees, in both processes" {
+	command -v strace >/dev/null || skip "no strace"
+	local t=$BATS_TEST_TMPDIR/bench
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		timeout -k 2 60 strace -f -yy -qq -o "$t.strace" \
+		-e trace=%network,read,write,readv,writev,close,fcntl,ioctl,splice,sendfile,epoll_ctl \
+		"$SOCKPAIR" --trace bench --count 3 --time 0.05 >"$t.out" 2>"$t.trace" \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
+	run -0 python3 "$BATS_TEST_DIRNAME/lib/tracecheck.py" "$t.strace" "$t.trace"
+	assert_output --regexp '^[0-9]+ calls matched$'
+}
