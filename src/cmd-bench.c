@@ -352,10 +352,11 @@ static int path_pair(int type, int fds[2], struct sp_error *e)
 {
 	struct unix_listener ul = { .dirfd = -1 };
 	const char *tmp = getenv("TMPDIR");
-	char dir[64];
+	char dir[96];
 	int lfd, r;
 
-	if (!tmp || !*tmp || strlen(tmp) > 32)
+	/* sun_path holds 107 bytes: TMPDIR, the directory's name, "/socket". */
+	if (!tmp || !*tmp || strlen(tmp) > 64)
 		tmp = "/tmp";
 	snprintf(dir, sizeof(dir), "%s/sockpair-bench.XXXXXX", tmp);
 	if (!mkdtemp(dir))
