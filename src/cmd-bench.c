@@ -568,7 +568,7 @@ static int ping_pong(const struct row *row, const struct end *end, char *buf,
 		if (samples)
 			samples[i] = now - before;
 		before = now;
-		if (p->live && now >= p->next)
+		if (samples && p->live && now >= p->next)
 			progress_tick(p, (double)i / (double)n);
 	}
 	return 0;
@@ -1002,6 +1002,7 @@ const struct sp_cmd cmd_bench_entry = {
 	.summary = "Measure IPC latency and throughput between two processes, every mechanism",
 	.options = bench_options,
 	.notes = "Latency is the round trip (there and back), in microseconds, over\n"
-		 "every sample; throughput is counted at the receiver.\n",
+		 "every sample; throughput is counted at the receiver.  With --json,\n"
+		 "each row is one JSON object on stdout.\n",
 	.exec = cmd_bench_exec,
 };
