@@ -3,13 +3,8 @@
  * sockpair listen/connect against: blocking read() and write() of one
  * buffer, no poll, no second direction.
  *
- *   raw-relay recv ADDRESS      bind, print the port, accept one, socket -> stdout
- *   raw-relay send ADDRESS      connect, stdin -> socket
- *   raw-relay splice ADDRESS    as recv, socket -> pipe -> stdout by splice(2)
- *   raw-relay sendfile ADDRESS  as send, from a regular file by sendfile(2)
- *
- * The last two are the kernel's own limit for a file sent over a UNIX
- * socket, which connect -U < FILE is held against.
+ *   raw-relay recv ADDRESS    bind, print the port, accept one, socket -> stdout
+ *   raw-relay send ADDRESS    connect, stdin -> socket
  *
  * ADDRESS is 127.0.0.1:PORT (PORT 0 to bind a free one) or a UNIX path.
  */
@@ -18,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -55,30 +48,6 @@ static int copy(int from, int to, char *buf)
 	return n < 0;
 }
 
-static int splice_out(int from, int to)
-{
-	int p[2];
-	ssize_t n;
-
-	if (pipe(p) < 0)
-		return 1;
-	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-	while ((n = splice(from, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE)) > 0)
-		for (ssize_t left = n, w; left > 0; left -= w)
-			if ((w = splice(p[0], NULL, to, NULL, (size_t)left, SPLICE_F_MOVE)) <= 0)
-				return 1;
-	return n < 0;
-}
-
-static int send_file(int from, int to)
-{
-	ssize_t n;
-
-	while ((n = sendfile(to, from, NULL, 1 << 30)) > 0)
-		;
-	return n < 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
@@ -87,13 +56,13 @@ int main(int argc, char **argv)
 	int fd, one = 1;
 
 	if (argc != 3 || !buf)
-		return fprintf(stderr, "usage: raw-relay recv|send|splice|sendfile ADDRESS\n"), 2;
+		return fprintf(stderr, "usage: raw-relay recv|send ADDRESS\n"), 2;
 	len = address(argv[2], &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (strcmp(argv[1], "send") == 0 || strcmp(argv[1], "sendfile") == 0) {
+	if (strcmp(argv[1], "send") == 0) {
 		if (connect(fd, (struct sockaddr *)&ss, len) < 0)
 			return perror("connect"), 1;
-		return argv[1][4] == 'f' ? send_file(0, fd) : copy(0, fd, buf);
+		return copy(0, fd, buf);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1) < 0)
@@ -103,7 +72,5 @@ int main(int argc, char **argv)
 	fprintf(stderr, "listening on %s\n", ss.ss_family == AF_UNIX ? argv[2] :
 		(snprintf(buf, 64, "127.0.0.1:%u", ntohs(((struct sockaddr_in *)&ss)->sin_port)), buf));
 	int c = accept(fd, NULL, NULL);
-	if (c < 0)
-		return 1;
-	return strcmp(argv[1], "splice") == 0 ? splice_out(c, 1) : copy(c, 1, buf);
+	return c < 0 ? 1 : copy(c, 1, buf);
 }
