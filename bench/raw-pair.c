@@ -3,7 +3,7 @@
  * machine, for `make bench` to compare `sockpair pair --size` against.
  * No checking, no tracing: a writer child and a reading parent.
  *
- *   raw-pair BYTES [CHUNK]     prints "BYTES SECONDS"
+ *   raw-pair BYTES [CHUNK [SNDBUF]]     prints "BYTES SECONDS"
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -18,12 +18,15 @@ int main(int argc, char **argv)
 {
 	unsigned long long size = argc > 1 ? strtoull(argv[1], NULL, 0) : 1ULL << 30;
 	size_t chunk = argc > 2 ? strtoul(argv[2], NULL, 0) : 256 * 1024;
+	int sndbuf = argc > 3 ? atoi(argv[3]) : 0;
 	char *buf = malloc(chunk);
 	struct timespec t0, t1;
 	int fds[2];
 
 	if (!buf || socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0)
 		return perror("raw-pair"), 1;
+	if (sndbuf > 0)
+		setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	memset(buf, 'x', chunk);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = fork();

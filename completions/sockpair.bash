@@ -1,6 +1,6 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
-_sockpair_commands="pair fork-echo listen connect talkback http-head help"
+_sockpair_commands="pair fork-echo listen connect talkback http-head bench help"
 _sockpair_globals="--trace -x --hexdump --stats --json -q --quiet -h --help -V --version"
 
 _sockpair_options() {
@@ -11,6 +11,7 @@ _sockpair_options() {
 	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf -z --zero-io --send-fd -F --pass-fd-out" ;;
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
+	bench) echo "--via --mode --size --count --time --cpus" ;;
 	esac
 }
 
@@ -33,6 +34,10 @@ _sockpair_values() {
 	talkback:--max-clients | talkback:--max-line | talkback:--idle-timeout) echo "-" ;;
 	http-head:-p | http-head:--port | http-head:--path | http-head:-w | http-head:--timeout | \
 	http-head:-n | http-head:--count | http-head:-i | http-head:--interval) echo "-" ;;
+	bench:--via) echo "pipe socketpair socketpair-dgram socketpair-seqpacket unix unix-dgram tcp tcp6 udp udp6" ;;
+	bench:--mode) echo "latency throughput both" ;;
+	bench:--cpus) echo "same split any" ;;
+	bench:--size | bench:--count | bench:--time) echo "-" ;;
 	esac
 }
 
@@ -93,7 +98,10 @@ _sockpair() {
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return ;;
 	?*)
-		COMPREPLY=($(compgen -W "$values" -- "$cur"))
+		# A comma-separated list (bench --via): the item after the last comma.
+		local before=""
+		[[ $cur == *,* ]] && before=${cur%,*},
+		COMPREPLY=($(compgen -P "$before" -W "$values" -- "${cur##*,}"))
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then

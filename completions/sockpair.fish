@@ -1,6 +1,6 @@
 # fish completion for sockpair(1).
 
-set -l commands pair fork-echo listen connect talkback http-head help
+set -l commands pair fork-echo listen connect talkback http-head bench help
 
 complete -c sockpair -f
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
@@ -9,6 +9,7 @@ complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a listen -d
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a connect -d 'Connect and relay, like nc or telnet'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a talkback -d 'The manual\'s TCP server, for many clients'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a http-head -d 'HEAD request, response head, like curl -I'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a bench -d 'Measure IPC latency and throughput, every mechanism'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
 complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -82,3 +83,11 @@ complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s w -l timeout 
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l timing -d 'Print the time of each step'
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s n -l count -x -d 'Requests to make, one after the other'
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s i -l interval -x -d 'Seconds between requests'
+
+# bench
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l via -x -a 'pipe socketpair socketpair-dgram socketpair-seqpacket unix unix-dgram tcp tcp6 udp udp6' -d 'Mechanisms, comma-separated'
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l mode -x -a 'latency throughput both' -d 'Latency, throughput or both'
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l size -x -d 'Message sizes, comma-separated'
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l count -x -d 'Round trips per latency row'
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l time -x -d 'Seconds per throughput row'
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l cpus -x -a 'same split any' -d 'Both on one CPU, on two, or anywhere'

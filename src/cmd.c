@@ -21,6 +21,7 @@ const struct sp_cmd *const sp_commands[] = {
 	&cmd_connect_entry,
 	&cmd_talkback_entry,
 	&cmd_http_head_entry,
+	&cmd_bench_entry,
 	&cmd_help_entry,
 	NULL
 };

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Returns the child's pid in the parent, 0 in the child, -1 and *e on error. */
@@ -61,6 +62,37 @@ int proc_wait(pid_t pid, struct sp_error *e)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	return fail(e, SP_FAILURE, "child %d %s", (int)pid, how);
+}
+
+static bool has_exited(pid_t pid)
+{
+	siginfo_t info = { 0 };
+
+	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       info.si_pid == pid;
+}
+
+/*
+ * Whether pid has ended, within wait_ms (0: now), looked at without
+ * reaping: proc_wait() still can.  The wait is for a peer's end of file,
+ * which comes as its process exits, a moment before its status does.
+ */
+bool proc_has_exited(pid_t pid, int wait_ms)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	for (int i = 0; i < wait_ms && !has_exited(pid); i++)
+		nanosleep(&ms, NULL);
+	return has_exited(pid);
+}
+
+/* Ends a child whose work is no longer wanted, and reaps it: none is left behind. */
+void proc_kill(pid_t pid)
+{
+	struct sp_error ignored;
+
+	trace_ret(kill(pid, SIGKILL), "kill(%d, SIGKILL)", (int)pid);
+	(void)proc_wait(pid, &ignored);
 }
 
 /* ---- the signals that end a command ----------------------------------- */

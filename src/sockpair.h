@@ -71,6 +71,7 @@ struct json {
 	size_t size, len;
 	bool need_comma, full;
 };
+void json_start(struct json *j, char *buf, size_t size);
 void json_begin(struct json *j, char *buf, size_t size, const char *event, double time);
 void json_string(struct json *j, const char *key, const void *s, size_t n);
 void json_cstring(struct json *j, const char *key, const char *s);
@@ -156,6 +157,7 @@ int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len,
 		   const char *described);
 int sys_peer_credentials(int fd, struct ucred *cred);
 int sys_setsockopt_int(int fd, int level, int name, int value);
+int sys_setsockopt_timeout(int fd, int name, int ms);
 int sys_getname(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
 ssize_t sys_read(int fd, void *buf, size_t n);
 ssize_t sys_write(int fd, const void *buf, size_t n);
@@ -241,6 +243,8 @@ const char *parse_type_name(int type, char *buf, size_t size);
 /* proc.c */
 pid_t proc_fork(struct sp_error *e);
 int proc_wait(pid_t pid, struct sp_error *e);
+bool proc_has_exited(pid_t pid, int wait_ms);
+void proc_kill(pid_t pid);
 void proc_stop_on_signals(void);
 int proc_stopped_by(void);
 void proc_report_on_usr1(void);
@@ -446,5 +450,6 @@ extern const struct sp_cmd cmd_listen_entry;
 extern const struct sp_cmd cmd_connect_entry;
 extern const struct sp_cmd cmd_talkback_entry;
 extern const struct sp_cmd cmd_http_head_entry;
+extern const struct sp_cmd cmd_bench_entry;
 
 #endif

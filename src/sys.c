@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
@@ -219,6 +220,18 @@ int sys_setsockopt_int(int fd, int level, int name, int value)
 
 	TRACE(trace_ret(r, "setsockopt(%d, %s, [%d])", fd,
 			sockopt_name(level, name, opt, sizeof(opt)), value));
+	return r;
+}
+
+/* SO_RCVTIMEO or SO_SNDTIMEO: a blocking call on fd gives up after ms (EAGAIN). */
+int sys_setsockopt_timeout(int fd, int name, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	int r = setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv));
+
+	TRACE(trace_ret(r, "setsockopt(%d, SOL_SOCKET, %s, {tv_sec=%ld, tv_usec=%ld})", fd,
+			name == SO_RCVTIMEO ? "SO_RCVTIMEO" : "SO_SNDTIMEO", (long)tv.tv_sec,
+			(long)tv.tv_usec));
 	return r;
 }
 

@@ -185,11 +185,17 @@ static void json_key(struct json *j, const char *key)
 	j->need_comma = true;
 }
 
-/* {"event":EVENT,"time":SECONDS ... into buf (size: its room). */
-void json_begin(struct json *j, char *buf, size_t size, const char *event, double time)
+/* { ... into buf (size: its room): a record of data, such as a bench row. */
+void json_start(struct json *j, char *buf, size_t size)
 {
 	*j = (struct json){ .buf = buf, .size = size };
 	json_put(j, "{", 1);
+}
+
+/* {"event":EVENT,"time":SECONDS ... into buf (size: its room). */
+void json_begin(struct json *j, char *buf, size_t size, const char *event, double time)
+{
+	json_start(j, buf, size);
 	json_cstring(j, "event", event);
 	json_number(j, "time", time, 6);
 }

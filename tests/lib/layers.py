@@ -13,7 +13,7 @@ import sys
 ORDER = [
     ["main"],
     ["cmd-pair", "cmd-fork-echo", "cmd-listen", "cmd-connect", "cmd-talkback",
-     "cmd-http-head"],
+     "cmd-http-head", "cmd-bench"],
     ["cmd"],
     ["relay", "event", "scan"],
     ["net", "editor", "http", "line"],
