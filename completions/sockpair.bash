@@ -11,7 +11,7 @@ _sockpair_options() {
 	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf -z --zero-io --send-fd -F --pass-fd-out" ;;
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
-	bench) echo "--via --mode --size --count --time --cpus" ;;
+	bench) echo "--via --mode --size --count --time --cpus --buffer" ;;
 	esac
 }
 
@@ -37,7 +37,7 @@ _sockpair_values() {
 	bench:--via) echo "pipe socketpair socketpair-dgram socketpair-seqpacket unix unix-dgram tcp tcp6 udp udp6" ;;
 	bench:--mode) echo "latency throughput both" ;;
 	bench:--cpus) echo "same split any" ;;
-	bench:--size | bench:--count | bench:--time) echo "-" ;;
+	bench:--size | bench:--count | bench:--time | bench:--buffer) echo "-" ;;
 	esac
 }
 

@@ -91,3 +91,4 @@ complete -c sockpair -n "__fish_seen_subcommand_from bench" -l size -x -d 'Messa
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l count -x -d 'Round trips per latency row'
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l time -x -d 'Seconds per throughput row'
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l cpus -x -a 'same split any' -d 'Both on one CPU, on two, or anywhere'
+complete -c sockpair -n "__fish_seen_subcommand_from bench" -l buffer -x -d 'Socket buffers and pipe sizes, bytes'

@@ -80,9 +80,11 @@ struct bench_opts {
 	int time_ms;
 	enum cpus cpus;
 	int cpu[2];		/* the parent's and the child's; -1: any */
+	int buffer;		/* --buffer: socket buffers, pipe sizes; 0: the kernel's */
 };
 
-enum { OPT_VIA = CMD_LONG_ONLY, OPT_MODE, OPT_SIZE, OPT_COUNT, OPT_TIME, OPT_CPUS };
+enum { OPT_VIA = CMD_LONG_ONLY, OPT_MODE, OPT_SIZE, OPT_COUNT, OPT_TIME, OPT_CPUS,
+       OPT_BUFFER };
 
 static const struct cmd_option bench_options[] = {
 	{ OPT_VIA, "via", "LIST", "the mechanisms, comma-separated (default all): pipe,\n"
@@ -95,6 +97,8 @@ static const struct cmd_option bench_options[] = {
 	{ OPT_TIME, "time", "SECS", "seconds per throughput row (default 2)" },
 	{ OPT_CPUS, "cpus", "HOW", "same: both processes on one CPU; split: on two;\n"
 	  "                       any: where the kernel likes (default)" },
+	{ OPT_BUFFER, "buffer", "BYTES", "each socket's send and receive buffer, each pipe's\n"
+	  "                       size (default: the kernel's)" },
 	CMD_OPT_END
 };
 
@@ -165,6 +169,16 @@ static void parse_cpus(const char *arg, struct bench_opts *o)
 		usage_error("invalid value '%s' for --cpus (same, split or any)", arg);
 }
 
+/* SO_SNDBUF takes an int, which the kernel doubles: up to 1 GiB. */
+static void parse_buffer(const char *arg, struct bench_opts *o)
+{
+	uint64_t bytes;
+
+	if (parse_size(arg, &bytes) < 0 || bytes == 0 || bytes > SIZE_LIMIT)
+		usage_error("invalid buffer size '%s' (1 byte to 1G; K, M, G: binary)", arg);
+	o->buffer = (int)bytes;
+}
+
 static void parse_bench_options(int argc, char **argv, struct bench_opts *o)
 {
 	int c;
@@ -179,6 +193,7 @@ static void parse_bench_options(int argc, char **argv, struct bench_opts *o)
 			if (parse_uint(optarg, COUNT_MAX, &o->count) < 0 || o->count == 0)
 				usage_error("invalid count '%s' (1 to %d)", optarg, COUNT_MAX);
 			break;
+		case OPT_BUFFER: parse_buffer(optarg, o); break;
 		case OPT_TIME:
 			if (parse_seconds(optarg, &o->time_ms) < 0)
 				usage_error("invalid time '%s' (seconds, above 0 and at most 86400)",
@@ -400,10 +415,35 @@ static int socket_link(const struct mechanism *m, struct link *l, struct sp_erro
 	return 0;
 }
 
-static int make_link(const struct mechanism *m, struct link *l, struct sp_error *e)
+/*
+ * --buffer: both pipes' size, or each socket's send and receive buffer
+ * (an AF_UNIX stream's sender's governs).  The kernel doubles a socket's
+ * and caps it at net.core.wmem_max and rmem_max; a pipe over
+ * fs.pipe-max-size is refused (EPERM), which ends the row.
+ */
+static int size_buffers(const struct mechanism *m, const struct link *l, int bytes,
+			struct sp_error *e)
+{
+	int fds[2] = { l->parent.out, l->child.out };
+
+	for (int i = 0; i < 2 && bytes > 0; i++) {
+		if (m->kind == VIA_PIPE && sys_pipe_size(fds[i], bytes) < 0)
+			return fail_errno(e, SP_FAILURE, errno, "fcntl(%d, F_SETPIPE_SZ, %d)",
+					  fds[i], bytes);
+		if (m->kind != VIA_PIPE &&
+		    (sys_setsockopt_int(fds[i], SOL_SOCKET, SO_SNDBUF, bytes) < 0 ||
+		     sys_setsockopt_int(fds[i], SOL_SOCKET, SO_RCVBUF, bytes) < 0))
+			return fail_errno(e, SP_FAILURE, errno, "setsockopt(%d, SO_SNDBUF)", fds[i]);
+	}
+	return 0;
+}
+
+static int make_link(const struct mechanism *m, int buffer, struct link *l,
+		     struct sp_error *e)
 {
 	*l = (struct link){ { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	if ((m->kind == VIA_PIPE ? pipe_link(l, e) : socket_link(m, l, e)) < 0)
+	if ((m->kind == VIA_PIPE ? pipe_link(l, e) : socket_link(m, l, e)) < 0 ||
+	    size_buffers(m, l, buffer, e) < 0)
 		return -1;
 	if (sys_pipe(l->control) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "pipe2");
@@ -904,7 +944,7 @@ static int run_row(const struct bench_opts *o, struct row *row, struct progress 
 	pid_t parent = getpid(), pid;
 	int status;
 
-	if (make_link(row->m, &l, e) < 0) {
+	if (make_link(row->m, o->buffer, &l, e) < 0) {
 		link_release(&l);
 		return -1;
 	}
@@ -998,7 +1038,7 @@ static int cmd_bench_exec(int argc, char **argv)
 const struct sp_cmd cmd_bench_entry = {
 	.name = "bench",
 	.synopsis = "[--via LIST] [--mode latency|throughput|both] [--size LIST] "
-		    "[--count N | --time SECONDS] [--cpus same|split|any]",
+		    "[--count N | --time SECONDS] [--cpus same|split|any] [--buffer BYTES]",
 	.summary = "Measure IPC latency and throughput between two processes, every mechanism",
 	.options = bench_options,
 	.notes = "Latency is the round trip (there and back), in microseconds, over\n"

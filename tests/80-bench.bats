@@ -145,6 +145,29 @@ throughput_alone() {
 	[[ "$stderr" =~ \[pid\ [0-9]+\]\ read\(4, ]] || fail "no child read: $stderr"
 }
 
+@test "bench: --buffer sizes each socket's buffers and each pipe, and counts stay whole" {
+	run -0 --separate-stderr sp --trace bench --via pipe,socketpair,tcp --mode throughput \
+		--size 64K --time 0.2 --buffer 512K
+	assert_equal "$(grep -c 'F_SETPIPE_SZ, 524288) = 524288' <<<"$stderr")" 2
+	# Both ends of the socket pair and of the TCP connection, each way.
+	assert_equal "$(grep -c 'SO_SNDBUF, \[524288\]) = 0' <<<"$stderr")" 4
+	assert_equal "$(grep -c 'SO_RCVBUF, \[524288\]) = 0' <<<"$stderr")" 4
+	assert_equal "${#lines[@]}" 4
+	run -2 --separate-stderr sp bench --buffer 0
+	assert_usage_error "sockpair: bench: invalid buffer size '0' (1 byte to 1G; K, M, G: binary)"
+}
+
+@test "bench: a pipe over fs.pipe-max-size ends the row with the reason" {
+	local max as=()
+	max=$(cat /proc/sys/fs/pipe-max-size)
+	# Root may make a pipe of any size: the test drops to nobody.
+	[ "$(id -u)" -ne 0 ] || as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	"${as[@]}" test -x "$SOCKPAIR" || skip "nobody may not run $SOCKPAIR from here"
+	run -1 --separate-stderr "${as[@]}" timeout 10 "$SOCKPAIR" bench --via pipe --mode throughput \
+		--time 0.2 --buffer $((max * 2))
+	[[ "$stderr" =~ "F_SETPIPE_SZ, $((max * 2))): Operation not permitted" ]] || fail "$stderr"
+}
+
 @test "bench: unknown mechanism is a usage error" {
 	run -2 --separate-stderr sp bench --via pipe,carrier-pigeon
 	assert_usage_error "sockpair: bench: unknown mechanism 'carrier-pigeon' (pipe, socketpair, socketpair-dgram, socketpair-seqpacket, unix, unix-dgram, tcp, tcp6, udp, udp6)"
