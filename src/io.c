@@ -140,7 +140,13 @@ void io_open_local(int fd, int how, struct local_end *end)
 	char proc_path[32];
 	struct stat st;
 
-	*end = (struct local_end){ .fd = fd };
+	/*
+	 * poll() watches the stream as given, even where it is read through a
+	 * reopening: a FIFO opened without a writer (as ours is, once the
+	 * writer has gone) hides POLLHUP until a writer comes, which none
+	 * will; the shell's blocking open saw its writer, and shows the end.
+	 */
+	*end = (struct local_end){ .fd = fd, .poll_fd = fd };
 	if (fd < 0 || sys_fstat(fd, &st) < 0)
 		return;
 	if (S_ISSOCK(st.st_mode)) {

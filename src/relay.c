@@ -513,7 +513,7 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 			  can_send;
 	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
 
-	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in.fd : -1, .events = POLLIN };
+	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in.poll_fd : -1, .events = POLLIN };
 	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
 	if (want_peer_data)
 		p[SLOT_PEER].events |= POLLIN;
@@ -585,7 +585,7 @@ static int idle_expired(struct relay *r, struct sp_error *e)
 /* Whether stdin has something to read (or its end) without waiting. */
 static bool input_ready_now(const struct relay *r)
 {
-	struct pollfd p = { .fd = r->in.fd, .events = POLLIN };
+	struct pollfd p = { .fd = r->in.poll_fd, .events = POLLIN };
 
 	return sys_poll(&p, 1, 0) == 1;
 }

@@ -262,6 +262,7 @@ const char *io_describe_fd(int fd, char *what, size_t size);
  */
 struct local_end {
 	int fd;			/* what to read or write */
+	int poll_fd;		/* what poll() watches: the stream itself (see io.c) */
 	bool owned;		/* our own reopening: ours to set and close */
 	bool socket;		/* a shared socket: MSG_DONTWAIT, never spliced */
 	bool terminal;

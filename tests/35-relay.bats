@@ -128,3 +128,22 @@ stdout blocking"
 	sp_pid=$(pgrep -f "^$SOCKPAIR connect 127.0.0.1 $LISTEN_PORT\$") || fail "connect is gone"
 	assert_cpu_below "$sp_pid" 20
 }
+
+@test "relay: a FIFO on stdin whose writer has left before sockpair ran is at its end" {
+	local t=$BATS_TEST_TMPDIR
+	mkfifo "$t/input"
+	# The listener says nothing and waits for our end: only poll() on our
+	# input can tell the relay it is over.
+	open_fifo
+	LISTEN_IN=$FIFO start_listen
+	# The writer meets the shell's open of the FIFO, then leaves at once,
+	# before sockpair reopens it: a reader opened then sees no POLLHUP.
+	bash -c "exec 3>'$t/input'" 7>&- &
+	local writer=$!
+	run -0 --separate-stderr timeout 10 bash -c "exec <'$t/input'
+		while [ -e /proc/$writer/fd/3 ]; do sleep 0.01; done
+		exec '$SOCKPAIR' connect 127.0.0.1 $LISTEN_PORT" 7>&-
+	wait "$writer" || true
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+}
