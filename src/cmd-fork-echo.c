@@ -424,12 +424,14 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 	struct sp_error e;
 	int r;
 
-	sys_close(fds[1]);
+	/* To the parent before the first traced call: written straight to the
+	 * terminal, a line would land on the parent's prompt. */
 	if (o->diagnostics[1] >= 0) {
-		sys_close(o->diagnostics[0]);
 		child_diagnostics_fd = o->diagnostics[1];
 		trace_set_writer(write_to_parent);
+		sys_close(o->diagnostics[0]);
 	}
+	sys_close(fds[1]);
 	/* Ctrl-C is for the parent, which ends the child by closing the pair. */
 	if (o->interactive)
 		signal(SIGINT, SIG_IGN);

@@ -94,6 +94,11 @@ def wanted(calls):
     """The socket calls of strace's record, without the C library's own."""
     library_fds, out = set(), []
     for pid, name, args, result in calls:
+        # "= ? ERESTARTSYS": interrupted in the kernel and restarted (strace
+        # shows the restart as a call of its own), or cut short by the
+        # process's death: never returned to the program, nothing to trace.
+        if result.startswith("?"):
+            continue
         fd = first_fd(args)
         key = (pid, fd)
         if name == "socket" and ("AF_NETLINK" in args):
