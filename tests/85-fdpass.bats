@@ -249,18 +249,25 @@ number /dev/null character device string"
 
 # ---- listen --attach ---------------------------------------------------------
 
-@test "fdpass: listen --attach relays the passed socket both ways, not the client" {
-	local t=$BATS_TEST_TMPDIR
+# listen -U $T/s --attach, its stdin the fifo the test writes as fd 7, and
+# the fdpass.py peer MODE, its output in $T/MODE.out; sets PEER_PID.
+start_attach_peer() {
+	local mode=$1 t=$BATS_TEST_TMPDIR
 	open_fifo
 	LISTEN_IN=$FIFO start_listen -U "$t/s" --attach
-	: >"$t/attach.out"
-	bg python3 "$FDPASS" attach "$t/s" >"$t/attach.out"
-	local apid=$BG_LAST
+	: >"$t/$mode.out"
+	bg python3 "$FDPASS" "$mode" "$t/s" >"$t/$mode.out"
+	PEER_PID=$BG_LAST
+}
+
+@test "fdpass: listen --attach relays the passed socket both ways, not the client" {
+	local t=$BATS_TEST_TMPDIR
+	start_attach_peer attach
 	# Typed once the descriptor took over: before, input goes to the client.
 	wait_for_line "$t/listen.err" '^attached descriptor'
 	echo "to the descriptor" >&7
 	exec 7>&-
-	wait_exit "$apid"
+	wait_exit "$PEER_PID"
 	assert_equal "$(cat "$t/attach.out")" "got: b'to the descriptor\\n'"
 	wait_exit "$LISTEN_PID"
 	assert_equal "$BG_STATUS" 0
@@ -273,14 +280,10 @@ number /dev/null character device string"
 
 @test "fdpass: listen --attach is a console socket: a pty master relayed as runc's recvtty does" {
 	local t=$BATS_TEST_TMPDIR
-	open_fifo
-	LISTEN_IN=$FIFO start_listen -U "$t/s" --attach
-	: >"$t/console.out"
-	bg python3 "$FDPASS" console "$t/s" >"$t/console.out"
-	local cpid=$BG_LAST
+	start_attach_peer console
 	wait_for_line "$t/listen.out" 'hello from the container'
 	echo "typed on the terminal" >&7
-	wait_exit "$cpid"
+	wait_exit "$PEER_PID"
 	assert_equal "$(cat "$t/console.out")" "typed: b'typed on the terminal\\n'"
 	# The slave closed: the master reads EIO, which ends the relay.
 	wait_exit "$LISTEN_PID"
@@ -353,7 +356,7 @@ many"
 @test "fdpass: descriptors that do not fit (--creds without --recv-fd) are reported, never leaked" {
 	local t=$BATS_TEST_TMPDIR
 	start_listen -k -U "$t/s" --creds
-	assert_no_leak_after stream-bare
+	assert_no_leak_after three
 	grep -q '^recvmsg: control data truncated (MSG_CTRUNC): descriptors sent with it were discarded (no --recv-fd)$' \
 		"$t/listen.err" || fail "$(cat "$t/listen.err")"
 	assert_equal "$(cat "$t/listen.out")" "passed

@@ -10,9 +10,9 @@ in time (socket timeouts of 10 s) and prints what it did or got on stdout.
                                    for the listener's end of file
   fdpass.py hostile PATH HOW       a client that misbehaves: HOW is "many"
                                    (253 descriptors in one message), "bare"
-                                   (descriptors with no data; a datagram
-                                   PATH) or "stream-bare" (the same on a
-                                   stream, where Linux drops them unsent)
+                                   (3 descriptors with no data; a datagram
+                                   PATH) or "three" (3 descriptors with
+                                   b"passed\\n" on a stream)
   fdpass.py receiver PATH          listens on PATH, accepts one client, and
                                    for each descriptor it passes prints
                                    "KIND TARGET: CONTENT" (what reading it
@@ -75,6 +75,16 @@ def make_fd(kind, keep):
     raise SystemExit("unknown kind " + kind)
 
 
+def recv_all(s):
+    """Everything s receives until its peer's end of file."""
+    got = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            return got
+        got += d
+
+
 def send(path, kinds):
     keep = []
     fds = [make_fd(k, keep) for k in kinds]
@@ -83,8 +93,7 @@ def send(path, kinds):
     for fd in fds:
         print(target(fd), flush=True)
     s.shutdown(socket.SHUT_WR)
-    while s.recv(4096):
-        pass
+    recv_all(s)
 
 
 def hostile(path, how):
@@ -97,10 +106,12 @@ def hostile(path, how):
         s = connect(path, socket.SOCK_DGRAM)
         s.sendmsg([], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
         s.send(b"after\n")
-    else:
+    elif how == "three":
         fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
         s = connect(path)
         socket.send_fds(s, [b"passed\n"], fds)
+    else:
+        raise SystemExit("unknown way to misbehave " + how)
     print("sent %d" % len(fds), flush=True)
     s.close()
 
@@ -129,13 +140,7 @@ def receiver(path):
         name = target(fd)
         kind, content = describe(fd)
         print("%s %s: %r" % (kind, name, content), flush=True)
-    rest = msg
-    while True:
-        d = c.recv(4096)
-        if not d:
-            break
-        rest += d
-    print("data: %r" % rest, flush=True)
+    print("data: %r" % (msg + recv_all(c)), flush=True)
 
 
 def attach(path):
@@ -145,13 +150,7 @@ def attach(path):
     socket.send_fds(s, [b"/dev/ptmx"], [theirs.fileno()])
     theirs.close()
     s.close()
-    got = b""
-    while True:
-        d = mine.recv(4096)
-        if not d:
-            break
-        got += d
-    print("got: %r" % got, flush=True)
+    print("got: %r" % recv_all(mine), flush=True)
     mine.sendall(b"from the descriptor\n")
     mine.close()
 
