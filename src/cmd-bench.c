@@ -781,7 +781,7 @@ static int measure_throughput(const struct row *row, const struct end *end, int 
 			      struct throughput_result *r, struct sp_error *e)
 {
 	size_t room = is_stream(row->m) && row->size < STREAM_READ ? STREAM_READ : row->size;
-	char *buf = malloc(room);
+	char *buf = io_alloc_buffer(room);
 	double t0 = clock_now_seconds();
 	int status;
 
@@ -874,7 +874,7 @@ static void print_throughput(const struct row *row, const struct throughput_resu
 static _Noreturn void run_child(const struct bench_opts *o, const struct row *row,
 				struct link *l, pid_t parent)
 {
-	char *buf = malloc(row->size);
+	char *buf = io_alloc_buffer(row->size);
 	struct sp_error e;
 	int r;
 
@@ -928,7 +928,7 @@ static int measure_in_parent(const struct row *row, struct link *l, struct progr
 
 	if (!row->latency)
 		return measure_throughput(row, &l->parent, l->control[0], &r->throughput, e);
-	buf = malloc(row->size);
+	buf = io_alloc_buffer(row->size);
 	if (!buf)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
 	memset(buf, 'x', row->size);

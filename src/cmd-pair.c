@@ -235,159 +235,71 @@ static void print_end_info(int end, int fd)
 /* ---- --size: a verified stream between two processes ----------------- */
 
 /*
- * The stream is 64-bit words, word k being (k + 1) * WEYL: cheap to make
- * and to check at memory speed, and every word differs from its
- * neighbours, so a lost, repeated or reordered chunk shows.
+ * The stream is made of 1 MiB blocks that are alike but for their first
+ * word.  A block's body is 64-bit words, word k being (k + 1) * WEYL, each
+ * different from its neighbours, so a shifted, lost or doubled piece of a
+ * block shows; its first word is the block's number with its bits
+ * inverted (a zeroed block is no block 0), so a lost, repeated or
+ * reordered block shows.  The body is made once: the writer stamps 8 bytes
+ * a block, and the reader compares with memcmp(), so neither spends its
+ * time making the pattern instead of moving it.
  */
 #define WEYL UINT64_C(0x9E3779B97F4A7C15)
 
 /*
- * Stream writes this size, into a send buffer of SNDBUF_BYTES, move
- * fastest through an AF_UNIX pair here: fewer calls, and the writer fills
- * the next chunk while the reader checks the last (make bench measures it
- * against a bare writer and reader).
+ * Stream writes of a whole block, into a send buffer of SNDBUF_BYTES, move
+ * fastest through an AF_UNIX pair here: fewer calls, and the writer stamps
+ * the next block while the reader checks the last (make bench measures it
+ * against a bare writer and reader).  Datagrams are smaller pieces of a
+ * block.
  */
-enum { STREAM_CHUNK = 1024 * 1024, PACKET_CHUNK = 64 * 1024, SNDBUF_BYTES = 4 * 1024 * 1024 };
+enum {
+	BLOCK_BYTES = 1024 * 1024,
+	STREAM_CHUNK = BLOCK_BYTES,
+	PACKET_CHUNK = 64 * 1024,
+	SNDBUF_BYTES = 4 * 1024 * 1024,
+};
+_Static_assert(BLOCK_BYTES % PACKET_CHUNK == 0, "a datagram never spans two blocks");
 
-/*
- * Four words at a time in a 32-byte vector type, so that these loops are
- * SIMD: the check has to keep up with the socket.  On x86-64 each is built
- * twice, for AVX2 and for the baseline (two 16-byte SSE2 halves), and
- * --size picks one when it starts.  Not target_clones: its resolver runs
- * at every start, and CPUID is a trap to the hypervisor in a VM (50 us of
- * a 720 us start here).
- */
-typedef uint64_t words4 __attribute__((vector_size(32)));
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-/* Through a pointer: a 32-byte vector is no value to pass without AVX. */
-static void first_four(uint64_t first_word, words4 *out)
+/* A block's body, for the writer to stamp and send, the reader to compare. */
+static uint64_t *make_block(struct sp_error *e)
 {
-	uint64_t v = (first_word + 1) * WEYL;
+	uint64_t *block = io_alloc_buffer(BLOCK_BYTES);
 
-	*out = (words4){ v, v + WEYL, v + 2 * WEYL, v + 3 * WEYL };
-}
-
-static ALWAYS_INLINE void fill_words(uint64_t *w, size_t words, uint64_t first_word)
-{
-	const words4 step = (words4){ 4 * WEYL, 4 * WEYL, 4 * WEYL, 4 * WEYL };
-	words4 v;
-	size_t j = 0;
-
-	first_four(first_word, &v);
-
-	for (; j + 4 <= words; j += 4, v += step)
-		memcpy(w + j, &v, sizeof(v));
-	for (size_t k = 0; j < words; j++, k++)
-		w[j] = v[k];
-}
-
-static unsigned char pattern_byte(uint64_t offset)
-{
-	uint64_t w = (offset / 8 + 1) * WEYL;
-	unsigned char bytes[8];
-
-	memcpy(bytes, &w, 8);
-	return bytes[offset % 8];
-}
-
-/* Whether w[0..n) is the pattern from first_word on. */
-static ALWAYS_INLINE bool match_words(const uint64_t *w, size_t n, uint64_t first_word)
-{
-	const words4 step = (words4){ 4 * WEYL, 4 * WEYL, 4 * WEYL, 4 * WEYL };
-	words4 v, diff = { 0, 0, 0, 0 };
-	size_t j = 0;
-
-	first_four(first_word, &v);
-
-	for (; j + 4 <= n; j += 4, v += step) {
-		words4 got;
-		memcpy(&got, w + j, sizeof(got));
-		diff |= got ^ v;
+	if (!block) {
+		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+		return NULL;
 	}
-	for (size_t k = 0; j < n; j++, k++)
-		diff[0] |= w[j] ^ v[k];
-	return (diff[0] | diff[1] | diff[2] | diff[3]) == 0;
+	for (size_t k = 0; k < BLOCK_BYTES / 8; k++)
+		block[k] = (k + 1) * WEYL;
+	return block;
 }
 
-static void fill_baseline(uint64_t *w, size_t words, uint64_t first_word)
+static void stamp_block(uint64_t *block, uint64_t number)
 {
-	fill_words(w, words, first_word);
+	block[0] = ~number;
 }
 
-static bool match_baseline(const uint64_t *w, size_t n, uint64_t first_word)
-{
-	return match_words(w, n, first_word);
-}
-
-static void (*fill_pattern)(uint64_t *, size_t, uint64_t) = fill_baseline;
-static bool (*words_match)(const uint64_t *, size_t, uint64_t) = match_baseline;
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-
-__attribute__((target("avx2"))) static void fill_avx2(uint64_t *w, size_t words,
-							uint64_t first_word)
-{
-	fill_words(w, words, first_word);
-}
-
-__attribute__((target("avx2"))) static bool match_avx2(const uint64_t *w, size_t n,
-							uint64_t first_word)
-{
-	return match_words(w, n, first_word);
-}
-
-/* AVX2 in the CPU (CPUID 7), and its registers saved by the kernel (XCR0). */
-static bool cpu_has_avx2(void)
-{
-	unsigned a, b, c, d, xcr0_low, xcr0_high;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-		return false;
-	__asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-	(void)xcr0_high;
-	if ((xcr0_low & 6) != 6)
-		return false;
-	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX2);
-}
-
-/* Once, when --size starts: the loops for this CPU. */
-static void choose_pattern_loops(void)
-{
-	if (cpu_has_avx2()) {
-		fill_pattern = fill_avx2;
-		words_match = match_avx2;
-	}
-}
-#else
-static void choose_pattern_loops(void)
-{
-}
-#endif
-
-static int writer_child(int fd, uint64_t size, int type)
+/* Sends size bytes of the stream, stamping the parent's block as it goes. */
+static int writer_child(int fd, uint64_t *block, uint64_t size, int type)
 {
 	size_t chunk = type == SOCK_STREAM ? STREAM_CHUNK : PACKET_CHUNK;
-	uint64_t *buf = aligned_alloc(64, chunk);
 	int status = SP_OK;
 	uint64_t sent = 0;
 	struct sp_error e;
 
-	if (!buf) {
-		fail_errno(&e, SP_FAILURE, ENOMEM, "malloc");
-		return report_failure(&e);
-	}
 	while (sent < size && status == SP_OK) {
+		size_t at = (size_t)(sent % BLOCK_BYTES);
 		size_t n = size - sent < chunk ? (size_t)(size - sent) : chunk;
-		fill_pattern(buf, (n + 7) / 8, sent / 8);
-		if (io_write_all(fd, buf, n, &e) < 0)
+
+		if (at == 0)
+			stamp_block(block, sent / BLOCK_BYTES);
+		if (io_write_all(fd, (unsigned char *)block + at, n, &e) < 0)
 			/* A reader that went away says why itself. */
 			status = e.err == EPIPE || e.err == ECONNRESET || e.err == ECONNREFUSED
 				 ? SP_FAILURE : report_failure(&e);
 		sent += n;
 	}
-	free(buf);
 	return status;
 }
 
@@ -395,39 +307,36 @@ struct verifier {
 	int fd, type;
 	pid_t writer;
 	uint64_t size, got;
-	unsigned char *buf;	/* buf[0] is the first byte of the current word */
+	unsigned char *buf;	/* what the last recv() brought */
+	uint64_t *block;	/* the block the stream is in, as it should be */
 };
 
-/* Finds the first wrong byte of a chunk known to differ, for the message. */
-static int report_mismatch(const struct verifier *v, size_t from, size_t to,
+/* Names the first byte of buf[from..] that differs from the block at `at`. */
+static int report_mismatch(const struct verifier *v, size_t from, size_t at,
 			   struct sp_error *e)
 {
-	uint64_t base = v->got - v->got % 8;
+	const unsigned char *want = (const unsigned char *)v->block + at;
+	size_t i = 0;
 
-	for (size_t i = from; i < to; i++)
-		if (v->buf[i] != pattern_byte(base + i))
-			return fail(e, SP_FAILURE, "byte %" PRIu64 " is 0x%02x, expected 0x%02x",
-				    base + i, v->buf[i], pattern_byte(base + i));
-	return fail(e, SP_FAILURE, "corrupt data near byte %" PRIu64, base + from);
+	while (v->buf[from + i] == want[i])
+		i++;
+	return fail(e, SP_FAILURE, "byte %" PRIu64 " is 0x%02x, expected 0x%02x",
+		    v->got + from + i, v->buf[from + i], want[i]);
 }
 
-/* Checks buf[from..to), which holds stream bytes from the word at got/8. */
-static int verify_chunk(const struct verifier *v, size_t from, size_t to,
-			struct sp_error *e)
+/* Checks buf[0..len), the stream's bytes from v->got on. */
+static int verify_chunk(struct verifier *v, size_t len, struct sp_error *e)
 {
-	size_t first_full = (from + 7) / 8, last_full = to / 8;
-	uint64_t word0 = v->got / 8;
+	for (size_t from = 0; from < len;) {
+		uint64_t offset = v->got + from;
+		size_t at = (size_t)(offset % BLOCK_BYTES);
+		size_t n = len - from < BLOCK_BYTES - at ? len - from : BLOCK_BYTES - at;
 
-	for (size_t i = from; i < to && i < first_full * 8; i++)
-		if (v->buf[i] != pattern_byte(word0 * 8 + i))
-			return report_mismatch(v, from, to, e);
-	if (last_full > first_full &&
-	    !words_match((const uint64_t *)v->buf + first_full, last_full - first_full,
-			 word0 + first_full))
-		return report_mismatch(v, from, to, e);
-	for (size_t i = last_full > first_full ? last_full * 8 : first_full * 8; i < to; i++)
-		if (v->buf[i] != pattern_byte(word0 * 8 + i))
-			return report_mismatch(v, from, to, e);
+		stamp_block(v->block, offset / BLOCK_BYTES);
+		if (memcmp(v->buf + from, (const unsigned char *)v->block + at, n) != 0)
+			return report_mismatch(v, from, at, e);
+		from += n;
+	}
 	return 0;
 }
 
@@ -454,12 +363,11 @@ static int await_datagram(const struct verifier *v, struct sp_error *e)
 	}
 }
 
-static ssize_t read_next(const struct verifier *v, size_t at, size_t room,
-			 struct sp_error *e)
+static ssize_t read_next(const struct verifier *v, size_t room, struct sp_error *e)
 {
 	for (;;) {
 		int flags = v->type == SOCK_DGRAM ? MSG_DONTWAIT : 0;
-		ssize_t r = sys_recvfrom(v->fd, v->buf + at, room, flags, NULL, NULL);
+		ssize_t r = sys_recvfrom(v->fd, v->buf, room, flags, NULL, NULL);
 
 		if (r >= 0)
 			return r;
@@ -476,13 +384,12 @@ static ssize_t read_next(const struct verifier *v, size_t at, size_t room,
 static int reader_parent(struct verifier *v, struct sp_error *e)
 {
 	while (v->got < v->size) {
-		size_t at = (size_t)(v->got % 8);
 		size_t room = STREAM_CHUNK;
 		ssize_t r;
 
 		if (v->size - v->got < room && v->type == SOCK_STREAM)
 			room = (size_t)(v->size - v->got);
-		r = read_next(v, at, room, e);
+		r = read_next(v, room, e);
 		if (r < 0)
 			return -1;
 		if (r == 0)
@@ -491,7 +398,7 @@ static int reader_parent(struct verifier *v, struct sp_error *e)
 		if ((uint64_t)r > v->size - v->got)
 			return fail(e, SP_FAILURE, "recv(%d): %" PRIu64 " bytes more than sent",
 				    v->fd, (uint64_t)r - (v->size - v->got));
-		if (verify_chunk(v, at, at + (size_t)r, e) < 0)
+		if (verify_chunk(v, (size_t)r, e) < 0)
 			return -1;
 		v->got += (uint64_t)r;
 	}
@@ -511,12 +418,15 @@ static void format_rate(char *buf, size_t size, double bytes_per_second)
 	snprintf(buf, size, "%.2f %s", bytes_per_second, units[u]);
 }
 
-static _Noreturn void run_writer(int fds[2], const struct pair_opts *o)
+/* The forked writer: the reader's buffer and end are not its own. */
+static _Noreturn void run_writer(int fds[2], struct verifier *v, const struct pair_opts *o)
 {
 	int status;
 
 	sys_close(fds[1]);
-	status = writer_child(fds[0], o->size, o->type);
+	free(v->buf);
+	status = writer_child(fds[0], v->block, o->size, o->type);
+	free(v->block);
 	sys_close(fds[0]);
 	_exit(status);
 }
@@ -528,17 +438,21 @@ static int stream_size(const struct pair_opts *o, int fds[2], struct sp_error *e
 	int status = 0;
 	pid_t pid;
 
-	choose_pattern_loops();
-	v.buf = aligned_alloc(64, STREAM_CHUNK + 64);
+	v.buf = io_alloc_buffer(STREAM_CHUNK);
 	if (!v.buf)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
+	v.block = make_block(e);
+	if (!v.block) {
+		free(v.buf);
+		return -1;
+	}
 	/* Best effort: net.core.wmem_max caps it, and a smaller buffer still works. */
 	if (o->type == SOCK_STREAM && o->domain == AF_UNIX)
 		(void)sys_setsockopt_int(fds[0], SOL_SOCKET, SO_SNDBUF, SNDBUF_BYTES);
 	t0 = clock_now_seconds();
 	pid = proc_fork(e);
 	if (pid == 0)
-		run_writer(fds, o);
+		run_writer(fds, &v, o);
 	if (pid < 0)
 		goto out;
 	sys_close(fds[0]);
@@ -557,6 +471,7 @@ static int stream_size(const struct pair_opts *o, int fds[2], struct sp_error *e
 	}
 out:
 	free(v.buf);
+	free(v.block);
 	return pid < 0 ? -1 : status;
 }
 

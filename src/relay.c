@@ -823,8 +823,8 @@ struct relay *relay_new(const struct relay_options *o, struct sp_error *e)
 					   .on_control = control_arrived, .arg = r };
 	if (r->o.idle_timeout_ms == 0)
 		r->o.idle_timeout_ms = -1;
-	r->up = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
-	r->down = (struct flow){ .buf = malloc(RELAY_BUFFER), .pipe = { -1, -1 } };
+	r->up = (struct flow){ .buf = io_alloc_buffer(RELAY_BUFFER), .pipe = { -1, -1 } };
+	r->down = (struct flow){ .buf = io_alloc_buffer(RELAY_BUFFER), .pipe = { -1, -1 } };
 	if (!r->up.buf || !r->down.buf) {
 		relay_free(r);
 		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");

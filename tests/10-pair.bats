@@ -178,6 +178,58 @@ VAR_DUMP=$'string(10) "ABCdef123\n"\n'
 	assert_equal $(( 0x${BASH_REMATCH[1]} ^ 0xff )) $(( 0x${BASH_REMATCH[2]} ))
 }
 
+@test "pair: --size streams 1 MiB blocks, each begun by its number with the bits inverted" {
+	# The writer's bytes as -x shows them, rebuilt by xxd -r, against the
+	# layout the man page gives, computed here on its own.
+	sp -x pair --size $((2 * 1048576 + 64)) 2>"$BATS_TEST_TMPDIR/x" >"$BATS_TEST_TMPDIR/out"
+	grep '^> ' "$BATS_TEST_TMPDIR/x" | cut -c3- | xxd -r >"$BATS_TEST_TMPDIR/sent"
+	run -0 python3 - "$BATS_TEST_TMPDIR/sent" <<-'PY'
+		import struct, sys
+		WEYL, BLOCK = 0x9E3779B97F4A7C15, 1 << 20
+		def word(i):
+		    k, block = i % (BLOCK // 8), i // (BLOCK // 8)
+		    return ~block & (2**64 - 1) if k == 0 else (k + 1) * WEYL % 2**64
+		data = open(sys.argv[1], "rb").read()
+		want = b"".join(struct.pack("<Q", word(i)) for i in range(len(data) // 8))
+		print(len(data), data == want)
+	PY
+	assert_output "$((2 * 1048576 + 64)) True"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --regexp '^2097216 bytes verified '
+}
+
+@test "pair: --size catches a repeated and a lost block, at the block's first byte" {
+	build_faults
+	# Byte 3000000 is in block 2: it comes twice, or block 3 comes in its place.
+	SP_FAULT_REPEAT_AT=3000000 LD_PRELOAD=$FAULTS_SO run --separate-stderr sp pair --size 8M
+	assert_failure 1
+	assert_equal "$output" ""
+	assert_equal "$stderr" "sockpair: pair: byte 3145728 is 0xfd, expected 0xfc"
+	SP_FAULT_DROP_AT=3000000 LD_PRELOAD=$FAULTS_SO run --separate-stderr sp pair --size 8M
+	assert_failure 1
+	assert_equal "$stderr" "sockpair: pair: byte 2097152 is 0xfc, expected 0xfd"
+}
+
+@test "pair: --size catches a repeated and a lost datagram" {
+	build_faults
+	# Datagrams are 64 KiB: the one holding byte 3000000 starts at 2949120.
+	for t in dgram seqpacket; do
+		for fault in SP_FAULT_REPEAT_AT SP_FAULT_DROP_AT; do
+			local first=2949120
+			[[ $fault == SP_FAULT_DROP_AT ]] || first=$((first + 65536))
+			declare -x "$fault=3000000"
+			LD_PRELOAD=$FAULTS_SO run --separate-stderr sp pair --size 8M -t "$t"
+			unset "$fault"
+			assert_failure 1
+			assert_equal "$output" ""
+			[[ "$stderr" =~ ^"sockpair: pair: byte "([0-9]+)" is 0x"[0-9a-f]{2}", expected 0x"[0-9a-f]{2}$ ]] ||
+				fail "$t $fault: $stderr"
+			(( BASH_REMATCH[1] >= first && BASH_REMATCH[1] < first + 65536 )) ||
+				fail "$t $fault: byte ${BASH_REMATCH[1]}"
+		done
+	done
+}
+
 @test "pair: --size notices a writer that dies, on a stream and on dgram" {
 	build_faults
 	for t in stream dgram; do

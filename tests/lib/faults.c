@@ -5,6 +5,10 @@
  *   SP_FAULT_FLIP_AT=N      recvfrom() returns stream byte N with its bits flipped
  *   SP_FAULT_WRITER_EXIT_AT=N  a write() that would pass byte N ends the
  *                           process instead (a writer that dies mid-stream)
+ *   SP_FAULT_REPEAT_AT=N    the write() that holds byte N sends its bytes
+ *                           twice, and says once
+ *   SP_FAULT_DROP_AT=N      the write() that holds byte N sends nothing, and
+ *                           says it sent all
  *   SP_FAULT_SPLICE_OUT_EINVAL=FD  splice() into FD fails with EINVAL, as a
  *                           sink that cannot splice would
  *   SP_FAULT_SPLICE_IN_EINVAL_AFTER=N  splice() from anything but a pipe
@@ -35,6 +39,12 @@ static long long env_offset(const char *name)
 	return v ? atoll(v) : -1;
 }
 
+/* Whether the n bytes from stream offset `from` on hold byte `at`. */
+static int holds(long long from, size_t n, long long at)
+{
+	return at >= from && at < from + (long long)n;
+}
+
 ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 		 socklen_t *from_len)
 {
@@ -47,7 +57,7 @@ ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 		real = (ssize_t (*)(int, void *, size_t, int, struct sockaddr *, socklen_t *))
 			dlsym(RTLD_NEXT, "recvfrom");
 	r = real(fd, buf, n, flags, from, from_len);
-	if (r > 0 && at >= seen && at < seen + r)
+	if (r > 0 && holds(seen, (size_t)r, at))
 		((unsigned char *)buf)[at - seen] ^= 0xff;
 	if (r > 0)
 		seen += r;
@@ -59,14 +69,23 @@ ssize_t write(int fd, const void *buf, size_t n)
 	static ssize_t (*real)(int, const void *, size_t);
 	static long long written;
 	long long at = env_offset("SP_FAULT_WRITER_EXIT_AT");
+	long long repeat = env_offset("SP_FAULT_REPEAT_AT");
+	long long drop = env_offset("SP_FAULT_DROP_AT");
 	ssize_t r;
 
 	if (!real)
 		real = (ssize_t (*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
-	if (at >= 0 && fd > 2 && written + (long long)n > at)
+	if (fd <= 2)
+		return real(fd, buf, n);
+	if (at >= 0 && written + (long long)n > at)
 		_exit(3);
-	r = real(fd, buf, n);
-	if (r > 0 && fd > 2)
+	if (holds(written, n, drop))
+		r = (ssize_t)n;
+	else
+		r = real(fd, buf, n);
+	if (r > 0 && holds(written, (size_t)r, repeat) && real(fd, buf, (size_t)r) != r)
+		_exit(4);
+	if (r > 0)
 		written += r;
 	return r;
 }
