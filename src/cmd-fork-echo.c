@@ -204,9 +204,22 @@ static size_t prefix_lines(const char *buf, size_t n, const char *prefix,
 }
 
 /*
+ * Writes the answer to one read, in ECHO_READ pieces: over seqpacket each
+ * write is a packet, and the parent takes packets of up to that.
+ */
+static int write_answer(int fd, const char *out, size_t n, struct sp_error *e)
+{
+	for (size_t at = 0; at < n; at += ECHO_READ)
+		if (io_write_all(fd, out + at, n - at < ECHO_READ ? n - at : ECHO_READ, e) < 0)
+			return -1;
+	return 0;
+}
+
+/*
  * Answers each line with "child PID: line", passing bytes through as they
- * come, so no line is too long; one write per read, so a line and its
- * prefix travel together.  A last line without "\n" gets one at the end.
+ * come, so no line is too long.  A read of up to ECHO_READ takes one whole
+ * packet over seqpacket, as the parent sends no longer ones.  A last line
+ * without "\n" gets one at the end.
  */
 static int echo_lines(int fd, struct sp_error *e)
 {
@@ -226,7 +239,7 @@ static int echo_lines(int fd, struct sp_error *e)
 		if (r < 0)
 			result = fail_errno(e, SP_FAILURE, errno, "read(%d)", fd);
 		else
-			result = io_write_all(fd, out, prefix_lines(buf, (size_t)r, prefix,
+			result = write_answer(fd, out, prefix_lines(buf, (size_t)r, prefix,
 					      prefix_len, &at_line_start, out), e);
 	}
 	free(out);
@@ -295,6 +308,7 @@ static void close_diagnostics(struct fork_echo_opts *o)
 static int relay_to_child(int fd, const struct fork_echo_opts *o, struct sp_error *e)
 {
 	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				    .packet_max = o->type == SOCK_SEQPACKET ? ECHO_READ : 0,
 				    .side_fd = o->diagnostics[0],
 				    .on_side = o->diagnostics[0] >= 0 ? print_child_lines : NULL };
 	struct relay *r;

@@ -98,6 +98,14 @@ static size_t flow_room(struct flow *f)
 	return RELAY_BUFFER - f->end;
 }
 
+/* Moves the pending bytes to the front: the room after them is all there is. */
+static void flow_compact(struct flow *f)
+{
+	memmove(f->buf, f->buf + f->start, f->end - f->start);
+	f->end -= f->start;
+	f->start = 0;
+}
+
 static void flow_close_pipe(struct flow *f)
 {
 	if (f->pipe[0] >= 0) {
@@ -286,8 +294,10 @@ static void take_held_line(struct relay *r)
 
 /*
  * What the next write to the peer carries: on a stream, all that is
- * pending; over datagrams, one line (or what is left at end of input), so
- * that each line is one datagram.  0 while a line is still incomplete.
+ * pending; to a packet peer, a packet's worth; over datagrams, one line
+ * (or what is left at end of input), so that each line is one datagram.
+ * 0 while a line is still incomplete: only a line longer than a datagram
+ * goes out in pieces.
  */
 static size_t next_send(const struct relay *r)
 {
@@ -297,14 +307,31 @@ static size_t next_send(const struct relay *r)
 
 	if (f->sendfile)
 		return f->source_done ? 0 : SENDFILE_CHUNK;
+	if (r->o.packet_max)
+		return n < r->o.packet_max ? n : r->o.packet_max;
 	if (!r->o.datagrams || flow_splices(f))
 		return n;
 	nl = memchr(f->buf + f->start, '\n', n);
 	if (nl)
 		n = (size_t)(nl + 1 - (f->buf + f->start));
-	else if (!f->source_done && f->end < RELAY_BUFFER)
+	else if (!f->source_done && n < DATAGRAM_MAX)
 		return 0;
 	return n < DATAGRAM_MAX ? n : DATAGRAM_MAX;
+}
+
+/*
+ * A line being gathered for a datagram must not be cut at the buffer's
+ * end while lines already sent left room at its front: it moves there,
+ * once per buffer's worth.  It is shorter than a datagram, so input then
+ * has a datagram's room or more, "\r"s and all.
+ */
+_Static_assert((RELAY_BUFFER - DATAGRAM_MAX) / 2 >= DATAGRAM_MAX, "a line grows to a datagram");
+
+static void make_room_for_line(struct relay *r)
+{
+	if (r->o.datagrams && r->up.start > 0 && input_room(r) < DATAGRAM_MAX &&
+	    next_send(r) == 0)
+		flow_compact(&r->up);
 }
 
 static ssize_t send_to_peer(struct relay *r, size_t n)
@@ -354,6 +381,11 @@ static int write_peer(struct relay *r, struct sp_error *e)
 		r->up.sendfile = false;	/* a file sendfile() cannot read: read() it */
 		return 0;
 	}
+	if (w < 0 && r->up.sendfile && (errno == EBADF || errno == EIO)) {
+		/* sendfile() read stdin for us: stdin's failure, as read()'s would be. */
+		r->local_failed = true;
+		return fail_errno(e, SP_FAILURE, errno, "read(stdin)");
+	}
 	if (w < 0 && !r->o.datagrams && (errno == EPIPE || errno == ECONNRESET)) {
 		/* Input is lost: an error at the end; what the peer says next
 		 * still goes to stdout first. */
@@ -400,20 +432,41 @@ static bool reads_control(const struct relay *r)
 	return r->o.on_control && !r->o.peer_any;
 }
 
+/* Whether the peer's messages keep their boundaries: datagrams, packets. */
+static bool peer_sends_messages(const struct relay *r)
+{
+	return r->o.datagrams || r->o.packet_max;
+}
+
+/*
+ * The room the peer's next read may fill.  A message is received whole,
+ * into an empty buffer: 256 KiB, more than UDP carries or a UNIX datagram
+ * under the default send buffer; never cut at the end of a part-full one.
+ */
+static size_t peer_room(struct relay *r)
+{
+	if (peer_sends_messages(r) && flow_pending(&r->down) > 0)
+		return 0;
+	return flow_room(&r->down);
+}
+
 static ssize_t receive_from_peer(struct relay *r)
 {
 	struct flow *f = &r->down;
 	struct sockaddr *from = r->o.reply_to_sender ? (struct sockaddr *)&r->from : NULL;
+	/* A message longer than the room says so, by its length. */
+	int flags = peer_sends_messages(r) ? MSG_TRUNC : 0;
 	ssize_t n;
 
 	r->from_len = sizeof(r->from);
 	if (reads_control(r))
-		n = sys_recvmsg(r->peer_fd, f->buf + f->end, flow_room(f), 0, from, &r->from_len,
-				&r->control);
-	else if (from)
-		n = sys_recvfrom(r->peer_fd, f->buf + f->end, flow_room(f), 0, from, &r->from_len);
+		n = sys_recvmsg(r->peer_fd, f->buf + f->end, peer_room(r), flags, from,
+				&r->from_len, &r->control);
+	else if (from || flags)
+		n = sys_recvfrom(r->peer_fd, f->buf + f->end, peer_room(r), flags, from,
+				 from ? &r->from_len : NULL);
 	else
-		return sys_read(r->peer_fd, f->buf + f->end, flow_room(f));
+		return sys_read(r->peer_fd, f->buf + f->end, peer_room(r));
 	if (n >= 0 && from)
 		note_sender(r);
 	return n;
@@ -443,6 +496,9 @@ static int read_peer(struct relay *r, struct sp_error *e)
 	if (n < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "read(%s)", r->peer_name);
+	if (!spliced && (size_t)n > peer_room(r))
+		return fail(e, SP_FAILURE, "read(%s): a message of %zd bytes, more than the %zu"
+			    " sockpair takes", r->peer_name, n, peer_room(r));
 	/* A datagram may be empty; only a stream ends with a read of 0. */
 	if (n == 0 && !r->o.datagrams)
 		r->down.source_done = true;
@@ -506,12 +562,13 @@ enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOT_SIDE, SLOTS };
 
 static void plan_poll(struct relay *r, struct pollfd *p)
 {
+	make_room_for_line(r);
 	/* Unconnected datagrams: no one to send to until someone writes. */
 	bool can_send = !r->o.reply_to_sender || r->sender_len > 0;
 	bool want_input = !r->up.source_done && !r->peer_write_shut && !r->up.sendfile &&
 			  input_room(r) > 0 &&
 			  can_send;
-	bool want_peer_data = !r->down.source_done && flow_room(&r->down) > 0;
+	bool want_peer_data = !r->down.source_done && peer_room(r) > 0;
 
 	p[SLOT_IN] = (struct pollfd){ .fd = want_input ? r->in.poll_fd : -1, .events = POLLIN };
 	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
@@ -558,7 +615,8 @@ static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *
 		return -1;
 	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && write_peer(r, e) < 0)
 		return -1;
-	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done &&
+	/* A hang-up with no room waits: a read of 0 bytes would look like the end. */
+	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done && peer_room(r) > 0 &&
 	    read_peer(r, e) < 0)
 		return -1;
 	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(r, e) < 0)
@@ -725,11 +783,11 @@ static int relay_loop(struct relay *r, struct sp_error *e)
  * Bytes that need no looking at can stay in the kernel: splice(2) through
  * a pipe, no copy to us and back.  Not for a terminal, typed or shown
  * through readline, not under --crlf, which rewrites bytes, and not for
- * datagrams, which keep their boundaries.
+ * datagrams or packets, which keep their boundaries.
  */
 static void choose_splicing(struct relay *r)
 {
-	bool plain = !r->o.editor && !r->o.datagrams && !conn_hexdump;
+	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_hexdump;
 
 	/*
 	 * Descriptors travel with bytes we send or receive ourselves.  A

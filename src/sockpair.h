@@ -364,6 +364,8 @@ struct relay_options {
 	struct editor *editor;	/* non-NULL: input is typed through readline */
 	bool crlf;		/* input's "\n" goes out as "\r\n" */
 	bool datagrams;		/* each input line is one datagram; no end */
+	size_t packet_max;	/* a SOCK_SEQPACKET peer: each write one packet of
+				   at most this; 0: a byte stream */
 	bool reply_to_sender;	/* unconnected: send to whoever sent last */
 	bool end_with_peer;	/* the peer's end ends the relay once stdin's
 				   present bytes are sent (nc -l) */

@@ -287,11 +287,36 @@ ssize_t sys_writev(int fd, const struct iovec *iov, int count)
 	return r;
 }
 
-static const char *msg_flags(int flags)
+/* Room for every name msg_flags() knows, and a hex rest. */
+enum { MSG_FLAGS_TEXT = 96 };
+
+/* The flags sockpair passes, named in strace's order (by bit); others in hex. */
+static const char *msg_flags(int flags, char buf[MSG_FLAGS_TEXT])
 {
-	return flags == MSG_DONTWAIT ? "MSG_DONTWAIT"
-	       : flags == (MSG_DONTWAIT | MSG_NOSIGNAL) ? "MSG_DONTWAIT|MSG_NOSIGNAL"
-	       : flags == MSG_NOSIGNAL ? "MSG_NOSIGNAL" : flags ? "..." : "0";
+	static const struct { int bit; const char *name; } names[] = {
+		{ MSG_PEEK, "MSG_PEEK" }, { MSG_TRUNC, "MSG_TRUNC" },
+		{ MSG_DONTWAIT, "MSG_DONTWAIT" }, { MSG_NOSIGNAL, "MSG_NOSIGNAL" },
+		{ MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC" },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit) {
+			used += (size_t)snprintf(buf + used, MSG_FLAGS_TEXT - used, "%s%s",
+						 used ? "|" : "", names[i].name);
+			flags &= ~names[i].bit;
+		}
+	if (flags || !used)
+		snprintf(buf + used, MSG_FLAGS_TEXT - used, "%s%#x", used ? "|" : "",
+			 (unsigned)flags);
+	return buf;
+}
+
+/* What a read brought into buf: with MSG_TRUNC, r may be a longer message's length. */
+static ssize_t bytes_in(ssize_t r, size_t n)
+{
+	return r > (ssize_t)n ? (ssize_t)n : r;
 }
 
 /* recv(), recvfrom() when from is given; traced as the recvfrom it is. */
@@ -299,12 +324,12 @@ ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 		     socklen_t *from_len)
 {
 	ssize_t r = recvfrom(fd, buf, n, flags, from, from_len);
-	char addr[128], extra[160];
+	char addr[128], extra[160], flag_text[MSG_FLAGS_TEXT];
 
-	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
+	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags, flag_text),
 		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "NULL");
-	      trace_data("recvfrom", fd, buf, r > 0 ? (size_t)r : 0, n, r, extra));
-	COUNT(conn_moved(fd, false, buf, r, errno,
+	      trace_data("recvfrom", fd, buf, r > 0 ? (size_t)bytes_in(r, n) : 0, n, r, extra));
+	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno,
 			 from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL));
 	return r;
 }
@@ -314,9 +339,9 @@ ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct so
 		   socklen_t to_len)
 {
 	ssize_t r = sendto(fd, buf, n, flags, to, to_len);
-	char addr[128], extra[160];
+	char addr[128], extra[160], flag_text[MSG_FLAGS_TEXT];
 
-	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags),
+	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags, flag_text),
 		       addr_text(to, to_len, addr, sizeof(addr)));
 	      trace_data("sendto", fd, buf, n, n, r, extra));
 	COUNT(conn_moved(fd, true, buf, r, errno,
@@ -374,7 +399,7 @@ ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds,
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = n };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct sys_control shown = { .nfds = nfds };
-	char extra[256], ctl[224];
+	char extra[256], ctl[224], flag_text[MSG_FLAGS_TEXT];
 	ssize_t r;
 
 	if (nfds < 0 || nfds > SYS_FDS_MAX) {
@@ -396,7 +421,7 @@ ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds,
 	r = sendmsg(fd, &msg, flags);
 	TRACE(memcpy(shown.fds, fds, sizeof(int) * (size_t)nfds);
 	      control_text(ctl, sizeof(ctl), &shown);
-	      snprintf(extra, sizeof(extra), "%s, %s", ctl, msg_flags(flags));
+	      snprintf(extra, sizeof(extra), "%s, %s", ctl, msg_flags(flags, flag_text));
 	      trace_data("sendmsg", fd, buf, n, n, r, extra));
 	COUNT(conn_moved(fd, true, buf, r, errno, NULL));
 	return r;
@@ -459,7 +484,7 @@ ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *fro
 		.msg_controllen = (c->want_fds ? CMSG_SPACE(sizeof(int) * SYS_FDS_MAX) : 0) +
 				  (c->want_creds ? CMSG_SPACE(sizeof(struct ucred)) : 0),
 	};
-	char addr[128], ctl[512], extra[640];
+	char addr[128], ctl[512], extra[640], flag_text[MSG_FLAGS_TEXT];
 	ssize_t r;
 
 	if (msg.msg_controllen == 0)
@@ -474,13 +499,13 @@ ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *fro
 		c->has_creds = c->truncated = false;
 	}
 	TRACE(control_text(ctl, sizeof(ctl), c);
-	      snprintf(extra, sizeof(extra), "%s, %s%s%s", ctl, "MSG_CMSG_CLOEXEC",
-		       from && r >= 0 ? ", " : "",
+	      snprintf(extra, sizeof(extra), "%s, %s%s%s", ctl,
+		       msg_flags(flags | MSG_CMSG_CLOEXEC, flag_text), from && r >= 0 ? ", " : "",
 		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "");
-	      trace_data("recvmsg", fd, buf, r > 0 ? (size_t)r : 0, n, r, extra));
+	      trace_data("recvmsg", fd, buf, r > 0 ? (size_t)bytes_in(r, n) : 0, n, r, extra));
 	if (r >= 0 && c->on_control && (c->nfds || c->has_creds || c->truncated))
-		AFTER_CALL(true, c->on_control(c, buf, r, c->arg));
-	COUNT(conn_moved(fd, false, buf, r, errno,
+		AFTER_CALL(true, c->on_control(c, buf, bytes_in(r, n), c->arg));
+	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno,
 			 from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL));
 	return r;
 }

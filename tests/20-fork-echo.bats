@@ -116,6 +116,23 @@ C:last"
 C:y"
 }
 
+@test "fork-echo: -i over seqpacket answers every line of a bulk input, from a file and a pipe" {
+	# 200000 bytes: more than a packet the child reads, more than one it may send.
+	python3 -c 'import sys; sys.stdout.write("".join("%099d\n" % i for i in range(2000)))' \
+		>"$BATS_TEST_TMPDIR/lines"
+	timeout 20 "$SOCKPAIR" fork-echo -i -t seqpacket <"$BATS_TEST_TMPDIR/lines" 3>&- \
+		>"$BATS_TEST_TMPDIR/out"
+	sed 's/^child [0-9]*: //' "$BATS_TEST_TMPDIR/out" | cmp - "$BATS_TEST_TMPDIR/lines"
+	cat "$BATS_TEST_TMPDIR/lines" | timeout 20 "$SOCKPAIR" fork-echo -i -t seqpacket 3>&- \
+		>"$BATS_TEST_TMPDIR/out"
+	sed 's/^child [0-9]*: //' "$BATS_TEST_TMPDIR/out" | cmp - "$BATS_TEST_TMPDIR/lines"
+	# 20000 empty lines: each answer is 20 times its line.
+	head -c 20000 /dev/zero | tr '\0' '\n' | timeout 20 "$SOCKPAIR" fork-echo -i -t seqpacket 3>&- \
+		>"$BATS_TEST_TMPDIR/out"
+	run -0 grep -c '^child [0-9]*: $' "$BATS_TEST_TMPDIR/out"
+	assert_output 20000
+}
+
 @test "fork-echo: a child killed mid-session makes the parent fail, exit 1" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	timeout 10 "$SOCKPAIR" fork-echo -i <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" \

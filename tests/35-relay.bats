@@ -147,3 +147,71 @@ stdout blocking"
 	wait_exit "$LISTEN_PID"
 	assert_equal "$BG_STATUS" 0
 }
+
+# A receiver of UNIX datagrams at $BATS_TEST_TMPDIR/d.sock, in the
+# background, writing "SIZE xN" runs to $BATS_TEST_TMPDIR/sizes at its end.
+start_dgram_sizes() {
+	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" dgram-sizes "$BATS_TEST_TMPDIR/d.sock" "$1" \
+		</dev/null >"$BATS_TEST_TMPDIR/sizes"
+	DGRAM_PID=$BG_LAST
+	wait_for_socket "$BATS_TEST_TMPDIR/d.sock"
+}
+
+@test "relay: -u sends each line whole as one datagram, wherever the buffer wraps" {
+	# 3000 lines of 100 bytes: 300000 bytes pass through a 256 KiB buffer.
+	python3 -c 'import sys; sys.stdout.write("".join("%099d\n" % i for i in range(3000)))' \
+		>"$BATS_TEST_TMPDIR/lines"
+	start_dgram_sizes 3000
+	run -0 timeout 20 "$SOCKPAIR" connect -q -u -w 1 -U "$BATS_TEST_TMPDIR/d.sock" \
+		<"$BATS_TEST_TMPDIR/lines" 3>&-
+	wait_exit "$DGRAM_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/sizes")" "100 x3000"
+}
+
+@test "relay: -u --crlf cuts a line longer than a datagram into datagram-sized pieces" {
+	start_dgram_sizes 5
+	head -c 300000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/long"
+	run -0 timeout 20 "$SOCKPAIR" connect -q -u --crlf -w 1 -U "$BATS_TEST_TMPDIR/d.sock" \
+		<"$BATS_TEST_TMPDIR/long" 3>&-
+	wait_exit "$DGRAM_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/sizes")" "65507 x4
+37972 x1"
+}
+
+@test "relay: listen -u keeps each datagram whole while its stdout is slow" {
+	local sock=$BATS_TEST_TMPDIR/l.sock out=$BATS_TEST_TMPDIR/got
+	# Ten 60000-byte datagrams wait in the relay while nobody reads stdout.
+	bg sh -c "'$SOCKPAIR' listen -q -u -U '$sock' | (sleep 1; head -c 600000) >'$out'"
+	wait_for_socket "$sock"
+	peers dgram-send "$sock" 10 60000
+	wait_for_size "$out" 600000
+	run python3 -c '
+import itertools, sys
+data = open(sys.argv[1], "rb").read()
+print(" ".join("%s%d" % (chr(k), len(list(g))) for k, g in itertools.groupby(data)))' "$out"
+	assert_output "A60000 B60000 C60000 D60000 E60000 F60000 G60000 H60000 I60000 J60000"
+}
+
+@test "relay: a regular file on stdin open only for writing fails as read(stdin), as sendfile(2) found" {
+	local sock=$BATS_TEST_TMPDIR/s.sock
+	bg "$SOCKPAIR" listen -q -U "$sock" </dev/null >/dev/null
+	wait_for_socket "$sock"
+	echo data >"$BATS_TEST_TMPDIR/file"
+	run --separate-stderr timeout 10 "$SOCKPAIR" --trace connect -q -U "$sock" 0>>"$BATS_TEST_TMPDIR/file" 3>&-
+	assert_failure 1
+	assert_equal "${stderr_lines[-1]}" "sockpair: connect: read(stdin): Bad file descriptor"
+	[[ "$stderr" == *"sendfile("*") = -1 EBADF"* ]] || fail "no failed sendfile in: $stderr"
+}
+
+@test "relay: a UNIX datagram larger than the 256 KiB sockpair takes is an error, never cut" {
+	local sock=$BATS_TEST_TMPDIR/l.sock
+	bg "$SOCKPAIR" listen -q -u -U "$sock" </dev/null >"$BATS_TEST_TMPDIR/got" 2>"$BATS_TEST_TMPDIR/err"
+	local pid=$BG_LAST
+	wait_for_socket "$sock"
+	peers dgram-send "$sock" 1 300000
+	wait_exit "$pid"
+	assert_equal "$BG_STATUS" 1
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" \
+		"sockpair: listen: read($sock): a message of 300000 bytes, more than the 262144 sockpair takes"
+	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/got")" 0
+}

@@ -65,6 +65,17 @@ wait_for_socket() {
 	[ -S "$path" ] || fail "no socket at $path within the time limit"
 }
 
+# Polls (bounded, 10 s) until a file holds at least SIZE bytes; fails otherwise.
+wait_for_size() {
+	local file=$1 size=$2 tries=200
+	while [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -lt "$size" ] && [ "$tries" -gt 0 ]; do
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	[ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -ge "$size" ] ||
+		fail "$file has not $size bytes within the time limit"
+}
+
 # Polls (bounded, 5 s) until an abstract UNIX name is bound; fails otherwise.
 wait_for_abstract() {
 	local name=$1 tries=100

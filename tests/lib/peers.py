@@ -38,10 +38,16 @@ what it does) on stdout, flushed, so that tests wait on it.
                                    then exits; prints the bytes it read
   peers.py unix-named-client PATH NAME
                                    a UNIX client bound to the abstract NAME
+  peers.py dgram-sizes PATH COUNT  UNIX datagram receiver bound to PATH: takes
+                                   COUNT datagrams (10 s at most), prints
+                                   "SIZE xN" for each run of equal sizes
+  peers.py dgram-send PATH N SIZE  sends N UNIX datagrams of SIZE bytes to
+                                   PATH, the k-th all of letter k (A, B, ...)
                                    (escapes \\n and \\x1b decoded) connects
                                    to PATH, sends one line, closes
 """
 import fcntl
+import itertools
 import os
 import signal
 import socket
@@ -274,6 +280,28 @@ def unix_named_client(path, name):
     c.close()
 
 
+def dgram_sizes(path, count):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(10)
+    sizes = []
+    try:
+        while len(sizes) < count:
+            sizes.append(len(s.recv(1 << 18)))
+    except socket.timeout:
+        pass
+    for size, run in itertools.groupby(sizes):
+        print("%d x%d" % (size, len(list(run))), flush=True)
+
+
+def dgram_send(path, n, size):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    # Room for one datagram of size (the kernel doubles it, to wmem_max x 2).
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+    for k in range(n):
+        s.sendto(bytes([ord("A") + k]) * size, path)
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "slow-reader":
@@ -303,6 +331,10 @@ def main():
         slow_pipe_reader(float(args[0]))
     elif mode == "unix-named-client":
         unix_named_client(args[0], args[1])
+    elif mode == "dgram-sizes":
+        dgram_sizes(args[0], int(args[1]))
+    elif mode == "dgram-send":
+        dgram_send(args[0], int(args[1]), int(args[2]))
     else:
         sys.exit("peers.py: unknown mode " + mode)
 
