@@ -215,3 +215,11 @@ print(" ".join("%s%d" % (chr(k), len(list(g))) for k, g in itertools.groupby(dat
 		"sockpair: listen: read($sock): a message of 300000 bytes, more than the 262144 sockpair takes"
 	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/got")" 0
 }
+
+@test "relay: a peer that hangs up while the relay's buffer is full still has its last bytes on stdout" {
+	# A read of 0 bytes into a full buffer once looked like the peer's end,
+	# and the bytes still queued in the socket were lost.
+	run -0 peers hangup-when-full "$SOCKPAIR"
+	[[ "$output" =~ ^got\ ([0-9]+)\ of\ ([0-9]+)$ ]] || fail "$output"
+	assert_equal "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+}

@@ -43,17 +43,27 @@ what it does) on stdout, flushed, so that tests wait on it.
                                    "SIZE xN" for each run of equal sizes
   peers.py dgram-send PATH N SIZE  sends N UNIX datagrams of SIZE bytes to
                                    PATH, the k-th all of letter k (A, B, ...)
+  peers.py hangup-when-full SOCKPAIR
+                                   runs SOCKPAIR --trace connect -U to a server
+                                   of its own, stdin /dev/zero, stdout a socket
+                                   read only later; the server reads nothing,
+                                   sends what fills stdout, the relay's 256 KiB
+                                   and 32 KiB more, and hangs up once the trace
+                                   shows the relay's buffer full; prints "got N
+                                   of M" of what reached stdout
                                    (escapes \\n and \\x1b decoded) connects
                                    to PATH, sends one line, closes
 """
 import fcntl
 import itertools
 import os
+import re
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -302,6 +312,78 @@ def dgram_send(path, n, size):
         s.sendto(bytes([ord("A") + k]) * size, path)
 
 
+def stream_capacity():
+    """How many bytes a UNIX stream socket takes before a writer blocks."""
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    sent = 0
+    try:
+        while True:
+            sent += a.send(b"y" * 65536)
+    except BlockingIOError:
+        pass
+    a.close()
+    b.close()
+    return sent
+
+
+def hangup_when_full(sockpair):
+    path = "/tmp/sockpair-hangup-%d.sock" % os.getpid()
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    total = stream_capacity() + 262144 + 32768
+    full, refused = threading.Event(), threading.Event()
+    kept = []
+
+    def serve():
+        # Reads nothing: the relay's input backs up, and it waits in poll().
+        c, _ = srv.accept()
+        c.sendall(b"y" * total)
+        full.wait(20)
+        # A hang-up both ways, without close(): a close() with our input
+        # unread would be a reset, which may lose data by design.
+        c.shutdown(socket.SHUT_RDWR)
+        kept.append(c)
+
+    def watch(err):
+        # The relay holds what it read from the peer and has not written.
+        held = 0
+        for line in err:
+            m = re.match(r"^read\((\d+), .*\) = (\d+)$", line)
+            if m and int(m.group(1)) > 2:
+                held += int(m.group(2))
+            m = re.match(r"^sendto\(1, .*\) = (\d+)$", line)
+            if m:
+                held -= int(m.group(1))
+            if held >= 262144:
+                full.set()
+            if "EPIPE" in line:
+                refused.set()
+
+    mine, theirs = socket.socketpair()
+    with open("/dev/zero", "rb") as zero:
+        p = subprocess.Popen([sockpair, "--trace", "connect", "-q", "-U", path],
+                             stdin=zero, stdout=theirs, stderr=subprocess.PIPE, text=True)
+    theirs.close()
+    threading.Thread(target=serve, daemon=True).start()
+    threading.Thread(target=watch, args=(p.stderr,), daemon=True).start()
+    # Stdout is read once the relay has met the hang-up with its buffer full.
+    refused.wait(20)
+    got = 0
+    mine.settimeout(20)
+    while True:
+        data = mine.recv(1 << 20)
+        if not data:
+            break
+        got += len(data)
+    p.wait(20)
+    os.unlink(path)
+    print("got %d of %d" % (got, total), flush=True)
+    for c in kept:
+        c.close()
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "slow-reader":
@@ -335,6 +417,8 @@ def main():
         dgram_sizes(args[0], int(args[1]))
     elif mode == "dgram-send":
         dgram_send(args[0], int(args[1]), int(args[2]))
+    elif mode == "hangup-when-full":
+        hangup_when_full(args[0])
     else:
         sys.exit("peers.py: unknown mode " + mode)
 
