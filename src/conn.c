@@ -186,7 +186,8 @@ static void dump(bool sent, const void *buf, size_t n, uint64_t offset, const ch
 		return;
 	}
 	/* Lines go out a bufferful at a time: a write per line would be the
-	 * cost of -x, not the formatting. */
+	 * cost of -x, not the formatting.  The chunk stays whole. */
+	trace_hold(true);
 	len = snprintf(text, sizeof(text), "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
 		       conn_name_peers ? peer : "", conn_name_peers ? " " : "",
 		       sent ? "sent" : "received", n, clock_since_start());
@@ -201,6 +202,7 @@ static void dump(bool sent, const void *buf, size_t n, uint64_t offset, const ch
 		used += xxd_line(text + used, offset + at, p + at, n - at < 16 ? n - at : 16);
 	}
 	trace_write(text, used);
+	trace_hold(false);
 }
 
 /*

@@ -19,6 +19,7 @@ pid_t proc_fork(struct sp_error *e)
 	pid_t pid;
 
 	fflush(NULL);	/* or both processes would print what stdio held */
+	report_share_stderr();
 	pid = fork();
 	if (pid == 0) {
 		trace_set_child();

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
+#include <poll.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -279,8 +281,45 @@ void usage_error(const char *fmt, ...)
 	exit(SP_USAGE);
 }
 
-/* Bytes to stderr as they are: the trace's lines go out through here. */
+/* The file whose lock parent and child take to write to stderr; -1: none. */
+static int stderr_lock = -1;
+
+static void lock_stderr(bool lock)
+{
+	(void)sys_lock_quiet(stderr_lock, lock);
+}
+
+/*
+ * Before a fork whose child writes diagnostics to our stderr too.  A pipe
+ * keeps only writes of 4 KiB whole, and a -x chunk or a JSON line is
+ * longer: without a lock one process's lines landed inside the other's.
+ */
+void report_share_stderr(void)
+{
+	if (!trace_enabled && !trace_json && !conn_wanted())
+		return;	/* errors only: one line, one write */
+	if (stderr_lock < 0)
+		stderr_lock = sys_memfd_quiet("sockpair-stderr");
+	if (stderr_lock >= 0)
+		trace_set_lock(lock_stderr);
+}
+
+/*
+ * Bytes to stderr as they are, all of them: the trace's lines go out
+ * through here.  A stderr that stays full (EAGAIN, set by someone else)
+ * is waited for; one that fails loses the rest, with nowhere to say so.
+ */
 void report_raw(const char *bytes, size_t n)
 {
-	(void)!sys_write_quiet(STDERR_FILENO, bytes, n);
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+
+	while (n > 0) {
+		ssize_t w = sys_write_quiet(STDERR_FILENO, bytes, n);
+		if (w < 0 && (errno == EINTR || (errno == EAGAIN && sys_poll(&p, 1, -1) >= 0)))
+			continue;
+		if (w <= 0)
+			break;
+		bytes += w;
+		n -= (size_t)w;
+	}
 }

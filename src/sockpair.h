@@ -102,6 +102,9 @@ void trace_set_command(const char *name);
 void trace_set_child(void);
 typedef void trace_writer_fn(const char *line, size_t n);
 trace_writer_fn *trace_set_writer(trace_writer_fn *writer);
+typedef void trace_lock_fn(bool lock);
+void trace_set_lock(trace_lock_fn *lock);
+void trace_hold(bool hold);
 void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
@@ -162,6 +165,8 @@ int sys_getname(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len);
 ssize_t sys_read(int fd, void *buf, size_t n);
 ssize_t sys_write(int fd, const void *buf, size_t n);
 ssize_t sys_write_quiet(int fd, const void *buf, size_t n);
+int sys_lock_quiet(int fd, bool lock);
+int sys_memfd_quiet(const char *name);
 ssize_t sys_writev(int fd, const struct iovec *iov, int count);
 ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 		     socklen_t *from_len);
@@ -226,6 +231,7 @@ void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
 void report_milestone(const char *text);
 void report_raw(const char *bytes, size_t n);
+void report_share_stderr(void);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* parse.c: each returns 0, or -1 for anything but a whole valid value */

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -277,6 +278,28 @@ ssize_t sys_write(int fd, const void *buf, size_t n)
 ssize_t sys_write_quiet(int fd, const void *buf, size_t n)
 {
 	return write(fd, buf, n);
+}
+
+/*
+ * A lock on the file behind fd, taken (waiting for it) or released; not
+ * traced, as sys_write_quiet().  POSIX record locks are the process's:
+ * a forked child and its parent exclude each other, and one that dies
+ * lets go.
+ */
+int sys_lock_quiet(int fd, bool lock)
+{
+	struct flock fl = { .l_type = lock ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET };
+	int r;
+
+	while ((r = fcntl(fd, lock ? F_SETLKW : F_SETLK, &fl)) < 0 && errno == EINTR)
+		;
+	return r;
+}
+
+/* An anonymous file, to lock; not traced. */
+int sys_memfd_quiet(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC);
 }
 
 ssize_t sys_writev(int fd, const struct iovec *iov, int count)

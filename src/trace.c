@@ -38,6 +38,28 @@ trace_writer_fn *trace_set_writer(trace_writer_fn *writer)
 	return old;
 }
 
+/*
+ * Taken around what must reach stderr in one piece when another process
+ * writes there too (report.c sets it before a fork); NULL: none needed.
+ */
+static trace_lock_fn *trace_lock;
+static int trace_held;
+
+void trace_set_lock(trace_lock_fn *lock)
+{
+	trace_lock = lock;
+}
+
+/*
+ * Keeps the lines written until trace_hold(false) together, one process's
+ * at a time: a -x chunk is a header and many writes of lines.  Nests.
+ */
+void trace_hold(bool hold)
+{
+	if ((hold ? trace_held++ : --trace_held) == 0 && trace_lock)
+		trace_lock(hold);
+}
+
 /* The command, for --json's first event. */
 static const char *command_name;
 static bool start_sent;
@@ -85,6 +107,7 @@ void trace_write(const char *line, size_t n)
 {
 	if (!trace_writer)
 		return;
+	trace_hold(true);
 	if (trace_json && !start_sent)
 		send_start_event();
 	if (line_open) {
@@ -92,6 +115,7 @@ void trace_write(const char *line, size_t n)
 		trace_writer("\n", 1);
 	}
 	trace_writer(line, n);
+	trace_hold(false);
 }
 
 /*

@@ -188,3 +188,19 @@ check_both_ways() {
 	tmux_screen | grep -q '^> 00000000: 4142 4364 6566 3132 330a' || fail "$(tmux_screen)"
 	tmux_stop
 }
+
+@test "diagnostics: a forked writer's -x chunks and JSON lines never land inside the parent's" {
+	# pair --size: the writer child and the reading parent share stderr, a
+	# pipe here, which keeps only 4 KiB writes whole.
+	sp -x pair --size 1M 2>&1 >/dev/null | cat >"$BATS_TEST_TMPDIR/x"
+	run awk '/^-- / { head = $0; next }
+		head ~ / sent / && !/^> / { bad++ } head ~ / received / && !/^< / { bad++ }
+		END { print bad + 0 }' "$BATS_TEST_TMPDIR/x"
+	assert_output 0
+	run grep -c '^-- \[pid [0-9]*\] sent ' "$BATS_TEST_TMPDIR/x"
+	assert_output 1
+	for i in 1 2 3 4 5; do
+		sp --json -x pair --size 20K 2>&1 >/dev/null | cat >"$BATS_TEST_TMPDIR/j"
+		jq -e . "$BATS_TEST_TMPDIR/j" >/dev/null || fail "not JSON lines: $(cut -c1-200 "$BATS_TEST_TMPDIR/j")"
+	done
+}
