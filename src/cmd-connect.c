@@ -131,7 +131,7 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		case 'U': o->unix_path = cmd_unix_path(optarg); break;
 		case 'u': o->udp = true; break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
-		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
+		case 'w': o->timeout_ms = cmd_seconds_ms(optarg, "timeout"); break;
 		case OPT_CRLF: o->crlf = true; break;
 		case 'z': o->zero_io = true; break;
 		case OPT_SEND_FD: add_send_fd(o, optarg); break;

@@ -74,14 +74,14 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 			o->path = optarg;
 			break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
-		case 'w': o->timeout_ms = cmd_timeout_ms(optarg); break;
+		case 'w': o->timeout_ms = cmd_seconds_ms(optarg, "timeout"); break;
 		case OPT_TIMING: o->timing = true; break;
 		case 'n':
 			if (parse_uint(optarg, 1000000, &o->count) < 0 || o->count == 0)
 				usage_error("invalid count '%s' (1 to 1000000)", optarg);
 			break;
 		case 'i':
-			o->interval_ms = strcmp(optarg, "0") == 0 ? 0 : cmd_timeout_ms(optarg);
+			o->interval_ms = strcmp(optarg, "0") == 0 ? 0 : cmd_seconds_ms(optarg, "interval");
 			break;
 		}
 	}

@@ -325,13 +325,16 @@ void cmd_set_family(int *family, int c)
 	*family = c == '4' ? AF_INET : AF_INET6;
 }
 
-/* -w SECONDS as milliseconds; out of (0, 86400] is a usage error (exits 2). */
-int cmd_timeout_ms(const char *arg)
+/*
+ * SECONDS as milliseconds, for the option named what ("timeout",
+ * "interval"); out of (0, 86400] is a usage error (exits 2).
+ */
+int cmd_seconds_ms(const char *arg, const char *what)
 {
 	int ms;
 
 	if (parse_seconds(arg, &ms) < 0)
-		usage_error("invalid timeout '%s' (seconds, above 0 and at most 86400)", arg);
+		usage_error("invalid %s '%s' (seconds, above 0 and at most 86400)", what, arg);
 	return ms;
 }
 

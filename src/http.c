@@ -126,7 +126,7 @@ int http_parse_target(const char *arg, struct http_target *t, char *err, size_t 
 	else if (n < sizeof(t->path))
 		snprintf(t->path, sizeof(t->path), "%.*s", (int)n, path);
 	else
-		return target_error(err, size, "%s: longer than 8191 bytes", "path");
+		return target_error(err, size, "%s: longer than 8192 bytes", "path");
 	if (!safe_for_request(t->path, strlen(t->path)))
 		return target_error(err, size, "%s: spaces and control characters must be percent-encoded",
 				    "path");
@@ -139,7 +139,7 @@ int http_check_path(const char *path, char *err, size_t size)
 	if (path[0] != '/')
 		return target_error(err, size, "%s: must start with '/'", "--path");
 	if (strlen(path) >= HTTP_PATH_MAX)
-		return target_error(err, size, "%s: longer than 8191 bytes", "--path");
+		return target_error(err, size, "%s: longer than 8192 bytes", "--path");
 	if (!safe_for_request(path, strlen(path)))
 		return target_error(err, size, "%s: spaces and control characters must be percent-encoded",
 				    "--path");

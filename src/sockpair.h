@@ -321,7 +321,9 @@ void line_release(struct line_reader *lr);
 void line_trim(const char **s, size_t *n);
 
 /* http.c */
-enum { HTTP_HOST_MAX = 256, HTTP_PATH_MAX = 8192, HTTP_HEAD_MAX = 64 * 1024 };
+/* A target of up to 8 KiB (SPEC), and its NUL. */
+enum { HTTP_HOST_MAX = 256, HTTP_TARGET_MAX = 8192, HTTP_PATH_MAX = HTTP_TARGET_MAX + 1,
+       HTTP_HEAD_MAX = 64 * 1024 };
 struct http_target {
 	const char *original;	/* as the user wrote it */
 	char host[HTTP_HOST_MAX];	/* without the brackets of an IPv6 literal */
@@ -450,7 +452,7 @@ unsigned cmd_client_port(const char *arg);
 const char *cmd_unix_path(const char *arg);
 int cmd_parse_backlog(const char *arg);
 void cmd_set_family(int *family, int c);
-int cmd_timeout_ms(const char *arg);
+int cmd_seconds_ms(const char *arg, const char *what);
 void cmd_announce_listening(int fd, const char *unix_path);
 
 extern const struct sp_cmd cmd_help_entry;

@@ -317,6 +317,8 @@ timing_numbers() {
 	assert_usage_error "sockpair: http-head: -i is the pause between the requests of -n"
 	run -2 --separate-stderr sp http-head -n 0 "http://127.0.0.1:$HTTPD_PORT/"
 	assert_usage_error "sockpair: http-head: invalid count '0' (1 to 1000000)"
+	run -2 --separate-stderr sp http-head -n 2 -i 86401 "http://127.0.0.1:$HTTPD_PORT/"
+	assert_usage_error "sockpair: http-head: invalid interval '86401' (seconds, above 0 and at most 86400)"
 }
 
 @test "http-head: a bare IPv6 host is taken; a port needs the brackets" {
@@ -333,12 +335,16 @@ timing_numbers() {
 	local long
 	long=$(printf 'a%.0s' $(seq 8200))
 	run -2 --separate-stderr sp http-head "http://127.0.0.1:1/$long"
-	assert_usage_error "sockpair: http-head: path: longer than 8191 bytes"
-	# Just under the bound, the request line goes out whole.
-	long=$(printf 'b%.0s' $(seq 8000))
+	assert_usage_error "sockpair: http-head: path: longer than 8192 bytes"
+	run -2 --separate-stderr sp http-head -p 1 127.0.0.1 --path "/$(printf 'c%.0s' $(seq 8192))"
+	assert_usage_error "sockpair: http-head: --path: longer than 8192 bytes"
+	# At the bound, 8 KiB with the query, the request line goes out whole.
+	long=$(printf 'b%.0s' $(seq 8187))
 	start_http_peer record "$BATS_TEST_TMPDIR/request"
 	run -0 --separate-stderr sp http-head "http://127.0.0.1:$PEER_PORT/$long?q=1"
 	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/request")" "HEAD /$long?q=1 HTTP/1.1"$'\r'
+	# --path at the bound is taken too: the connect is what fails.
+	run -4 --separate-stderr sp http-head -p 1 127.0.0.1 --path "/$long?q=1"
 }
 
 @test "http-head: an interim 103 head is printed and read past to the final head" {
