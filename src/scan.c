@@ -27,6 +27,8 @@ struct scan {
 	void *arg;
 	struct pollfd p[SCAN_AT_ONCE];
 	size_t which[SCAN_AT_ONCE];	/* the port each slot tries */
+	const struct addrinfo *addr[SCAN_AT_ONCE];	/* at this address */
+	const struct addrinfo *retry[SCAN_AT_ONCE];	/* the slot's port's next address */
 	double began[SCAN_AT_ONCE];
 	size_t busy;
 };
@@ -53,38 +55,60 @@ static void set_port(struct sockaddr_storage *ss, unsigned port)
 		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
 }
 
+/*
+ * An attempt ended with err.  A port that did not answer at one address
+ * is tried at the next that resolution gave (SPEC: every address before
+ * failing), in the same slot; at the last, its answer is the last one.
+ */
 static void finish(struct scan *s, size_t slot, int err)
 {
 	struct scan_port *p = &s->ports[s->which[slot]];
 
-	p->err = err;
-	p->result = result_of(err);
-	p->ms = (clock_now_seconds() - s->began[slot]) * 1000;
-	p->done = true;
 	if (s->p[slot].fd >= 0)
 		sys_close(s->p[slot].fd);
 	s->p[slot].fd = -1;
 	s->busy--;
+	if (err != 0 && s->addr[slot]->ai_next) {
+		s->retry[slot] = s->addr[slot]->ai_next;
+		return;
+	}
+	p->err = err;
+	p->result = result_of(err);
+	p->ms = (clock_now_seconds() - s->began[slot]) * 1000;
+	p->done = true;
 }
 
-/* Starts the next port's attempt in a free slot; -1 and *e when no socket. */
-static int start_one(struct scan *s, size_t slot, struct sp_error *e)
+/* Starts an attempt of port ports[i] at address a; -1 and *e when no socket. */
+static int start_attempt(struct scan *s, size_t slot, size_t i, const struct addrinfo *a,
+			 struct sp_error *e)
 {
 	struct sockaddr_storage ss;
 	int fd, r;
 
-	memcpy(&ss, s->ai->ai_addr, s->ai->ai_addrlen);
-	set_port(&ss, s->ports[s->started].port);
-	fd = sys_socket(s->ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memcpy(&ss, a->ai_addr, a->ai_addrlen);
+	set_port(&ss, s->ports[i].port);
+	fd = sys_socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return fail_errno(e, SP_FAILURE, errno, "socket");
-	s->which[slot] = s->started++;
+	s->which[slot] = i;
+	s->addr[slot] = a;
+	s->retry[slot] = NULL;
 	s->began[slot] = clock_now_seconds();
 	s->p[slot] = (struct pollfd){ .fd = fd, .events = POLLOUT };
 	s->busy++;
-	r = sys_connect(fd, (struct sockaddr *)&ss, s->ai->ai_addrlen);
+	r = sys_connect(fd, (struct sockaddr *)&ss, a->ai_addrlen);
 	if (r == 0 || errno != EINPROGRESS)
 		finish(s, slot, r == 0 ? 0 : errno);
+	return 0;
+}
+
+/* A free slot: its port's next address, else the next port's first. */
+static int start_one(struct scan *s, size_t slot, struct sp_error *e)
+{
+	if (s->retry[slot])
+		return start_attempt(s, slot, s->which[slot], s->retry[slot], e);
+	if (s->started < s->n)
+		return start_attempt(s, slot, s->started++, s->ai, e);
 	return 0;
 }
 
@@ -132,7 +156,7 @@ static void settle(struct scan *s)
 }
 
 /*
- * Tries ai's address at each of ports[0..n), timeout_ms each, calling
+ * Tries each of ports[0..n) at ai's addresses in turn, timeout_ms each, calling
  * report for each in port order.  Stops early (0) on a stop signal.
  * Returns 0, or -1 and *e when no socket can be made.
  */
@@ -150,7 +174,7 @@ int scan_ports(const struct addrinfo *ai, struct scan_port *ports, size_t n, int
 	for (size_t i = 0; i < SCAN_AT_ONCE; i++)
 		s->p[i].fd = -1;
 	while (s->reported < n && !proc_stopped_by() && result == 0) {
-		for (size_t i = 0; i < SCAN_AT_ONCE && s->started < n && result == 0; i++)
+		for (size_t i = 0; i < SCAN_AT_ONCE && result == 0; i++)
 			if (s->p[i].fd < 0)
 				result = start_one(s, i, e);
 		report_ready(s);

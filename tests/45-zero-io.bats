@@ -17,6 +17,22 @@ teardown() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/nc.out")" ""
 }
 
+@test "zero-io: a name with several addresses is tried at each before a port fails" {
+	unshare -rm true 2>/dev/null || skip "no user namespaces here to give a name two addresses"
+	printf '::1 multi\n127.0.0.1 multi\n' >"$BATS_TEST_TMPDIR/hosts"
+	start_nc_server	# on 127.0.0.1 only: ::1, tried first, refuses
+	run -0 --separate-stderr timeout 10 unshare -rm sh -c \
+		"mount --bind '$BATS_TEST_TMPDIR/hosts' /etc/hosts && '$SOCKPAIR' --trace connect -z multi $NC_PORT 3>&-"
+	assert_output --regexp "^multi $NC_PORT open [0-9]+\.[0-9]{3} ms\$"
+	[[ "$stderr" == *"connect(3, [::1]:$NC_PORT)"* ]] || fail "::1 not tried first: $stderr"
+	# Refused at both: the port is refused, once.
+	run -4 --separate-stderr timeout 10 unshare -rm sh -c \
+		"mount --bind '$BATS_TEST_TMPDIR/hosts' /etc/hosts && '$SOCKPAIR' --trace connect -z multi 1 3>&-"
+	assert_output "multi 1 refused"
+	run grep -c '^connect(3, ' <<<"$stderr"
+	assert_output 2
+}
+
 @test "zero-io: a range and a list, in port order, exit of the first failure" {
 	start_nc_server
 	local closed
