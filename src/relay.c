@@ -246,6 +246,56 @@ static void add_input(struct relay *r, size_t n)
 	f->end += n + bare;
 }
 
+/* Whether the peer is read with recvmsg(), for what comes beside the data. */
+static bool reads_control(const struct relay *r)
+{
+	return r->o.on_control && !r->o.peer_any;
+}
+
+/* Whether the peer's messages keep their boundaries: datagrams, packets. */
+static bool peer_sends_messages(const struct relay *r)
+{
+	return r->o.datagrams || r->o.packet_max;
+}
+
+/*
+ * The calls that move each way, as error lines name them (SPEC: the
+ * failing call).  They follow the choices the moves themselves make.
+ */
+static const char *flow_out_call(const struct flow *f, bool sink_socket)
+{
+	if (flow_splices(f))
+		return f->bounce_out ? "write" : "splice";
+	return sink_socket ? "sendto" : "write";
+}
+
+static const char *peer_write_call(const struct relay *r)
+{
+	if (r->up.sendfile)
+		return "sendfile";
+	if (flow_splices(&r->up))
+		return flow_out_call(&r->up, true);
+	if (r->o.send_nfds > 0 && !r->fds_sent)
+		return "sendmsg";
+	return r->o.reply_to_sender ? "sendto" : "write";
+}
+
+static const char *peer_read_call(const struct relay *r)
+{
+	if (flow_splices(&r->down))
+		return "splice";
+	if (reads_control(r))
+		return "recvmsg";
+	return r->o.reply_to_sender || peer_sends_messages(r) ? "recvfrom" : "read";
+}
+
+static const char *local_read_call(const struct relay *r)
+{
+	if (flow_splices(&r->up))
+		return "splice";
+	return r->in.socket ? "recvfrom" : "read";
+}
+
 /* The room input may fill: half of it under --crlf, for the "\r"s. */
 static size_t input_room(struct relay *r)
 {
@@ -275,7 +325,7 @@ static int read_local(struct relay *r, struct sp_error *e)
 		return 0;
 	if (n < 0) {
 		r->local_failed = true;
-		return fail_errno(e, SP_FAILURE, errno, "read(stdin)");
+		return fail_errno(e, SP_FAILURE, errno, "%s(stdin)", local_read_call(r));
 	}
 	if (n == 0)
 		r->up.source_done = true;
@@ -354,10 +404,10 @@ static ssize_t send_to_peer(struct relay *r, size_t n)
  * get is pending: that input is dropped, and the relay will end with the
  * error, never silently.  Input not yet read from stdin stays there.
  */
-static void input_undelivered(struct relay *r, int err)
+static void input_undelivered(struct relay *r, const char *call, int err)
 {
 	if (!r->lost)
-		fail_errno(&r->lost_error, SP_FAILURE, err, "write(%s)", r->peer_name);
+		fail_errno(&r->lost_error, SP_FAILURE, err, "%s(%s)", call, r->peer_name);
 	r->lost = true;
 	flow_discard(&r->up);
 	r->peer_write_shut = true;
@@ -382,19 +432,19 @@ static int write_peer(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (w < 0 && r->up.sendfile && (errno == EBADF || errno == EIO)) {
-		/* sendfile() read stdin for us: stdin's failure, as read()'s would be. */
+		/* sendfile() read stdin for us: the failure is stdin's. */
 		r->local_failed = true;
-		return fail_errno(e, SP_FAILURE, errno, "read(stdin)");
+		return fail_errno(e, SP_FAILURE, errno, "sendfile(stdin)");
 	}
 	if (w < 0 && !r->o.datagrams && (errno == EPIPE || errno == ECONNRESET)) {
 		/* Input is lost: an error at the end; what the peer says next
 		 * still goes to stdout first. */
-		input_undelivered(r, errno);
+		input_undelivered(r, peer_write_call(r), errno);
 		return 0;
 	}
 	if (w < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
-				  "write(%s)", r->peer_name);
+				  "%s(%s)", peer_write_call(r), r->peer_name);
 	if (r->up.sendfile && w == 0)
 		r->up.source_done = true;
 	else if (!spliced && !r->up.sendfile && w > 0)
@@ -424,18 +474,6 @@ static void control_arrived(const struct sys_control *c, const void *data, ssize
 		note_sender(r);
 	if (r->o.on_control(c, data, n))
 		r->detached = true;
-}
-
-/* Whether the peer is read with recvmsg(), for what comes beside the data. */
-static bool reads_control(const struct relay *r)
-{
-	return r->o.on_control && !r->o.peer_any;
-}
-
-/* Whether the peer's messages keep their boundaries: datagrams, packets. */
-static bool peer_sends_messages(const struct relay *r)
-{
-	return r->o.datagrams || r->o.packet_max;
 }
 
 /*
@@ -495,10 +533,10 @@ static int read_peer(struct relay *r, struct sp_error *e)
 	}
 	if (n < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
-				  "read(%s)", r->peer_name);
+				  "%s(%s)", peer_read_call(r), r->peer_name);
 	if (!spliced && (size_t)n > peer_room(r))
-		return fail(e, SP_FAILURE, "read(%s): a message of %zd bytes, more than the %zu"
-			    " sockpair takes", r->peer_name, n, peer_room(r));
+		return fail(e, SP_FAILURE, "%s(%s): a message of %zd bytes, more than the %zu"
+			    " sockpair takes", peer_read_call(r), r->peer_name, n, peer_room(r));
 	/* A datagram may be empty; only a stream ends with a read of 0. */
 	if (n == 0 && !r->o.datagrams)
 		r->down.source_done = true;
@@ -530,7 +568,8 @@ static int write_local(struct relay *r, struct sp_error *e)
 		return 0;
 	if (n < 0) {
 		r->local_failed = true;
-		return fail_errno(e, SP_FAILURE, errno, "write(stdout)");
+		return fail_errno(e, SP_FAILURE, errno, "%s(stdout)",
+				  flow_out_call(f, r->out.socket));
 	}
 	r->moves++;
 	return 0;
@@ -602,7 +641,7 @@ static void drop_input_if_peer_gone(struct relay *r, short revents)
 	if (!(revents & (POLLHUP | POLLERR)) || !r->down.source_done || r->peer_write_shut)
 		return;
 	if (flow_pending(&r->up))
-		input_undelivered(r, EPIPE);
+		input_undelivered(r, peer_write_call(r), EPIPE);
 	r->peer_write_shut = true;
 }
 

@@ -192,14 +192,14 @@ print(" ".join("%s%d" % (chr(k), len(list(g))) for k, g in itertools.groupby(dat
 	assert_output "A60000 B60000 C60000 D60000 E60000 F60000 G60000 H60000 I60000 J60000"
 }
 
-@test "relay: a regular file on stdin open only for writing fails as read(stdin), as sendfile(2) found" {
+@test "relay: a regular file on stdin open only for writing fails as stdin's, in sendfile(2)" {
 	local sock=$BATS_TEST_TMPDIR/s.sock
 	bg "$SOCKPAIR" listen -q -U "$sock" </dev/null >/dev/null
 	wait_for_socket "$sock"
 	echo data >"$BATS_TEST_TMPDIR/file"
 	run --separate-stderr timeout 10 "$SOCKPAIR" --trace connect -q -U "$sock" 0>>"$BATS_TEST_TMPDIR/file" 3>&-
 	assert_failure 1
-	assert_equal "${stderr_lines[-1]}" "sockpair: connect: read(stdin): Bad file descriptor"
+	assert_equal "${stderr_lines[-1]}" "sockpair: connect: sendfile(stdin): Bad file descriptor"
 	[[ "$stderr" == *"sendfile("*") = -1 EBADF"* ]] || fail "no failed sendfile in: $stderr"
 }
 
@@ -212,7 +212,7 @@ print(" ".join("%s%d" % (chr(k), len(list(g))) for k, g in itertools.groupby(dat
 	wait_exit "$pid"
 	assert_equal "$BG_STATUS" 1
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" \
-		"sockpair: listen: read($sock): a message of 300000 bytes, more than the 262144 sockpair takes"
+		"sockpair: listen: recvfrom($sock): a message of 300000 bytes, more than the 262144 sockpair takes"
 	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/got")" 0
 }
 

@@ -95,7 +95,7 @@ second"
 	run --separate-stderr sp connect -u -w 2 127.0.0.1 "$port" <<<"anyone?"
 	assert_failure 4
 	assert_equal "$stderr" "connected to 127.0.0.1:$port
-sockpair: connect: read(127.0.0.1:$port): Connection refused"
+sockpair: connect: recvfrom(127.0.0.1:$port): Connection refused"
 }
 
 @test "connect: --crlf sends line ends as \\r\\n, leaving \\r\\n alone" {
@@ -234,7 +234,15 @@ sockpair: connect: read(127.0.0.1:$port): Connection refused"
 	run --separate-stderr sp connect 127.0.0.1 "$port" <"$BATS_TEST_TMPDIR/zeros"
 	assert_failure 1
 	assert_equal "${stderr_lines[0]}" "connected to 127.0.0.1:$port"
-	[[ "${stderr_lines[1]}" =~ ^"sockpair: connect: "(write|read)"(127.0.0.1:$port): "(Connection\ reset\ by\ peer|Broken\ pipe)$ ]] ||
+	# The call that met the reset is named: the file goes out by sendfile(2).
+	[[ "${stderr_lines[1]}" =~ ^"sockpair: connect: "(sendfile|read)"(127.0.0.1:$port): "(Connection\ reset\ by\ peer|Broken\ pipe)$ ]] ||
+		fail "no reset line: $stderr"
+	# From a pipe, splice(2) meets it.
+	start_peer reset-after 1048576
+	port=$PEER_PORT
+	run --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR/zeros' | timeout 20 '$SOCKPAIR' connect 127.0.0.1 $port 3>&-"
+	assert_failure 1
+	[[ "${stderr_lines[1]}" =~ ^"sockpair: connect: "(splice|read)"(127.0.0.1:$port): "(Connection\ reset\ by\ peer|Broken\ pipe)$ ]] ||
 		fail "no reset line: $stderr"
 }
 
