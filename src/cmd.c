@@ -264,8 +264,11 @@ static unsigned service_port(const char *name)
 		s = getservbyname(name, "udp");
 	snprintf(result, sizeof(result), "%u", s ? ntohs((uint16_t)s->s_port) : 0);
 	trace_call(s ? result : "NULL", "getservbyname(\"%s\", \"tcp\")", name);
+	/* Name resolution's reason is gai_strerror()'s (SPEC), as getaddrinfo()
+	 * would give it for this name. */
 	if (!s)
-		exit(report_error(SP_RESOLVE, "getservbyname(%s): unknown service", name));
+		exit(report_error(SP_RESOLVE, "getservbyname(%s): %s", name,
+				  gai_strerror(EAI_SERVICE)));
 	return ntohs((uint16_t)s->s_port);
 }
 

@@ -222,6 +222,9 @@ void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const ch
 			c->failure = err;
 		return;
 	}
+	/* An unconnected datagram socket's peer is whom it last heard or told. */
+	if (other && !c->connection)
+		snprintf(c->peer, sizeof(c->peer), "%s", other);
 	count = sent ? &c->sent : &c->received;
 	if (n == 0 && !sent && !c->shut_by_us)
 		c->peer_eof_first = true;

@@ -507,10 +507,16 @@ int net_accept(int lfd, char *peer, size_t size, struct sp_error *e)
 	socklen_t len;
 	int fd;
 
-	do {
+	for (;;) {
 		len = sizeof(ss);
 		fd = sys_accept(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-	} while (fd < 0 && errno == EINTR && !proc_stopped_by());
+		if (fd >= 0 || errno != EINTR || proc_stopped_by())
+			break;
+		/* SIGUSR1 is answered when it comes, with what is open now,
+		 * not by a connection accepted later. */
+		if (proc_usr1_pending())
+			sys_report_connections();
+	}
 	if (fd < 0)
 		return fail_errno(e, SP_FAILURE, errno, "accept4(%d)", lfd);
 	addr_format((struct sockaddr *)&ss, len, peer, size);

@@ -359,7 +359,7 @@ start_socat_unix() {
 	run --separate-stderr sp listen -p 12abc
 	assert_usage_error "sockpair: listen: invalid port '12abc' (0 to 65535; 0 picks a free one)"
 	run -3 --separate-stderr sp listen -p nosuchservice
-	assert_equal "$stderr" "sockpair: listen: getservbyname(nosuchservice): unknown service"
+	assert_equal "$stderr" "sockpair: listen: getservbyname(nosuchservice): Servname not supported for ai_socktype"
 	run --separate-stderr sp listen --port=-1
 	assert_usage_error "sockpair: listen: invalid port '-1' (0 to 65535; 0 picks a free one)"
 	run --separate-stderr sp listen -b x

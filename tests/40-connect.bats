@@ -413,7 +413,7 @@ start_terminal_client() {
 	assert_line 'getservbyname("http", "tcp") = 80'
 	assert_line "sockpair: connect: connect(127.0.0.1:80): Connection refused"
 	run -3 --separate-stderr sp connect 127.0.0.1 nosuchservice
-	assert_equal "$stderr" "sockpair: connect: getservbyname(nosuchservice): unknown service"
+	assert_equal "$stderr" "sockpair: connect: getservbyname(nosuchservice): Servname not supported for ai_socktype"
 }
 
 @test "connect: on a terminal, a peer that closes while you type is announced, the terminal restored" {

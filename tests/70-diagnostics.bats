@@ -175,6 +175,31 @@ check_both_ways() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/got.sum")" "$(sha256sum <"$BATS_TEST_TMPDIR/big")"
 }
 
+@test "diagnostics: SIGUSR1 while listen waits for a client is answered then, by nothing" {
+	start_listen
+	kill -USR1 "$LISTEN_SP"
+	# Delivered: no longer pending (SigPnd/ShdPnd hold it as bit 10).
+	local tries=100 pending
+	usr1_pending() {
+		pending=$(awk '/^(SigPnd|ShdPnd):/ { print "0x" $2 }' "/proc/$LISTEN_SP/status")
+		for mask in $pending; do
+			(( mask & 512 )) && return 0
+		done
+		return 1
+	}
+	while usr1_pending && [ "$tries" -gt 0 ]; do
+		sleep 0.02
+		tries=$((tries - 1))
+	done
+	usr1_pending && fail "SIGUSR1 still pending"
+	printf 'later\n' | timeout 10 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" 3>&-
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	run grep -c '^stats: ' "$BATS_TEST_TMPDIR/listen.err"
+	assert_output 0
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/listen.out")" "later"
+}
+
 @test "diagnostics: --stats with no connection prints nothing more; -x on a terminal is fine" {
 	local port
 	port=$(closed_port)
@@ -203,4 +228,17 @@ check_both_ways() {
 		sp --json -x pair --size 20K 2>&1 >/dev/null | cat >"$BATS_TEST_TMPDIR/j"
 		jq -e . "$BATS_TEST_TMPDIR/j" >/dev/null || fail "not JSON lines: $(cut -c1-200 "$BATS_TEST_TMPDIR/j")"
 	done
+}
+
+@test "diagnostics: listen -u --stats names the sender it heard, not (unnamed)" {
+	start_listen -u --stats
+	printf 'hi\n' | timeout 10 "$SOCKPAIR" connect -q -u -w 1 127.0.0.1 "$LISTEN_PORT" 3>&-
+	wait_for_line "$BATS_TEST_TMPDIR/listen.err" '^connection from '
+	local sender
+	sender=$(sed -n 's/^connection from //p' "$BATS_TEST_TMPDIR/listen.err")
+	kill -TERM "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	run grep '^stats: ' "$BATS_TEST_TMPDIR/listen.err"
+	assert_output --regexp "^stats: $sender [0-9.]+ s, sent 0 bytes in 0 writes, received 3 bytes in 1 read, "
 }
