@@ -423,9 +423,9 @@ static void report_request(unsigned long k, const struct attempt *at, const stru
 		}
 		trace_write(line, json_end(&j));
 	} else if (e) {
-		report_note("#%lu failed: %s", k, e->text);
+		report_result("#%lu failed: %s", k, e->text);
 	} else {
-		report_note("#%lu %d total %.3f", k, at->code, at->ms[TOTAL]);
+		report_result("#%lu %d total %.3f", k, at->code, at->ms[TOTAL]);
 	}
 }
 
@@ -449,7 +449,7 @@ static void report_summary(struct tally *t)
 	double q[5];
 
 	if (!trace_json)
-		report_note("summary: %lu requests, %lu ok, %lu failed", t->done, t->ok,
+		report_result("summary: %lu requests, %lu ok, %lu failed", t->done, t->ok,
 			    t->done - t->ok);
 	json_begin(&j, line, sizeof(line), "summary", clock_since_start());
 	json_integer(&j, "requests", (long long)t->done);
@@ -458,7 +458,7 @@ static void report_summary(struct tally *t)
 	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && t->ok; i++) {
 		sort_phase(t->ms[shown[i]], t->ok, q);
 		if (!trace_json) {
-			report_note("%s min %.3f median %.3f p90 %.3f p99 %.3f max %.3f",
+			report_result("%s min %.3f median %.3f p90 %.3f p99 %.3f max %.3f",
 				    phase_names[shown[i]], q[0], q[1], q[2], q[3], q[4]);
 			continue;
 		}

@@ -111,6 +111,21 @@ static void vreport_event(const char *event, const char *peer, const char *fmt, 
 	trace_write(line, json_end(&j));
 }
 
+/*
+ * A result asked for (http-head -n's line per request and its summary), on
+ * stderr as text even under -q, which silences announcements, not results.
+ */
+void report_result(const char *fmt, ...)
+{
+	char text[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vformat(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	emit_line("", text);
+}
+
 /* A connection event on stderr, unless -q: the text line, or the JSON event
  * of that name with the peer. */
 void report_event(const char *event, const char *peer, const char *fmt, ...)

@@ -223,6 +223,7 @@ extern bool report_quiet;
 int report_failure(const struct sp_error *e);
 int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void report_result(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_event(const char *event, const char *peer, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void report_listening(const char *address, bool unix_path);
 void report_descriptor(const char *peer, int fd, const char *what, const char *kind);

@@ -317,6 +317,11 @@ timing_numbers() {
 	assert_usage_error "sockpair: http-head: -i is the pause between the requests of -n"
 	run -2 --separate-stderr sp http-head -n 0 "http://127.0.0.1:$HTTPD_PORT/"
 	assert_usage_error "sockpair: http-head: invalid count '0' (1 to 1000000)"
+	# -q silences progress, not the results asked for.
+	run -0 --separate-stderr sp -q http-head -n 2 "http://127.0.0.1:$HTTPD_PORT/"
+	assert_equal "$(grep -c '^#[12] 200 total ' <<<"$stderr")" 2
+	assert_equal "$(grep -c '^summary: 2 requests, 2 ok, 0 failed$' <<<"$stderr")" 1
+	assert_equal "$(grep -c '^total min ' <<<"$stderr")" 1
 	run -2 --separate-stderr sp http-head -n 2 -i 86401 "http://127.0.0.1:$HTTPD_PORT/"
 	assert_usage_error "sockpair: http-head: invalid interval '86401' (seconds, above 0 and at most 86400)"
 }
