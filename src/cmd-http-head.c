@@ -202,8 +202,8 @@ static int protocol_failure(const char *peer, const char *why, const char *buf, 
 {
 	char shown[TEXT_QUOTE_SIZE];
 
-	text_quote(shown, sizeof(shown), buf, got);
-	return fail(e, SP_PROTOCOL, "read(%s): %s: %s", peer, why, shown);
+	return fail(e, SP_PROTOCOL, "read(%s): %s: %s", peer, why,
+		    text_show_peer(buf, got, shown, sizeof(shown)));
 }
 
 static int closed_early(const char *peer, size_t got, struct sp_error *e)

@@ -119,9 +119,8 @@ static void announce_attached(const void *data, ssize_t n)
 		report_note("attached descriptor %d", passing.attached);
 		return;
 	}
-	text_quote(shown, sizeof(shown), data, (size_t)n);
 	report_note("attached descriptor %d; the %zd bytes sent with it (%s) are not relayed",
-		    passing.attached, n, shown);
+		    passing.attached, n, text_show_peer(data, (size_t)n, shown, sizeof(shown)));
 }
 
 /*

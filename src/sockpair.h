@@ -64,6 +64,7 @@ int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
 enum { TEXT_QUOTE_SHOWN = 32, TEXT_QUOTE_SIZE = 4 * TEXT_QUOTE_SHOWN + 8 };
 const char *text_escape(const void *buf, size_t n, char *out, size_t size);
 size_t text_quote(char *out, size_t size, const void *buf, size_t n);
+const char *text_show_peer(const void *buf, size_t n, char *out, size_t size);
 size_t text_json_string(char *out, size_t size, const void *buf, size_t n);
 /* A JSON object on one line, built in a caller's buffer; always valid. */
 struct json {

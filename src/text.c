@@ -121,6 +121,21 @@ size_t text_quote(char *out, size_t size, const void *buf, size_t n)
 }
 
 /*
+ * Up to TEXT_QUOTE_SHOWN bytes from a peer, in quotes, escaped as
+ * text_escape() does (\n, \x1b: SPEC's way for what a peer sends), "..."
+ * marking a cut; out needs TEXT_QUOTE_SIZE bytes.  Returns out.
+ */
+const char *text_show_peer(const void *buf, size_t n, char *out, size_t size)
+{
+	size_t shown = n < TEXT_QUOTE_SHOWN ? n : TEXT_QUOTE_SHOWN;
+	char escaped[TEXT_QUOTE_SIZE];
+
+	text_escape(buf, shown, escaped, sizeof(escaped));
+	snprintf(out, size, "\"%s\"%s", escaped, shown < n ? "..." : "");
+	return out;
+}
+
+/*
  * A JSON string of n bytes, quotes included, into out (size > 8): UTF-8
  * passes through, control characters and '"' and '\' are escaped, and a
  * byte that is not UTF-8 becomes \u00XX, so the result is always valid
