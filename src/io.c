@@ -137,6 +137,44 @@ int io_flush_stdout(struct sp_error *e)
 	return fail_errno(e, SP_FAILURE, err, "write(stdout)");
 }
 
+/*
+ * stdio's write of stdout's buffer, made through the call layer: on a
+ * socket --trace must show it (SPEC: every call that takes a socket).
+ */
+static ssize_t write_stdout_buffer(void *cookie, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < n) {
+		ssize_t w = sys_write(STDOUT_FILENO, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+/*
+ * A stdout that is a socket gets a stdio stream of its own, whose writes
+ * go through sys_write(), traced; any other stdout keeps glibc's.  Once,
+ * before anything is printed.
+ */
+void io_trace_stdout_on_socket(void)
+{
+	static const cookie_io_functions_t traced = { .write = write_stdout_buffer };
+	struct stat st;
+	FILE *f;
+
+	if (sys_fstat(STDOUT_FILENO, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	f = fopencookie(NULL, "w", traced);
+	if (f)
+		stdout = f;
+}
+
 /* ---- standard streams, shared with others ------------------------------ */
 
 /*

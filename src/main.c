@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	const struct sp_cmd *cmd;
 
 	fill_standard_descriptors();
+	io_trace_stdout_on_socket();
 	clock_mark_start();
 	trace_set_writer(report_raw);
 

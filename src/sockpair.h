@@ -265,6 +265,7 @@ ssize_t io_read_full(int fd, void *buf, size_t n, struct sp_error *e);
 int io_flush_stdout(struct sp_error *e);
 const char *io_describe_fd(int fd, char *what, size_t size);
 void *io_alloc_buffer(size_t size);
+void io_trace_stdout_on_socket(void);
 /*
  * A standard stream as sockpair may use it (io_open_local): moved without
  * blocking, and without changing flags on a description others share.

@@ -74,6 +74,21 @@ $(cat "$t.trace")"
 	[[ "$output" =~ ^[0-9]+" calls matched"$ ]] || fail "$output"
 }
 
+@test "calls: stdout on a socket: what stdio prints there is traced too" {
+	local t=$BATS_TEST_TMPDIR/client
+	for cmd in "pair --info" "fork-echo" "pair --size 1K"; do
+		# shellcheck disable=SC2086
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			peers stdout-socket "$t.out" strace -f -yy -qq -o "$t.strace" -e trace="$STRACE_SET" \
+			"$SOCKPAIR" --trace $cmd 2>"$t.trace" 3>&- || fail "$cmd: $(cat "$t.trace")"
+		assert_trace_complete
+		grep -q '^\(\[pid [0-9]*\] \)\?write(1, ' "$t.trace" || fail "$cmd: no write(1, ...): $(cat "$t.trace")"
+	done
+	# And it arrived: the last command's result line.
+	run cat "$t.out"
+	assert_output --regexp '^1024 bytes verified in [0-9.]+ s '
+}
+
 @test "calls: the comparison fails when a traced call is missing" {
 	traced pair
 	grep -v '^write(' "$BATS_TEST_TMPDIR/client.trace" >"$BATS_TEST_TMPDIR/cut"

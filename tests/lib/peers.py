@@ -43,6 +43,11 @@ what it does) on stdout, flushed, so that tests wait on it.
                                    "SIZE xN" for each run of equal sizes
   peers.py dgram-send PATH N SIZE  sends N UNIX datagrams of SIZE bytes to
                                    PATH, the k-th all of letter k (A, B, ...)
+  peers.py stdout-socket OUT CMD...
+                                   runs CMD with stdout one end of a UNIX
+                                   socket pair, stderr as given; what CMD
+                                   writes there goes to the file OUT; exits
+                                   with CMD's status
   peers.py hangup-when-full SOCKPAIR
                                    runs SOCKPAIR --trace connect -U to a server
                                    of its own, stdin /dev/zero, stdout a socket
@@ -384,6 +389,20 @@ def hangup_when_full(sockpair):
         c.close()
 
 
+def stdout_socket(out, cmd):
+    mine, theirs = socket.socketpair()
+    p = subprocess.Popen(cmd, stdout=theirs)
+    theirs.close()
+    mine.settimeout(20)
+    with open(out, "wb") as f:
+        while True:
+            data = mine.recv(1 << 16)
+            if not data:
+                break
+            f.write(data)
+    sys.exit(p.wait(20))
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "slow-reader":
@@ -417,6 +436,8 @@ def main():
         dgram_sizes(args[0], int(args[1]))
     elif mode == "dgram-send":
         dgram_send(args[0], int(args[1]), int(args[2]))
+    elif mode == "stdout-socket":
+        stdout_socket(args[0], args[1:])
     elif mode == "hangup-when-full":
         hangup_when_full(args[0])
     else:
