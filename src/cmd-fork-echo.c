@@ -443,6 +443,9 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 	if (o->diagnostics[1] >= 0) {
 		child_diagnostics_fd = o->diagnostics[1];
 		trace_set_writer(write_to_parent);
+		/* Not stderr: no lock to share.  Held while the pipe is full, it
+		 * would stop the parent, which empties the pipe, in its own trace. */
+		trace_set_lock(NULL);
 		sys_close(o->diagnostics[0]);
 	}
 	sys_close(fds[1]);

@@ -224,6 +224,26 @@ start_interactive() {
 	assert_gone "$child"
 }
 
+@test "fork-echo: -i -x on a terminal passes a 20000-byte line, the child's dump through the parent" {
+	# The child's dump of it is more than its pipe to the parent holds: it
+	# once kept the stderr lock while that pipe was full, and the parent,
+	# waiting for the lock in its own trace, never emptied the pipe.
+	python3 -c "print('a' * 20000, end='')" >"$BATS_TEST_TMPDIR/long"
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '; stty sane" Enter
+	tmux_send "'$SOCKPAIR' -x fork-echo -i 2>'$BATS_TEST_TMPDIR/err'; echo \"exit=\$?\"" Enter
+	tmux_wait_for '^> ?$'
+	tmux -S "$TMUX_SOCKET" load-buffer "$BATS_TEST_TMPDIR/long"
+	tmux -S "$TMUX_SOCKET" paste-buffer -t test
+	tmux_send Enter
+	wait_for_line "$BATS_TEST_TMPDIR/err" '^-- \[pid [0-9]+\] sent [0-9]+ bytes'
+	tmux_send C-d
+	tmux_wait_for '^exit=0$'
+	tmux_stop
+	run awk '/^-- \[pid [0-9]+\] received / { n += $5 } END { print n }' "$BATS_TEST_TMPDIR/err"
+	assert_output 20001
+}
+
 @test "fork-echo: -i --trace on a terminal prints the child's trace lines above the prompt" {
 	tmux_start "bash --norc --noprofile"
 	tmux_send "PS1='$ '; stty sane" Enter
