@@ -143,16 +143,12 @@ int io_flush_stdout(struct sp_error *e)
  */
 static ssize_t write_stdout_buffer(void *cookie, const char *buf, size_t n)
 {
-	size_t done = 0;
+	struct sp_error e;
 
 	(void)cookie;
-	while (done < n) {
-		ssize_t w = sys_write(STDOUT_FILENO, buf + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return done ? (ssize_t)done : -1;
-		done += (size_t)w;
+	if (io_write_all(STDOUT_FILENO, buf, n, &e) < 0) {
+		errno = e.err;	/* for io_flush_stdout()'s line */
+		return -1;
 	}
 	return (ssize_t)n;
 }

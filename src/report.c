@@ -9,9 +9,8 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
-#include <poll.h>
-
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +91,15 @@ int report_error(int status, const char *fmt, ...)
 	return report_failure(&e);
 }
 
+/* An event's JSON object begun, with its peer if there is one. */
+static void begin_event(struct json *j, char *line, size_t size, const char *event,
+			const char *peer)
+{
+	json_begin(j, line, size, event, clock_since_start());
+	if (peer)
+		json_cstring(j, "peer", peer);
+}
+
 static void vreport_event(const char *event, const char *peer, const char *fmt, va_list ap)
 {
 	char text[768], line[1024];
@@ -104,16 +112,15 @@ static void vreport_event(const char *event, const char *peer, const char *fmt, 
 		emit_line("", text);
 		return;
 	}
-	json_begin(&j, line, sizeof(line), event, clock_since_start());
-	if (peer)
-		json_cstring(&j, "peer", peer);
+	begin_event(&j, line, sizeof(line), event, peer);
 	json_cstring(&j, "message", text);
 	trace_write(line, json_end(&j));
 }
 
 /*
- * A result asked for (http-head -n's line per request and its summary), on
- * stderr as text even under -q, which silences announcements, not results.
+ * A result asked for (http-head -n's line per request and its summary,
+ * --recv-fd's descriptors), on stderr as text even under -q, which
+ * silences announcements, not results.
  */
 void report_result(const char *fmt, ...)
 {
@@ -155,13 +162,10 @@ void report_descriptor(const char *peer, int fd, const char *what, const char *k
 
 	/* Asked for (--recv-fd): not an announcement -q silences. */
 	if (!trace_json) {
-		snprintf(line, sizeof(line), "received descriptor %d: %s (%s)", fd, what, kind);
-		emit_line("", line);
+		report_result("received descriptor %d: %s (%s)", fd, what, kind);
 		return;
 	}
-	json_begin(&j, line, sizeof(line), "descriptor", clock_since_start());
-	if (peer)
-		json_cstring(&j, "peer", peer);
+	begin_event(&j, line, sizeof(line), "descriptor", peer);
 	json_integer(&j, "fd", fd);
 	json_cstring(&j, "target", what);
 	json_cstring(&j, "kind", kind);
@@ -175,13 +179,10 @@ void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid)
 	struct json j;
 
 	if (!trace_json) {
-		snprintf(line, sizeof(line), "credentials: pid %d uid %u gid %u", pid, uid, gid);
-		emit_line("", line);
+		report_result("credentials: pid %d uid %u gid %u", pid, uid, gid);
 		return;
 	}
-	json_begin(&j, line, sizeof(line), "credentials", clock_since_start());
-	if (peer)
-		json_cstring(&j, "peer", peer);
+	begin_event(&j, line, sizeof(line), "credentials", peer);
 	json_integer(&j, "pid", pid);
 	json_integer(&j, "uid", uid);
 	json_integer(&j, "gid", gid);

@@ -161,7 +161,9 @@ bg() {
 
 # Ends what bg started, by PID: SIGTERM to timeout(1), which passes it
 # on and reaps the command (no orphan left to init); SIGKILL to both if
-# that has not ended them within a second.
+# that has not ended them within a second, and to timeout's process group
+# (it leads one), where a grandchild of a pipeline in sh -c lives: one,
+# an ASan build in its exit-time leak check, once outlived a CI run.
 kill_bg() {
 	local pid tries
 	for pid in "${BG_PIDS[@]}"; do
@@ -175,6 +177,7 @@ kill_bg() {
 		done
 		pkill -9 -P "$pid" 2>/dev/null || true
 		kill -9 "$pid" 2>/dev/null || true
+		kill -9 -- "-$pid" 2>/dev/null || true
 		# Reaped here, bash has no "Killed" notice to print later.
 		wait "$pid" 2>/dev/null || true
 	done
