@@ -184,6 +184,9 @@ static int relay_with_peer(const struct connect_opts *o, int fd, const char *pee
 {
 	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
 				    .crlf = o->crlf, .datagrams = o->udp,
+				    /* As nc and telnet: the peer's end is the end, once
+				     * what stdin holds now has gone out. */
+				    .end_with_peer = !o->udp,
 				    .idle_timeout_ms = o->timeout_ms,
 				    .send_fds = o->send_fds, .send_nfds = o->send_nfds };
 	char history[4096];
@@ -215,15 +218,21 @@ static _Noreturn void out_of_memory(void)
 static struct scan_port *parse_port_list(const char *list, size_t *n)
 {
 	struct scan_port *ports = NULL;
-	char *copy = strdup(list), *item, *save = NULL;
+	char *copy = strdup(list), *item, *next;
 	size_t count = 0, cap = 0;
 
 	if (!copy)
 		out_of_memory();
-	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+	/* Not strtok(): it would skip an empty item, which is a mistake to say. */
+	for (item = copy; item; item = next) {
 		char *dash = strchr(item, '-');
 		unsigned low, high;
 
+		next = strchr(item, ',');
+		if (next)
+			*next++ = '\0';
+		if (!item[0])
+			usage_error("invalid port list '%s' (an empty item)", list);
 		if (dash)
 			*dash = '\0';
 		low = cmd_client_port(item);

@@ -121,12 +121,10 @@ int http_parse_target(const char *arg, struct http_target *t, char *err, size_t 
 	n = strcspn(path, "#");
 	if (n == 0)
 		path = "/", n = 1;
-	if (path[0] == '?')
-		snprintf(t->path, sizeof(t->path), "/%.*s", (int)n, path);
-	else if (n < sizeof(t->path))
-		snprintf(t->path, sizeof(t->path), "%.*s", (int)n, path);
-	else
+	/* A query with no path before it is sent after a "/": count it. */
+	if (n + (path[0] == '?') >= sizeof(t->path))
 		return target_error(err, size, "%s: longer than 8192 bytes", "path");
+	snprintf(t->path, sizeof(t->path), "%s%.*s", path[0] == '?' ? "/" : "", (int)n, path);
 	if (!safe_for_request(t->path, strlen(t->path)))
 		return target_error(err, size, "%s: spaces and control characters must be percent-encoded",
 				    "path");

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <limits.h>
 #include <unistd.h>
 
 /*
@@ -173,6 +175,13 @@ void io_trace_stdout_on_socket(void)
 
 /* ---- standard streams, shared with others ------------------------------ */
 
+static bool is_pty_master(int fd)
+{
+	int number;
+
+	return sys_ioctl_int(fd, TIOCGPTN, "TIOCGPTN", &number) == 0;
+}
+
 /*
  * O_NONBLOCK belongs to the open file description, which stdin and stdout
  * share with the shell and with whoever else holds them: set there, it
@@ -205,6 +214,11 @@ void io_open_local(int fd, int how, struct local_end *end)
 	end->terminal = sys_isatty(fd);
 	if (!end->terminal && !S_ISFIFO(st.st_mode))
 		return;
+	/* A pty master reopened is a new pty (/dev/ptmx): moved as it is. */
+	if (end->terminal && is_pty_master(fd)) {
+		end->poll_first = true;
+		return;
+	}
 	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
 	end->fd = sys_open(proc_path, how | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
 			   how == O_RDONLY ? "O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC"
@@ -232,10 +246,16 @@ ssize_t io_local_read(const struct local_end *end, void *buf, size_t n)
 	return sys_read(end->fd, buf, n);
 }
 
-/* write() that never blocks on a descriptor io_open_local() prepared. */
+/*
+ * write() that never blocks on a descriptor io_open_local() prepared.  One
+ * that could not be made our own is written after poll() said POLLOUT, a
+ * PIPE_BUF at most: that much a pipe then takes without blocking.
+ */
 ssize_t io_local_write(const struct local_end *end, const void *buf, size_t n)
 {
 	if (end->socket)
 		return sys_sendto(end->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+	if (end->poll_first && !end->owned && n > PIPE_BUF)
+		n = PIPE_BUF;
 	return sys_write(end->fd, buf, n);
 }

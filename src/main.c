@@ -37,7 +37,8 @@ static int check_stdout(int status)
 	struct sp_error e;
 
 	if (io_flush_stdout(&e) < 0 && status == SP_OK)
-		return report_failure(&e);
+		status = report_failure(&e);
+	trace_start();
 	return status;
 }
 

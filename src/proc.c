@@ -20,6 +20,7 @@ pid_t proc_fork(struct sp_error *e)
 
 	fflush(NULL);	/* or both processes would print what stdio held */
 	report_share_stderr();
+	trace_start();
 	pid = fork();
 	if (pid == 0) {
 		trace_set_child();

@@ -36,14 +36,19 @@ struct relay {
 	int peer_fd;
 	const char *peer_name;	/* for error lines */
 	struct local_end in, out;	/* in_fd and out_fd as moved */
+	/* peer_any: the peer as read and written, like stdin and stdout:
+	 * never a flag set on a description its sender shares. */
+	struct local_end peer_in, peer_out;
 	bool out_shares_stderr;	/* one terminal: an event must start a line */
 	struct flow up;		/* local input -> peer */
 	struct flow down;	/* peer -> local output */
 	bool peer_write_shut, last_was_cr;
 	bool local_failed;	/* the failure was stdin's or stdout's */
 	bool lost;		/* input could not be delivered: lost_error at the end */
+	bool peer_failed;	/* reading the peer failed: peer_error once the
+				   bytes received before it are on stdout */
 	bool side_done;		/* the side channel has ended */
-	struct sp_error lost_error;
+	struct sp_error lost_error, peer_error;
 	bool one_way;		/* one direction left: blocking calls, no poll() */
 	unsigned long moves;	/* reads and writes that did something */
 	unsigned stuck;		/* moves that met EAGAIN since the last poll() */
@@ -394,6 +399,8 @@ static ssize_t send_to_peer(struct relay *r, size_t n)
 		r->fds_sent = w > 0;
 		return w;
 	}
+	if (r->o.peer_any)
+		return io_local_write(&r->peer_out, data, n);
 	if (!r->o.reply_to_sender)
 		return sys_write(r->peer_fd, data, n);
 	return sys_sendto(r->peer_fd, data, n, 0, (struct sockaddr *)&r->sender, r->sender_len);
@@ -503,11 +510,30 @@ static ssize_t receive_from_peer(struct relay *r)
 	else if (from || flags)
 		n = sys_recvfrom(r->peer_fd, f->buf + f->end, peer_room(r), flags, from,
 				 from ? &r->from_len : NULL);
+	else if (r->o.peer_any)
+		return io_local_read(&r->peer_in, f->buf + f->end, peer_room(r));
 	else
 		return sys_read(r->peer_fd, f->buf + f->end, peer_room(r));
 	if (n >= 0 && from)
 		note_sender(r);
 	return n;
+}
+
+/*
+ * Reading the peer failed (a reset, say).  Bytes it sent before are in
+ * the buffer or the pipe: they go to stdout first (SPEC: nothing received
+ * is dropped), then the relay ends with the error.  Nothing more can go to
+ * the peer: input still pending is lost with the connection.
+ */
+static void peer_failed(struct relay *r, int err)
+{
+	fail_errno(&r->peer_error, err == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, err, "%s(%s)",
+		   peer_read_call(r), r->peer_name);
+	r->peer_failed = true;
+	r->down.source_done = true;
+	flow_discard(&r->up);
+	r->up.sendfile = false;
+	r->peer_write_shut = true;
 }
 
 /* A peer that is not a socket (--attach) ends with EIO (a terminal hung
@@ -531,9 +557,10 @@ static int read_peer(struct relay *r, struct sp_error *e)
 		r->down.source_done = true;
 		return 0;
 	}
-	if (n < 0)
-		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
-				  "%s(%s)", peer_read_call(r), r->peer_name);
+	if (n < 0) {
+		peer_failed(r, errno);
+		return 0;
+	}
 	if (!spliced && (size_t)n > peer_room(r))
 		return fail(e, SP_FAILURE, "%s(%s): a message of %zd bytes, more than the %zu"
 			    " sockpair takes", peer_read_call(r), r->peer_name, n, peer_room(r));
@@ -650,15 +677,21 @@ static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *
 {
 	short in = p[SLOT_IN].revents, peer = p[SLOT_PEER].revents;
 
-	if ((in & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) && read_local(r, e) < 0)
-		return -1;
+	/*
+	 * What was read before goes out before anything more is read: a read
+	 * may wait (one-way mode blocks), and bytes that arrived must never
+	 * wait with it (SPEC: written as they arrive).
+	 */
 	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && write_peer(r, e) < 0)
+		return -1;
+	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && flow_pending(&r->down) &&
+	    write_local(r, e) < 0)
+		return -1;
+	if ((in & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) && read_local(r, e) < 0)
 		return -1;
 	/* A hang-up with no room waits: a read of 0 bytes would look like the end. */
 	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done && peer_room(r) > 0 &&
 	    read_peer(r, e) < 0)
-		return -1;
-	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && write_local(r, e) < 0)
 		return -1;
 	if (p[SLOT_SIDE].revents && !r->o.on_side(r->o.side_fd))
 		r->side_done = true;
@@ -702,7 +735,7 @@ static bool relay_finished(const struct relay *r)
 
 	if (!peer_done)
 		return false;
-	if (r->peer_write_shut || r->o.editor || r->in.terminal)
+	if (r->peer_failed || r->peer_write_shut || r->o.editor || r->in.terminal)
 		return true;
 	return r->o.end_with_peer && flow_pending(&r->up) == 0 && !input_ready_now(r);
 }
@@ -723,7 +756,7 @@ static void enter_one_way(struct relay *r)
 
 	/* Blocking on stdin is for a relay that waits for its end anyway. */
 	if (r->one_way || down_done == up_done || r->o.idle_timeout_ms >= 0 ||
-	    r->o.editor || r->o.datagrams || !(flow_splices(active) || active->sendfile) ||
+	    r->o.editor || r->o.datagrams || r->o.peer_any || !(flow_splices(active) || active->sendfile) ||
 	    (down_done && r->o.end_with_peer))
 		return;
 	/*
@@ -752,7 +785,8 @@ static void enter_one_way(struct relay *r)
  */
 static void assume_ready(const struct relay *r, struct pollfd *p)
 {
-	bool blocks[SLOTS] = { r->in.poll_first || r->o.editor, false,
+	bool blocks[SLOTS] = { r->in.poll_first || r->o.editor,
+			       r->o.peer_any && (r->peer_in.poll_first || r->peer_out.poll_first),
 			       r->out.poll_first || r->o.editor, true };
 	short stuck[SLOTS] = {
 		r->stuck & STUCK_IN ? POLLIN : 0,
@@ -811,8 +845,8 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 			return -1;
 		moved = r->moves != before;
 	}
-	if (r->lost) {
-		*e = r->lost_error;
+	if (r->lost || r->peer_failed) {
+		*e = r->lost ? r->lost_error : r->peer_error;
 		return -1;
 	}
 	return 0;
@@ -826,7 +860,8 @@ static int relay_loop(struct relay *r, struct sp_error *e)
  */
 static void choose_splicing(struct relay *r)
 {
-	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_hexdump;
+	/* A descriptor passed to us (--attach) may block: read() and write(). */
+	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_hexdump && !r->o.peer_any;
 
 	/*
 	 * Descriptors travel with bytes we send or receive ourselves.  A
@@ -850,6 +885,25 @@ static bool same_terminal(int a, int b)
 }
 
 /*
+ * A peer passed by a client (--attach) shares its open file description
+ * with the sender: O_NONBLOCK set there would outlive us (a SIGKILL leaves
+ * a pty that breaks the sender's shell).  It is moved as stdin and stdout
+ * are: a socket with MSG_DONTWAIT, a pipe or terminal through a reopening
+ * of our own, anything else only when poll() says it is ready.
+ */
+static int relay_any_peer(struct relay *r, struct sp_error *e)
+{
+	int result;
+
+	io_open_local(r->peer_fd, O_RDONLY, &r->peer_in);
+	io_open_local(r->peer_fd, O_WRONLY, &r->peer_out);
+	result = relay_loop(r, e);
+	io_close_local(&r->peer_in);
+	io_close_local(&r->peer_out);
+	return result;
+}
+
+/*
  * Relays local input to the peer and the peer to local output until the
  * peer closes (a stream), the idle timeout passes (datagrams), or a stop
  * signal comes (proc_stopped_by() tells), half-closing when input ends.
@@ -858,7 +912,7 @@ static bool same_terminal(int a, int b)
  */
 int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_error *e)
 {
-	int peer_flags, result;
+	int peer_flags = -1, result;
 
 	r->peer_fd = peer_fd;
 	r->peer_name = peer_name;
@@ -866,19 +920,21 @@ int relay_run(struct relay *r, int peer_fd, const char *peer_name, struct sp_err
 	r->down.source_done = false;
 	r->up.sendfile = false;
 	r->peer_write_shut = r->detached = false;
-	r->lost = r->local_failed = false;
+	r->lost = r->local_failed = r->peer_failed = false;
 	r->stuck = 0;
 	r->one_way = false;
 	io_open_local(r->o.in_fd, O_RDONLY, &r->in);
 	io_open_local(r->o.out_fd, O_WRONLY, &r->out);
 	r->out_shares_stderr = r->out.terminal && same_terminal(r->o.out_fd, STDERR_FILENO);
 	choose_splicing(r);
-	peer_flags = sys_set_nonblocking(peer_fd, true);
-	if (peer_flags < 0)
+	if (r->o.peer_any)
+		result = relay_any_peer(r, e);
+	else if ((peer_flags = sys_set_nonblocking(peer_fd, true)) < 0)
 		result = fail_errno(e, SP_FAILURE, errno, "fcntl(%s, O_NONBLOCK)", peer_name);
 	else
 		result = relay_loop(r, e);
-	sys_restore_flags(peer_fd, peer_flags);
+	if (!r->o.peer_any)
+		sys_restore_flags(peer_fd, peer_flags);
 	io_close_local(&r->in);
 	io_close_local(&r->out);
 	return result;

@@ -100,6 +100,7 @@ extern bool trace_enabled;
 extern bool trace_json;		/* --json: every diagnostic is a JSON object */
 void trace_note_open_line(bool open);
 void trace_set_command(const char *name);
+void trace_start(void);
 void trace_set_child(void);
 typedef void trace_writer_fn(const char *line, size_t n);
 trace_writer_fn *trace_set_writer(trace_writer_fn *writer);

@@ -75,12 +75,28 @@ static void send_start_event(void)
 	char line[256];
 	struct json j;
 
+	if (!trace_writer)
+		return;
 	start_sent = true;
 	json_begin(&j, line, sizeof(line), "start", 0.0);
 	json_integer(&j, "version", 1);
 	json_cstring(&j, "command", command_name);
 	json_cstring(&j, "sockpair", SOCKPAIR_VERSION);
 	trace_writer(line, json_end(&j));
+}
+
+/*
+ * --json's start event now, if nothing has sent it yet: at the end of a
+ * run that had nothing else to say (SPEC: always printed), and before a
+ * fork, so that a child's first line does not begin a second start.
+ */
+void trace_start(void)
+{
+	if (!trace_json || start_sent)
+		return;
+	trace_hold(true);
+	send_start_event();
+	trace_hold(false);
 }
 
 /* Whether stderr holds a line begun and not ended (a progress step). */

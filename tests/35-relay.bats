@@ -54,7 +54,8 @@ start_listen_with_env() {
 @test "relay: a regular file goes out by sendfile(2), the bytes whole" {
 	start_listen -U "$BATS_TEST_TMPDIR/s"
 	run -0 --separate-stderr sp --trace --stats connect -U "$BATS_TEST_TMPDIR/s" <"$BATS_TEST_TMPDIR/data"
-	[[ "$stderr" =~ "sendfile("[0-9]+", 0, NULL, 1048576) = 1048576" ]] || fail "no sendfile: $stderr"
+	# How much each call moves is the socket buffer's business, not ours.
+	[[ "$stderr" =~ "sendfile("[0-9]+", 0, NULL, 1048576) = "[1-9][0-9]* ]] || fail "no sendfile: $stderr"
 	[[ "$stderr" =~ "sent 67108864 bytes in " ]] || fail "not counted: $stderr"
 	wait_exit "$LISTEN_PID"
 	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/listen.out")" "$WANT"

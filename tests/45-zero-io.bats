@@ -79,4 +79,10 @@ teardown() {
 	assert_usage_error "sockpair: connect: too many ports in '1-65535,80' (65535 at most)"
 	run -2 --separate-stderr sp connect -z -u 127.0.0.1 80
 	assert_usage_error "sockpair: connect: -z tells whether TCP ports or UNIX sockets answer; not with -u"
+	for list in 1,,2 1, ,1 ,; do
+		run -2 --separate-stderr sp connect -z 127.0.0.1 "$list"
+		assert_usage_error "sockpair: connect: invalid port list '$list' (an empty item)"
+	done
+	run -2 --separate-stderr sp connect -z 127.0.0.1 1-
+	assert_usage_error "sockpair: connect: invalid port '' (1 to 65535)"
 }

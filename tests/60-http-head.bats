@@ -353,6 +353,20 @@ timing_numbers() {
 	run -4 --separate-stderr sp http-head -p 1 127.0.0.1 --path "/$long?q=1"
 }
 
+@test "http-head: a query with no path before it counts its '/' against the 8 KiB" {
+	local query
+	query=$(printf 'q%.0s' $(seq 9000))
+	run -2 --separate-stderr sp http-head "http://127.0.0.1:1?$query"
+	assert_usage_error "sockpair: http-head: path: longer than 8192 bytes"
+	# "/?" and 8190 bytes: 8192, the bound, sent whole.
+	query=$(printf 'q%.0s' $(seq 8190))
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	run -0 --separate-stderr sp http-head "http://127.0.0.1:$PEER_PORT?$query"
+	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/request")" "HEAD /?$query HTTP/1.1"$'\r'
+	run -2 --separate-stderr sp http-head "http://127.0.0.1:1?${query}q"
+	assert_usage_error "sockpair: http-head: path: longer than 8192 bytes"
+}
+
 @test "http-head: an interim 103 head is printed and read past to the final head" {
 	start_http_peer early-hints
 	run -0 --separate-stderr sp http-head "http://127.0.0.1:$PEER_PORT/"

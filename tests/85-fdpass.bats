@@ -311,15 +311,19 @@ start_attach_peer() {
 
 @test "fdpass: listen --creds on a stream names the connecting process before its data" {
 	local t=$BATS_TEST_TMPDIR
-	start_listen -U "$t/s" --creds
+	# The listener's input stays open: its end would end the client's relay.
+	mkfifo "$t/listen.in"
+	exec 6<>"$t/listen.in"
+	LISTEN_IN=$t/listen.in start_listen -U "$t/s" --creds
 	open_fifo
 	bg "$SOCKPAIR" connect -U "$t/s" <"$FIFO" >/dev/null 2>&1
 	local client=$BG_CHILD cpid=$BG_LAST
 	echo "who am I" >&7
 	wait_for_line "$t/listen.out" '^who am I$'
 	exec 7>&-
-	wait_exit "$cpid"
 	wait_exit "$LISTEN_PID"
+	exec 6>&-
+	wait_exit "$cpid"
 	run grep -A1 '^credentials:' "$t/listen.err"
 	assert_line --index 0 "credentials: pid $client uid $(id -u) gid $(id -g)"
 	# A stream's end of file is no message: one line of credentials.

@@ -30,12 +30,21 @@ in time (socket timeouts of 10 s) and prints what it did or got on stdout.
   fdpass.py senders PATH N         N processes each send one datagram
                                    "from PID\\n" to PATH, one after another;
                                    prints their pids in order
+  fdpass.py flags PATH KIND DONE   passes a descriptor of KIND (socket: one end
+                                   of a pair; pipe: a pipe's read end; pty: a
+                                   raw pty slave), keeping its own copy, and
+                                   says "ping\n" into it from the other end;
+                                   once the file DONE exists (the test killed
+                                   the listener), prints the O_NONBLOCK flag
+                                   of the open file description it shares:
+                                   "flags: O_NONBLOCK" or "flags: blocking"
   fdpass.py pass-out PORT -- CMD   runs CMD with stdout one end of a socket
                                    pair, receives the descriptor it passes,
                                    prints its family, type and peer's port,
                                    then says "over the passed socket\\n"
 """
 import array
+import fcntl
 import os
 import socket
 import stat
@@ -171,6 +180,34 @@ def console(path):
     os.close(slave)
 
 
+def shared_fd(kind):
+    """A descriptor of KIND to pass, and the other end, to speak into it."""
+    if kind == "socket":
+        a, b = socket.socketpair()
+        return a.detach(), b.detach()
+    if kind == "pipe":
+        r, w = os.pipe()
+        return r, w
+    if kind == "pty":
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        return slave, master
+    raise SystemExit("unknown kind " + kind)
+
+
+def flags(path, kind, done):
+    passed, other = shared_fd(kind)
+    s = connect(path)
+    socket.send_fds(s, [b"x"], [passed])
+    s.close()
+    os.write(other, b"ping\n")
+    deadline = time.time() + TIMEOUT
+    while not os.path.exists(done) and time.time() < deadline:
+        time.sleep(0.02)
+    nonblocking = fcntl.fcntl(passed, fcntl.F_GETFL) & os.O_NONBLOCK
+    print("flags: %s" % ("O_NONBLOCK" if nonblocking else "blocking"), flush=True)
+
+
 def senders(path, n):
     for _ in range(n):
         pid = os.fork()
@@ -209,6 +246,8 @@ def main():
         attach(args[0])
     elif mode == "console":
         console(args[0])
+    elif mode == "flags":
+        flags(args[0], args[1], args[2])
     elif mode == "senders":
         senders(args[0], int(args[1]))
     elif mode == "pass-out":

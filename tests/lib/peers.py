@@ -6,6 +6,24 @@ what it does) on stdout, flushed, so that tests wait on it.
   peers.py slow-reader SECONDS     TCP server: reads 1 KiB per ms for SECONDS,
                                    then closes; prints the bytes it read
   peers.py reset-after BYTES       TCP server: reads BYTES, then resets (RST)
+  peers.py send-wait-reset BYTES SECONDS [PORT]
+                                   TCP server (PORT: a client of PORT instead):
+                                   sends BYTES (byte k is k % 251), waits until
+                                   the other side's kernel acknowledged them
+                                   all and SECONDS more, then resets (RST) and
+                                   prints "reset"
+  peers.py send-and-wait [--after-eof] BYTES FILE [PORT]
+                                   TCP server (PORT: a client of PORT): (after
+                                   the other side's end of data) sends
+                                   BYTES (as above) in 3 pieces, each once the
+                                   last was acknowledged, then, connected and
+                                   sending nothing, waits (10 s at most) until
+                                   FILE holds BYTES bytes; prints "FILE held N
+                                   while the sender waited", then closes
+  peers.py half-close-then-read [PORT]
+                                   TCP server (PORT: a client): sends "bye\n",
+                                   shuts its sending side, then reads until
+                                   end of file (10 s at most); prints "read N"
   peers.py never-accepts           TCP listener with backlog 0, its queue filled
                                    by one connection: the kernel drops a new
                                    SYN, so a connect() neither succeeds nor fails
@@ -68,6 +86,7 @@ import socket
 import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -113,6 +132,72 @@ def reset_after(count):
         got += len(data)
     print("read %d" % got, flush=True)
     reset(c)
+
+
+def tcp_peer(port):
+    """A server's accepted connection, or a client's of PORT."""
+    if port is None:
+        return tcp_server()
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    print("connected", flush=True)
+    return c
+
+
+def pattern(count):
+    return bytes(k % 251 for k in range(count))
+
+
+def unacked(c):
+    # SIOCOUTQ (TIOCOUTQ): bytes sent that the peer has not acknowledged.
+    return struct.unpack("i", fcntl.ioctl(c, termios.TIOCOUTQ, b"\0" * 4))[0]
+
+
+def send_wait_reset(count, seconds, port):
+    c = tcp_peer(port)
+    send_acked(c, pattern(count), 1)
+    time.sleep(seconds)
+    reset(c)
+    print("reset", flush=True)
+
+
+def send_acked(c, data, pieces):
+    """Sends data in PIECES, each once the last was acknowledged: a reader
+    meets each piece alone, as it does a peer that sends and pauses."""
+    step = -(-len(data) // pieces)
+    for at in range(0, len(data), step):
+        c.sendall(data[at:at + step])
+        deadline = time.time() + 10
+        while unacked(c) and time.time() < deadline:
+            time.sleep(0.005)
+
+
+def send_and_wait(count, path, port, after_eof):
+    c = tcp_peer(port)
+    while after_eof and c.recv(65536):
+        pass
+    send_acked(c, pattern(count), 3)
+    deadline, held = time.time() + 10, 0
+    while time.time() < deadline:
+        held = os.path.getsize(path) if os.path.exists(path) else 0
+        if held >= count:
+            break
+        time.sleep(0.02)
+    print("%s held %d while the sender waited" % (os.path.basename(path), held), flush=True)
+    c.close()
+
+
+def half_close_then_read(port):
+    c = tcp_peer(port)
+    c.sendall(b"bye\n")
+    c.shutdown(socket.SHUT_WR)
+    got = 0
+    while True:
+        data = c.recv(65536)
+        if not data:
+            break
+        got += len(data)
+    print("read %d" % got, flush=True)
+    c.close()
 
 
 def never_accepts():
@@ -409,6 +494,14 @@ def main():
         slow_reader(float(args[0]))
     elif mode == "reset-after":
         reset_after(int(args[0]))
+    elif mode == "send-wait-reset":
+        send_wait_reset(int(args[0]), float(args[1]), int(args[2]) if args[2:] else None)
+    elif mode == "send-and-wait":
+        after_eof = "--after-eof" in args
+        args = [a for a in args if a != "--after-eof"]
+        send_and_wait(int(args[0]), args[1], int(args[2]) if args[2:] else None, after_eof)
+    elif mode == "half-close-then-read":
+        half_close_then_read(int(args[0]) if args else None)
     elif mode == "never-accepts":
         never_accepts()
     elif mode == "slow-client":
