@@ -67,7 +67,8 @@ static bool is_stream(const struct mechanism *m)
 
 enum cpus { CPUS_ANY, CPUS_SAME, CPUS_SPLIT };
 enum { LIST_MAX = 32, COUNT_MAX = 10000000, DEFAULT_COUNT = 100000,
-       DEFAULT_TIME_MS = 2000, LATENCY_SIZE = 64, THROUGHPUT_SIZE = 64 * 1024 };
+       DEFAULT_TIME_MS = 2000, LATENCY_SIZE = 64, THROUGHPUT_SIZE = 64 * 1024,
+       WARMUP_BYTES = 64 << 20 };
 #define SIZE_LIMIT (UINT64_C(1) << 30)
 
 struct bench_opts {
@@ -806,6 +807,12 @@ static int measure_throughput(const struct row *row, const struct end *end, int 
 
 /* ---- the table ------------------------------------------------------------ */
 
+/* A rate in whole units where it is large; a slow one (1 GiB messages) keeps its fraction. */
+static int rate_decimals(double per_second)
+{
+	return per_second >= 100 ? 0 : 2;
+}
+
 static void print_latency(const struct row *row, const struct latency_result *r, bool first)
 {
 	char line[512];
@@ -819,7 +826,8 @@ static void print_latency(const struct row *row, const struct latency_result *r,
 		printf("%-20s %8zu", row->m->name, row->size);
 		for (int i = 0; i < 5; i++)
 			printf(" %9.2f", r->pct[i] * 1e6);
-		printf(" %9.2f %10.0f\n", r->mean * 1e6, r->per_second);
+		printf(" %9.2f %10.*f\n", r->mean * 1e6, rate_decimals(r->per_second),
+		       r->per_second);
 		return;
 	}
 	json_start(&j, line, sizeof(line));
@@ -829,7 +837,7 @@ static void print_latency(const struct row *row, const struct latency_result *r,
 	for (int i = 0; i < 5; i++)
 		json_number(&j, keys[i], r->pct[i] * 1e6, 3);
 	json_number(&j, "mean_us", r->mean * 1e6, 3);
-	json_number(&j, "rt_per_s", r->per_second, 0);
+	json_number(&j, "rt_per_s", r->per_second, rate_decimals(r->per_second));
 	fwrite(line, 1, json_end(&j), stdout);
 }
 
@@ -846,8 +854,8 @@ static void print_throughput(const struct row *row, const struct throughput_resu
 		if (first)
 			printf("%-20s %8s %10s %11s %14s %10s\n", "VIA", "SIZE", "MiB/s", "msg/s",
 			       "bytes", "lost");
-		printf("%-20s %8zu %10.1f %11.0f %14" PRIu64, row->m->name, row->size, mib, msgs,
-		       r->bytes);
+		printf("%-20s %8zu %10.1f %11.*f %14" PRIu64, row->m->name, row->size, mib,
+		       rate_decimals(msgs), msgs, r->bytes);
 		if (is_stream(row->m))
 			printf(" %10s\n", "-");
 		else
@@ -859,7 +867,7 @@ static void print_throughput(const struct row *row, const struct throughput_resu
 	json_cstring(&j, "mode", "throughput");
 	json_integer(&j, "size", (long long)row->size);
 	json_number(&j, "mib_per_s", mib, 3);
-	json_number(&j, "msg_per_s", msgs, 0);
+	json_number(&j, "msg_per_s", msgs, rate_decimals(msgs));
 	json_integer(&j, "bytes", (long long)r->bytes);
 	if (is_stream(row->m))
 		json_cstring(&j, "lost", NULL);
@@ -976,11 +984,19 @@ static uint64_t size_of(const struct bench_opts *o, size_t i, bool latency)
 	return o->sizes[i];
 }
 
-static unsigned long warmup_of(unsigned long count)
+/*
+ * Round trips before the measured ones: a tenth of them, 10 to 10000, and
+ * no more than WARMUP_BYTES of messages (one at least), or a warm-up of
+ * 1 GiB messages would take longer than what it warms up for.
+ */
+static unsigned long warmup_of(unsigned long count, size_t size)
 {
-	unsigned long w = count / 10;
+	unsigned long w = count / 10, by_bytes = WARMUP_BYTES / (size ? size : 1);
 
-	return w < 10 ? 10 : w > 10000 ? 10000 : w;
+	w = w < 10 ? 10 : w > 10000 ? 10000 : w;
+	if (w > by_bytes)
+		w = by_bytes ? by_bytes : 1;
+	return w;
 }
 
 /* Every row of one mode: each mechanism, each size, in the order given. */
@@ -992,8 +1008,9 @@ static int run_mode(const struct bench_opts *o, bool latency, struct progress *p
 
 	for (size_t v = 0; v < o->via_count; v++) {
 		for (size_t s = 0; s < sizes; s++) {
-			struct row row = { o->via[v], (size_t)size_of(o, s, latency), latency,
-					   o->count, warmup_of(o->count), o->time_ms };
+			size_t size = (size_t)size_of(o, s, latency);
+			struct row row = { o->via[v], size, latency, o->count,
+					   warmup_of(o->count, size), o->time_ms };
 			union result r;
 			int status;
 

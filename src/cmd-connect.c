@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "sockpair.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -85,6 +86,16 @@ static void split_host_port(struct connect_opts *o, const char *arg)
 	set_port(o, colon + 1);
 }
 
+/* nc's order (PORT HOST) typed by habit: a number for a host, a name that is no service. */
+static void check_order(const char *host, const char *port)
+{
+	unsigned number;
+
+	if (parse_port(host, false, &number) == 0 && isalpha((unsigned char)port[0]) &&
+	    !cmd_is_service(port))
+		usage_error("'%s' is not a port; did you mean 'connect %s %s'?", port, port, host);
+}
+
 /* --send-fd N: an inherited descriptor, open now (checked before connecting). */
 static void add_send_fd(struct connect_opts *o, const char *arg)
 {
@@ -156,6 +167,7 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		usage_error("unexpected argument '%s'", argv[optind + 2]);
 	if (argc - optind == 2) {
 		o->host = argv[optind];
+		check_order(argv[optind], argv[optind + 1]);
 		set_port(o, argv[optind + 1]);
 	} else {
 		split_host_port(o, argv[optind]);
@@ -274,11 +286,34 @@ struct zero_io {
 	int status;		/* the first failure's, in port order */
 };
 
+/* --json: one check as one object on stdout, as bench prints its rows. */
+static void print_check_json(const char *host, unsigned port, const char *path,
+			     enum scan_result r, double ms)
+{
+	char line[1024];
+	struct json j;
+
+	json_start(&j, line, sizeof(line));
+	if (path) {
+		json_cstring(&j, "path", path);
+	} else {
+		json_cstring(&j, "host", host);
+		json_integer(&j, "port", port);
+	}
+	json_cstring(&j, "state", result_words[r]);
+	if (r == SCAN_OPEN)
+		json_number(&j, "ms", ms, 3);
+	fwrite(line, 1, json_end(&j), stdout);
+	fflush(stdout);
+}
+
 static void print_port(const struct scan_port *p, void *arg)
 {
 	struct zero_io *z = arg;
 
-	if (p->result == SCAN_OPEN)
+	if (trace_json)
+		print_check_json(z->host, p->port, NULL, p->result, p->ms);
+	else if (p->result == SCAN_OPEN)
 		printf("%s %u open %.3f ms\n", z->host, p->port, p->ms);
 	else
 		printf("%s %u %s\n", z->host, p->port, result_words[p->result]);
@@ -314,13 +349,18 @@ static int check_ports(const struct connect_opts *o)
 /* -z -U PATH: live when something is bound there (listen's own test). */
 static int check_unix(const struct connect_opts *o)
 {
+	double start = clock_now_seconds();
 	int err = net_unix_probe(o->unix_path);
+	double ms = (clock_now_seconds() - start) * 1000;
 	enum scan_result r = err == 0 ? SCAN_OPEN : err == ECONNREFUSED || err == ENOENT
 			     ? SCAN_REFUSED : SCAN_UNREACHABLE;
 	char shown[256];
 
-	printf("%s %s\n", text_escape(o->unix_path, strlen(o->unix_path), shown, sizeof(shown)),
-	       result_words[r]);
+	if (trace_json)
+		print_check_json(NULL, 0, o->unix_path, r, ms);
+	else
+		printf("%s %s\n", text_escape(o->unix_path, strlen(o->unix_path), shown,
+					       sizeof(shown)), result_words[r]);
 	return result_status(r);
 }
 

@@ -60,6 +60,16 @@ static const struct cmd_option http_head_options[] = {
 	CMD_OPT_END
 };
 
+/* HOST PORT, as connect takes them: the port said once. */
+static void take_port_argument(struct http_head_opts *o, const char *arg)
+{
+	if (o->port)
+		usage_error("unexpected argument '%s' (-p gave the port already)", arg);
+	if (o->target.port)
+		usage_error("unexpected argument '%s' (the URL gave the port already)", arg);
+	o->port = cmd_client_port(arg);
+}
+
 static void parse_http_head_options(int argc, char **argv, struct http_head_opts *o)
 {
 	char why[256];
@@ -87,11 +97,14 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 	}
 	if (o->interval_ms && !o->count)
 		usage_error("-i is the pause between the requests of -n");
-	if (argc - optind != 1)
-		usage_error(argc - optind ? "unexpected argument '%s'" : "missing HOST or URL%s",
-			    argc - optind ? argv[optind + 1] : "");
+	if (argc - optind == 0)
+		usage_error("missing HOST or URL");
+	if (argc - optind > 2)
+		usage_error("unexpected argument '%s'", argv[optind + 2]);
 	if (http_parse_target(argv[optind], &o->target, why, sizeof(why)) < 0)
 		usage_error("%s", why);
+	if (argc - optind == 2)
+		take_port_argument(o, argv[optind + 1]);
 }
 
 /* The time of a phase of the attempt, now. */
@@ -550,7 +563,7 @@ static int cmd_http_head_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_http_head_entry = {
 	.name = "http-head",
-	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] HOST|URL",
+	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] HOST [PORT] | URL",
 	.summary = "Send an HTTP HEAD request and print the response head, like curl -I",
 	.options = http_head_options,
 	.notes = "  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT][/PATH]\n",

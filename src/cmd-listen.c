@@ -45,11 +45,12 @@ static const struct cmd_option listen_options[] = {
 
 static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 {
+	bool port_given = false;
 	int c;
 
 	while ((c = cmd_getopt(&cmd_listen_entry, argc, argv)) != -1) {
 		switch (c) {
-		case 'p': o->port = cmd_server_port(optarg); break;
+		case 'p': o->port = cmd_server_port(optarg); port_given = true; break;
 		case 'a': o->address = optarg; break;
 		case 'U': o->unix_path = cmd_unix_path(optarg); break;
 		case 'u': o->udp = true; break;
@@ -61,6 +62,13 @@ static void parse_listen_options(int argc, char **argv, struct listen_opts *o)
 		case OPT_CREDS: o->creds = true; break;
 		}
 	}
+	/* A PORT standing alone is -p PORT, as nc -l 8080 takes it. */
+	if (optind < argc && o->unix_path)
+		usage_error("-U listens on a UNIX socket; a PORT does not apply");
+	if (optind < argc && port_given)
+		usage_error("unexpected argument '%s' (-p gave the port already)", argv[optind]);
+	if (optind < argc)
+		o->port = cmd_server_port(argv[optind++]);
 	cmd_no_more_arguments(argc, argv);
 	if ((o->recv_fd || o->creds) && !o->unix_path)
 		usage_error("--%s works on a UNIX socket only: it needs -U PATH",
@@ -304,7 +312,7 @@ static int cmd_listen_exec(int argc, char **argv)
 const struct sp_cmd cmd_listen_entry = {
 	.name = "listen",
 	.synopsis = "[-p PORT] [-a ADDRESS] [-U PATH [--recv-fd [--attach]] [--creds]] [-u] "
-		    "[-b BACKLOG] [-k] [-4|-6]",
+		    "[-b BACKLOG] [-k] [-4|-6] [PORT]",
 	.summary = "Listen, accept a client and relay it to stdin and stdout, like nc -l",
 	.options = listen_options,
 	.exec = cmd_listen_exec,

@@ -56,6 +56,69 @@ const struct sp_cmd *cmd_find(const char *name)
 	return NULL;
 }
 
+/*
+ * The edits (insert, delete, change, swap two neighbours) from a to b,
+ * counted up to 3: only "close" matters, and names are short.
+ */
+static size_t edit_distance(const char *a, const char *b)
+{
+	enum { NAME_MAX_LEN = 32 };
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[NAME_MAX_LEN + 1][NAME_MAX_LEN + 1];
+
+	if (la > NAME_MAX_LEN || lb > NAME_MAX_LEN)
+		return 3;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb] < 3 ? d[la][lb] : 3;
+}
+
+/* The command a typo most likely meant: two edits at most, fewer than it has letters. */
+static const struct sp_cmd *closest_command(const char *name)
+{
+	const struct sp_cmd *best = NULL;
+	size_t best_distance = 3;
+
+	for (const struct sp_cmd *const *c = sp_commands; *c; c++) {
+		size_t d = edit_distance(name, (*c)->name);
+
+		if (d < best_distance && d < strlen(name)) {
+			best = *c;
+			best_distance = d;
+		}
+	}
+	return best;
+}
+
+/* The command named, or a usage error that names the one it is close to. */
+const struct sp_cmd *cmd_find_or_fail(const char *name)
+{
+	const struct sp_cmd *cmd = cmd_find(name), *close;
+
+	if (cmd)
+		return cmd;
+	close = closest_command(name);
+	if (close)
+		usage_error("unknown command '%s'; did you mean '%s'?", name, close->name);
+	usage_error("unknown command '%s'", name);
+}
+
 static void print_option(const struct cmd_option *o, FILE *out)
 {
 	char left[40];
@@ -255,7 +318,7 @@ void cmd_no_more_arguments(int argc, char **argv)
  * manual's example looks up www, tcp's first.  An unknown name is a name
  * resolution failure: the error line, exit 3.
  */
-static unsigned service_port(const char *name)
+static const struct servent *lookup_service(const char *name)
 {
 	const struct servent *s = getservbyname(name, "tcp");
 	char result[16];
@@ -264,6 +327,19 @@ static unsigned service_port(const char *name)
 		s = getservbyname(name, "udp");
 	snprintf(result, sizeof(result), "%u", s ? ntohs((uint16_t)s->s_port) : 0);
 	trace_call(s ? result : "NULL", "getservbyname(\"%s\", \"tcp\")", name);
+	return s;
+}
+
+/* Whether a name is a service /etc/services knows, for a port. */
+bool cmd_is_service(const char *name)
+{
+	return lookup_service(name) != NULL;
+}
+
+static unsigned service_port(const char *name)
+{
+	const struct servent *s = lookup_service(name);
+
 	/* Name resolution's reason is gai_strerror()'s (SPEC), as getaddrinfo()
 	 * would give it for this name. */
 	if (!s)
@@ -366,9 +442,7 @@ static int cmd_help_exec(int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		usage_error("too many arguments");
-	cmd = cmd_find(argv[optind]);
-	if (!cmd)
-		usage_error("unknown command '%s'", argv[optind]);
+	cmd = cmd_find_or_fail(argv[optind]);
 	cmd_print_help(cmd, stdout);
 	return SP_OK;
 }

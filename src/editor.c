@@ -258,14 +258,21 @@ static void save_history(struct editor *ed)
 	history_truncate_file(ed->history_path, HISTORY_MAX);
 }
 
-/* Restores the terminal; the cursor ends on a line of its own. */
+/*
+ * Restores the terminal; the cursor ends on a line of its own.  A bare
+ * prompt, nothing typed after it and no peer's line in it, is erased: left
+ * there, it would be a stray "> " line under the last event.
+ */
 void editor_close(struct editor *ed)
 {
 	if (!ed)
 		return;
 	if (ed->installed) {
+		if (rl_end == 0 && ed->partial_len == 0)
+			rl_clear_visible_line();
+		else
+			fputc('\n', rl_outstream);
 		rl_callback_handler_remove();
-		fputc('\n', rl_outstream);
 		fflush(rl_outstream);
 	}
 	trace_set_writer(ed->previous_writer);

@@ -78,9 +78,7 @@ int main(int argc, char **argv)
 		cmd_print_usage(stderr);
 		return SP_USAGE;
 	}
-	cmd = cmd_find(argv[optind]);
-	if (!cmd)
-		usage_error("unknown command '%s'", argv[optind]);
+	cmd = cmd_find_or_fail(argv[optind]);
 	report_command = cmd->name;
 	trace_set_command(cmd->name);
 	argc -= optind;

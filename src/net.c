@@ -436,17 +436,63 @@ static int unix_open_directory(struct unix_listener *ul, struct sp_error *e)
 	return 0;
 }
 
+/*
+ * The socket is bound under the name as given, so that ss -xl, lsof -U and
+ * /proc/net/unix show what the user typed (bound through the directory,
+ * they would show only the last component).
+ */
+static int bind_as_given(const struct unix_listener *ul, int fd, struct sp_error *e)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+
+	if (addr_unix(ul->path, &sun, &len) < 0)
+		return fail(e, SP_USAGE, "bind(%s): path too long or empty", ul->path);
+	return address_call(sys_bind, "bind", fd, (struct sockaddr *)&sun, len, e);
+}
+
+/* The socket file bind() made, in the directory opened: ours to remove. */
+static bool bound_in_directory(const struct unix_listener *ul, struct stat *st)
+{
+	return unix_file_id(ul, st) == 0 && S_ISSOCK(st->st_mode);
+}
+
+/* Whether the path's directory is still the one opened: not renamed,
+ * nor swapped for a symlink to another. */
+static bool directory_unchanged(const struct unix_listener *ul)
+{
+	char dir[sizeof(ul->path) + 2];
+	const char *slash = strrchr(ul->path, '/');
+	struct stat opened, now;
+
+	/* "DIR/." follows DIR's symlinks as the open did. */
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s/.", (int)(slash - ul->path), ul->path);
+	return sys_fstat(ul->dirfd, &opened) == 0 && sys_fstatat(AT_FDCWD, dir, &now) == 0 &&
+	       opened.st_dev == now.st_dev && opened.st_ino == now.st_ino;
+}
+
+/* Under the name given while its directory is the one opened; else
+ * through that directory, where the stale check looked. */
+static int bind_in_directory(struct unix_listener *ul, int fd, struct sp_error *e)
+{
+	if (directory_unchanged(ul))
+		return bind_as_given(ul, fd, e);
+	return unix_call_at(ul->dirfd, "bind", sys_bind, fd, ul->base, ul->path, e);
+}
+
 static int bind_unix_file(struct unix_listener *ul, int fd, struct sp_error *e)
 {
 	struct stat st;
 
 	if (unix_open_directory(ul, e) < 0)
 		return -1;
-	if (unix_call_at(ul->dirfd, "bind", sys_bind, fd, ul->base, ul->path, e) < 0 &&
-	    (e->err != EADDRINUSE || !remove_stale_socket(ul) ||
-	     unix_call_at(ul->dirfd, "bind", sys_bind, fd, ul->base, ul->path, e) < 0))
+	if (bind_in_directory(ul, fd, e) < 0 &&
+	    (e->err != EADDRINUSE || !remove_stale_socket(ul) || bind_in_directory(ul, fd, e) < 0))
 		return -1;
-	if (unix_file_id(ul, &st) == 0) {
+	if (bound_in_directory(ul, &st)) {
 		ul->created = true;
 		ul->dev = st.st_dev;
 		ul->ino = st.st_ino;

@@ -94,13 +94,19 @@ static size_t flow_pending(const struct flow *f)
 	return (flow_splices(f) ? f->in_pipe : 0) + f->end - f->start;
 }
 
-static size_t flow_room(struct flow *f)
+static size_t flow_room(const struct flow *f)
 {
 	if (flow_splices(f))
 		return f->source_unspliced || f->pipe_full ? 0 : f->pipe_size - f->in_pipe;
+	return RELAY_BUFFER - f->end;
+}
+
+/* n pending bytes have gone out; once all have, the buffer starts over. */
+static void flow_took(struct flow *f, size_t n)
+{
+	f->start += n;
 	if (f->start == f->end)
 		f->start = f->end = 0;
-	return RELAY_BUFFER - f->end;
 }
 
 /* Moves the pending bytes to the front: the room after them is all there is. */
@@ -196,7 +202,7 @@ static ssize_t bounce_out(struct flow *f, int fd)
 	}
 	n = sys_write(fd, f->buf + f->start, f->end - f->start);
 	if (n > 0)
-		f->start += (size_t)n;
+		f->start += (size_t)n;	/* the next refill starts it over */
 	return n;
 }
 
@@ -302,7 +308,7 @@ static const char *local_read_call(const struct relay *r)
 }
 
 /* The room input may fill: half of it under --crlf, for the "\r"s. */
-static size_t input_room(struct relay *r)
+static size_t input_room(const struct relay *r)
 {
 	size_t room = flow_room(&r->up);
 
@@ -455,7 +461,7 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	if (r->up.sendfile && w == 0)
 		r->up.source_done = true;
 	else if (!spliced && !r->up.sendfile && w > 0)
-		r->up.start += (size_t)w;
+		flow_took(&r->up, (size_t)w);
 	r->moves++;
 	return 0;
 }
@@ -488,7 +494,7 @@ static void control_arrived(const struct sys_control *c, const void *data, ssize
  * into an empty buffer: 256 KiB, more than UDP carries or a UNIX datagram
  * under the default send buffer; never cut at the end of a part-full one.
  */
-static size_t peer_room(struct relay *r)
+static size_t peer_room(const struct relay *r)
 {
 	if (peer_sends_messages(r) && flow_pending(&r->down) > 0)
 		return 0;
@@ -576,21 +582,27 @@ static int read_peer(struct relay *r, struct sp_error *e)
 static int write_local(struct relay *r, struct sp_error *e)
 {
 	struct flow *f = &r->down;
+	const char *written_end;
 	ssize_t n;
 
 	if (r->o.editor) {
 		editor_print(r->o.editor, f->buf + f->start, flow_pending(f));
-		f->start = f->end;
+		flow_took(f, flow_pending(f));
 		return 0;
 	}
-	if (flow_splices(f))
+	if (flow_splices(f)) {
 		n = splice_out(f, r->out.fd, r->one_way);
-	else if ((n = io_local_write(&r->out, f->buf + f->start, flow_pending(f))) > 0)
-		f->start += (size_t)n;
+		written_end = f->buf + f->start;	/* what bounce_out wrote */
+	} else {
+		n = io_local_write(&r->out, f->buf + f->start, flow_pending(f));
+		written_end = f->buf + f->start + (n > 0 ? n : 0);
+		if (n > 0)
+			flow_took(f, (size_t)n);
+	}
 	/* Data without its "\n" leaves the line open: an event line on the
 	 * same terminal ends it first, instead of gluing onto it. */
 	if (n > 0 && r->out_shares_stderr)
-		trace_note_open_line(f->buf[f->start - 1] != '\n');
+		trace_note_open_line(written_end[-1] != '\n');
 	if (n < 0 && nothing_now(r, STUCK_OUT))
 		return 0;
 	if (n < 0) {

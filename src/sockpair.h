@@ -447,12 +447,14 @@ struct sp_cmd {
 
 extern const struct sp_cmd *const sp_commands[];
 const struct sp_cmd *cmd_find(const char *name);
+const struct sp_cmd *cmd_find_or_fail(const char *name);
 void cmd_print_usage(FILE *out);
 void cmd_print_help(const struct sp_cmd *cmd, FILE *out);
 int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv);
 void cmd_no_more_arguments(int argc, char **argv);
 const char *cmd_server_port(const char *arg);
 unsigned cmd_client_port(const char *arg);
+bool cmd_is_service(const char *name);
 const char *cmd_unix_path(const char *arg);
 int cmd_parse_backlog(const char *arg);
 void cmd_set_family(int *family, int c);

@@ -60,6 +60,18 @@ load helpers
 	assert_usage_error "sockpair: unknown command 'nosuch'"
 }
 
+@test "cli: an unknown command close to a known one names it" {
+	run --separate-stderr sp conect 127.0.0.1 1
+	assert_usage_error "sockpair: unknown command 'conect'; did you mean 'connect'?"
+	run --separate-stderr sp pari
+	assert_usage_error "sockpair: unknown command 'pari'; did you mean 'pair'?"
+	run --separate-stderr sp help talkbak
+	assert_usage_error "sockpair: help: unknown command 'talkbak'; did you mean 'talkback'?"
+	# Too far from every name, or too short to tell: no guess.
+	run --separate-stderr sp ls
+	assert_usage_error "sockpair: unknown command 'ls'"
+}
+
 @test "cli: an unknown global option is a usage error" {
 	run --separate-stderr sp --bogus pair
 	assert_usage_error "sockpair: unrecognized option '--bogus'"

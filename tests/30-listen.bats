@@ -163,6 +163,21 @@ client 3"
 	[[ "$(err)" =~ connection\ from\ \(unnamed\)\ \(pid\ [0-9]+,\ uid\ [0-9]+,\ gid\ [0-9]+\) ]]
 }
 
+@test "listen: -U binds under the name given, as ss -xl and /proc/net/unix show it" {
+	local sock=$BATS_TEST_TMPDIR/named.sock
+	start_listen -U "$sock"
+	run -0 ss -Hxlp
+	assert_line --regexp "^u_str +LISTEN .* $sock .*pid=$LISTEN_SP,"
+	grep -q " $sock\$" /proc/net/unix || fail "$sock not in /proc/net/unix"
+	kill "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	# A relative name stays relative, as socat's does.
+	cd "$BATS_TEST_TMPDIR"
+	start_listen -U rel.sock
+	run -0 ss -Hxlp
+	assert_line --regexp "^u_str +LISTEN .* rel\.sock .*pid=$LISTEN_SP,"
+}
+
 @test "listen: -U @NAME listens in the abstract namespace" {
 	local name=@sockpair-test-$$-$BATS_TEST_NUMBER
 	start_listen -U "$name"
@@ -368,10 +383,27 @@ start_socat_unix() {
 	assert_usage_error "sockpair: listen: -4 and -6 cannot be combined"
 	run --separate-stderr sp listen -U /tmp/x -p 5
 	assert_usage_error "sockpair: listen: -U listens on a UNIX socket; -p, -a, -4 and -6 do not apply"
-	run --separate-stderr sp listen stray
-	assert_usage_error "sockpair: listen: unexpected argument 'stray'"
+	run --separate-stderr sp listen -p 0 1
+	assert_usage_error "sockpair: listen: unexpected argument '1' (-p gave the port already)"
+	run --separate-stderr sp listen -U /tmp/x 80
+	assert_usage_error "sockpair: listen: -U listens on a UNIX socket; a PORT does not apply"
+	run --separate-stderr sp listen 1 2
+	assert_usage_error "sockpair: listen: unexpected argument '2'"
 	run --separate-stderr sp listen -U "/tmp/$(printf 'x%.0s' {1..120})"
 	[ "$status" -eq 2 ]
+}
+
+@test "listen: a PORT standing alone is -p PORT, as nc -l 8080 takes it" {
+	local port
+	port=$(closed_port)
+	start_listen -a 127.0.0.1 "$port"
+	assert_equal "$LISTEN_PORT" "$port"
+	printf 'by the port alone\n' | timeout 10 nc -N 127.0.0.1 "$port"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/listen.out")" "by the port alone"
+	run --separate-stderr sp listen nosuchservice
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sockpair: listen: getservbyname(nosuchservice): Servname not supported for ai_socktype"
 }
 
 @test "listen: socat as the client over a UNIX path and over IPv6" {
@@ -409,6 +441,21 @@ start_socat_unix() {
 	wait_for_line "$BATS_TEST_TMPDIR/client.got" '^answer$'
 	tmux_wait_for "^closed 127\\.0\\.0\\.1:[0-9]+\$"
 	tmux_wait_for '^exit=0$'
+	tmux_stop
+}
+
+@test "listen: on a terminal, the prompt goes with the client: no stray '> ' line" {
+	tmux_start "bash --norc --noprofile"
+	tmux_send "PS1='$ '; export XDG_STATE_HOME='$BATS_TEST_TMPDIR/state'" Enter
+	tmux_send "'$SOCKPAIR' listen; echo \"exit=\$?\"" Enter
+	tmux_wait_for '^listening on 127\.0\.0\.1:[0-9]+$'
+	local port
+	port=$(tmux_screen | sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' | head -1)
+	run -0 timeout 5 bash -c "printf 'bye\n' | nc -N 127.0.0.1 $port"
+	tmux_wait_for '^exit=0$'
+	# The event, then straight the shell's next line.
+	run -0 bash -c "tmux -S '$TMUX_SOCKET' capture-pane -p -t test | grep -A1 -E '^closed 127'"
+	assert_line --index 1 'exit=0'
 	tmux_stop
 }
 

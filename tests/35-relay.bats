@@ -68,13 +68,17 @@ start_listen_with_env() {
 }
 
 @test "relay: from a pipe into a pipe, both ways at once" {
-	head -c 16M /dev/urandom >"$BATS_TEST_TMPDIR/down"
-	LISTEN_IN=$BATS_TEST_TMPDIR/down start_listen
-	cat "$BATS_TEST_TMPDIR/data" | timeout 30 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" 3>&- |
+	# The side whose input ends first makes the other end (SPEC: once the
+	# peer has closed its sending side, what stdin holds then is sent).
+	# connect's pipe, four times smaller, ends first; listen's stdin, a
+	# regular file, then still sends all the rest of it.
+	head -c 16M /dev/urandom >"$BATS_TEST_TMPDIR/up"
+	LISTEN_IN=$BATS_TEST_TMPDIR/data start_listen
+	cat "$BATS_TEST_TMPDIR/up" | timeout 30 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" 3>&- |
 		sha256sum >"$BATS_TEST_TMPDIR/client.sum"
 	wait_exit "$LISTEN_PID"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/client.sum")" "$(sha256sum <"$BATS_TEST_TMPDIR/down")"
-	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/listen.out")" "$WANT"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/client.sum")" "$WANT"
+	assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/listen.out")" "$(sha256sum <"$BATS_TEST_TMPDIR/up")"
 }
 
 @test "relay: --crlf on bulk data rewrites exactly the bare line ends" {

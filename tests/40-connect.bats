@@ -190,6 +190,11 @@ sockpair: connect: recvfrom(127.0.0.1:$port): Connection refused"
 	assert_usage_error "sockpair: connect: -U connects to a UNIX socket; HOST and PORT do not apply"
 	run --separate-stderr sp connect -4 -6 h 1
 	assert_usage_error "sockpair: connect: -4 and -6 cannot be combined"
+	# nc's habit, PORT HOST: a number for a host and a name that is no service.
+	run --separate-stderr sp connect 8080 localhost
+	assert_usage_error "sockpair: connect: 'localhost' is not a port; did you mean 'connect localhost 8080'?"
+	run --separate-stderr sp connect -z 22 localhost
+	assert_usage_error "sockpair: connect: 'localhost' is not a port; did you mean 'connect localhost 22'?"
 }
 
 @test "connect: timeouts past a day and bad UNIX paths are usage errors" {

@@ -33,7 +33,7 @@ teardown() {
 	assert_output 2
 }
 
-@test "zero-io: a range and a list, in port order, exit of the first failure" {
+@test "zero-io: a range and a list, in the order given, exit of the first failure" {
 	start_nc_server
 	local closed
 	closed=$(closed_port)
@@ -48,6 +48,26 @@ teardown() {
 	assert_equal "${#lines[@]}" 300
 	assert_line --index 0 --regexp "^127\\.0\\.0\\.1 $low (open|refused)"
 	assert_line --index 299 --regexp "^127\\.0\\.0\\.1 $high (open|refused)"
+}
+
+@test "zero-io: with --json each check is an object on stdout, in the order given" {
+	start_nc_server
+	local closed sock=$BATS_TEST_TMPDIR/s.sock
+	closed=$(closed_port)
+	run -4 --separate-stderr sp --json connect -z 127.0.0.1 "$closed,$NC_PORT"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/checks"
+	run -0 jq -s -c 'map([.host, .port, .state, (.ms | type)])' "$BATS_TEST_TMPDIR/checks"
+	assert_output "[[\"127.0.0.1\",$closed,\"refused\",\"null\"],[\"127.0.0.1\",$NC_PORT,\"open\",\"number\"]]"
+	# stderr has the events, the start first; stdout has only the checks.
+	run -0 jq -r -s 'map(.event) | join(" ")' <<<"$stderr"
+	assert_output "start"
+	start_listen -U "$sock"
+	run -0 --separate-stderr sp --json connect -z -U "$sock"
+	run -0 jq -c '[.path, .state, (.ms >= 0)]' <<<"$output"
+	assert_output "[\"$sock\",\"open\",true]"
+	run -4 --separate-stderr sp --json connect -z -U "$BATS_TEST_TMPDIR/none.sock"
+	run -0 jq -c '[.path, .state]' <<<"$output"
+	assert_output "[\"$BATS_TEST_TMPDIR/none.sock\",\"refused\"]"
 }
 
 @test "zero-io: a port that never answers times out within -w, exit 5" {

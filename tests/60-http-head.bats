@@ -123,6 +123,20 @@ start_nginx() {
 	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/request")" $'HEAD /other HTTP/1.1\r'
 }
 
+@test "http-head: HOST PORT, as connect takes them; the port said twice is a usage error" {
+	start_http_peer record "$BATS_TEST_TMPDIR/request"
+	run -0 --separate-stderr sp http-head 127.0.0.1 "$PEER_PORT"
+	wait_exit "$PEER_PID"
+	assert_line --index 0 --regexp '^HTTP/1\.[01] '
+	assert_equal "$(sed -n 's/\r$//; s/^Host: //p' "$BATS_TEST_TMPDIR/request")" "127.0.0.1:$PEER_PORT"
+	run --separate-stderr sp http-head -p 81 h 82
+	assert_usage_error "sockpair: http-head: unexpected argument '82' (-p gave the port already)"
+	run --separate-stderr sp http-head http://h:81/ 82
+	assert_usage_error "sockpair: http-head: unexpected argument '82' (the URL gave the port already)"
+	run --separate-stderr sp http-head h 0
+	assert_usage_error "sockpair: http-head: invalid port '0' (1 to 65535)"
+}
+
 @test "http-head: a head sent a byte at a time arrives whole (PHP cut it short)" {
 	start_http_peer trickle
 	run -0 --separate-stderr sp http-head -q "127.0.0.1:$PEER_PORT"
@@ -233,8 +247,8 @@ sockpair: http-head: connect(127.0.0.1:$port): Connection refused"
 	assert_usage_error "sockpair: http-head: invalid port '0' (1 to 65535)"
 	run --separate-stderr sp http-head
 	assert_usage_error "sockpair: http-head: missing HOST or URL"
-	run --separate-stderr sp http-head a b
-	assert_usage_error "sockpair: http-head: unexpected argument 'b'"
+	run --separate-stderr sp http-head a 1 c
+	assert_usage_error "sockpair: http-head: unexpected argument 'c'"
 }
 
 @test "http-head: a stdout that cannot take the head is an error, exit 1" {

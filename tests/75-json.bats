@@ -42,6 +42,17 @@ received 4142436465663132330a"
 	run -0 jq -s -e 'map(select(.pid != null)) | length > 0 and all(.pid > 0)' "$BATS_TEST_TMPDIR/err"
 }
 
+@test "json: a command with nothing else to say still prints its one start event" {
+	local cmd
+	for cmd in pair fork-echo; do
+		run -0 --separate-stderr sp --json "$cmd"
+		printf '%s\n' "$stderr" >"$BATS_TEST_TMPDIR/err"
+		assert_json_lines "$BATS_TEST_TMPDIR/err" "$cmd"
+		run -0 jq -s -c 'map(.event)' "$BATS_TEST_TMPDIR/err"
+		assert_output '["start"]'
+	done
+}
+
 @test "json: a refused connect is an error event with status 4 and ECONNREFUSED" {
 	local port
 	port=$(closed_port)

@@ -97,6 +97,26 @@ throughput_alone() {
 	assert_latency_row "${lines[2]}" tcp 1048576
 }
 
+@test "bench: the warm-up of large messages is bounded by its bytes (64 MiB), not by a count" {
+	# 16 MiB seqpacket messages: one write each.  The warm-up is 4 round
+	# trips (64 MiB), where a tenth of the count, 10 at least, was 10.
+	run -0 --separate-stderr sp -q --trace bench --via socketpair-seqpacket --mode latency \
+		--size 16M --count 2
+	run grep -cE '^write\(' <<<"$stderr"
+	assert_output 6
+}
+
+@test "bench: a rate under 100 a second keeps its fraction, in the table and in JSON" {
+	run -0 --separate-stderr sp -q bench --via socketpair --mode throughput --size 256M --time 0.3
+	local rate
+	rate=$(awk 'NR == 2 { print $4 }' <<<"$output")
+	[[ "$rate" =~ ^[0-9]+\.[0-9]{2}$ ]] || fail "msg/s is '$rate': $output"
+	[ "$rate" != "0.00" ] || fail "msg/s rounds to nothing: $output"
+	run -0 --separate-stderr sp -q --json bench --via socketpair --mode latency --size 256M --count 2
+	jq -e '.rt_per_s > 0 and .rt_per_s < 100 and .rt_per_s != (.rt_per_s | floor)' <<<"$output" ||
+		fail "rt_per_s: $output"
+}
+
 @test "bench: a size over a datagram's limit is capped, and says so" {
 	run -0 --separate-stderr sp bench --via udp --size 1M --mode latency --count 20
 	assert_latency_row "${lines[1]}" udp 65507

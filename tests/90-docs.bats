@@ -278,3 +278,68 @@ share/zsh/site-functions/neighbour"
 		grep -qE -- "-l $opt( |\$)" "$ROOT/completions/sockpair.fish" || fail "fish completion lacks --$opt"
 	done
 }
+
+# The README's example for a command line, as shown: the lines after
+# "    $ CMDLINE" up to the next prompt or the end of the block, without the
+# indent.  A last line "..." says the rest is left out.
+readme_example() {
+	CMDLINE="    \$ $1" awk '
+		$0 == ENVIRON["CMDLINE"] { on = 1; next }
+		on && (/^    \$ / || !/^    /) { exit }
+		on { print substr($0, 5) }' "$ROOT/README.md"
+}
+
+# Numbers (pids, times, ports) vary from run to run; the rest may not.
+numbers_as_n() {
+	sed -E 's/[0-9]+/N/g'
+}
+
+@test "docs: the README's examples print what the README shows" {
+	local cmd shown got n
+	local examples=(
+		"sockpair pair"
+		"sockpair pair -d inet"
+		"sockpair pair -d inet --emulate --raw"
+		"sockpair --trace pair --raw"
+		"sockpair pair --info -t seqpacket"
+		"sockpair pair --size 1G"
+		"sockpair fork-echo"
+		"sockpair fork-echo --style stream"
+		"printf 'hello\\nworld\\n' | sockpair fork-echo -i"
+		"sockpair -x --stats pair"
+	)
+	for cmd in "${examples[@]}"; do
+		shown=$(readme_example "$cmd")
+		[ -n "$shown" ] || fail "README has no example '$cmd'"
+		got=$(cd "$BATS_TEST_TMPDIR" && sockpair() { "$SOCKPAIR" "$@"; } && eval "$cmd" 2>&1 || true)
+		if [ "${shown##*$'\n'}" = "..." ]; then
+			shown=${shown%$'\n'...}
+			got=$(head -n "$(wc -l <<<"$shown")" <<<"$got")
+		fi
+		assert_equal "$(numbers_as_n <<<"$got")" "$(numbers_as_n <<<"$shown")"
+	done
+}
+
+# The man page's EXAMPLES as rendered, the lines after "$ CMDLINE" up to
+# the next prompt or a blank line, without their indent.
+man_example() {
+	MANWIDTH=200 man -l "$MAN" 2>/dev/null | col -b |
+		sed -n '/^EXAMPLES/,/^DIAGNOSTICS/p' |
+		CMDLINE="\$ $1" awk '
+			{ line = $0; sub(/^[ \t]+/, "", line) }
+			line == ENVIRON["CMDLINE"] { on = 1; next }
+			on && (line ~ /^\$ / || line == "") { exit }
+			on { print line }'
+}
+
+@test "docs: the man page's examples print what the man page shows" {
+	local cmd shown got
+	for cmd in "sockpair pair" "sockpair pair -d inet" "sockpair pair -d inet --emulate --raw" \
+		"sockpair fork-echo" "sockpair fork-echo --style stream" "sockpair pair --size 1G" \
+		"sockpair --trace pair --raw"; do
+		shown=$(man_example "$cmd")
+		[ -n "$shown" ] || fail "the man page has no example '$cmd'"
+		got=$(cd "$BATS_TEST_TMPDIR" && sockpair() { "$SOCKPAIR" "$@"; } && eval "$cmd" 2>&1 || true)
+		assert_equal "$(numbers_as_n <<<"$got")" "$(numbers_as_n <<<"$shown")"
+	done
+}
