@@ -190,16 +190,9 @@ static void parse_bench_options(int argc, char **argv, struct bench_opts *o)
 		case OPT_SIZE: for_each_item(optarg, add_size, o); break;
 		case OPT_MODE: parse_mode(optarg, o); break;
 		case OPT_CPUS: parse_cpus(optarg, o); break;
-		case OPT_COUNT:
-			if (parse_uint(optarg, COUNT_MAX, &o->count) < 0 || o->count == 0)
-				usage_error("invalid count '%s' (1 to %d)", optarg, COUNT_MAX);
-			break;
+		case OPT_COUNT: o->count = cmd_count(optarg, COUNT_MAX, "count", ""); break;
 		case OPT_BUFFER: parse_buffer(optarg, o); break;
-		case OPT_TIME:
-			if (parse_seconds(optarg, &o->time_ms) < 0)
-				usage_error("invalid time '%s' (seconds, above 0 and at most 86400)",
-					    optarg);
-			break;
+		case OPT_TIME: o->time_ms = cmd_seconds_ms(optarg, "time"); break;
 		}
 	}
 	cmd_no_more_arguments(argc, argv);
@@ -214,16 +207,9 @@ static void parse_bench_options(int argc, char **argv, struct bench_opts *o)
 
 static int pin_to(int cpu, struct sp_error *e)
 {
-	cpu_set_t set;
-	int r;
-
 	if (cpu < 0)
 		return 0;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	r = sched_setaffinity(0, sizeof(set), &set);
-	trace_ret(r, "sched_setaffinity(0, [%d])", cpu);
-	if (r < 0)
+	if (sys_pin_cpu(cpu) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "sched_setaffinity(0, [%d])", cpu);
 	return 0;
 }
@@ -236,17 +222,14 @@ static int pin_to(int cpu, struct sp_error *e)
  */
 static int plan_cpus(struct bench_opts *o, struct sp_error *e)
 {
-	cpu_set_t set;
-	int found[2] = { -1, -1 }, n = 0;
+	int found[2] = { -1, -1 }, n;
 
 	o->cpu[0] = o->cpu[1] = -1;
 	if (o->cpus == CPUS_ANY)
 		return 0;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+	n = sys_allowed_cpus(found, 2);
+	if (n < 0)
 		return fail_errno(e, SP_FAILURE, errno, "sched_getaffinity(0)");
-	for (int cpu = 0; cpu < CPU_SETSIZE && n < 2; cpu++)
-		if (CPU_ISSET(cpu, &set))
-			found[n++] = cpu;
 	if (o->cpus == CPUS_SPLIT && n < 2)
 		return fail(e, SP_FAILURE, "sched_getaffinity(0): only CPU %d may be used here "
 			    "(taskset, cpuset); --cpus split needs two: use same or any",
@@ -615,30 +598,15 @@ static int ping_pong(const struct row *row, const struct end *end, char *buf,
 	return 0;
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The nearest-rank percentile: the smallest sample with q of them at or below it. */
-static double percentile(const double *sorted, unsigned long n, double q)
-{
-	unsigned long rank = (unsigned long)(q * (double)n + 0.999999);
-
-	return sorted[rank == 0 ? 0 : rank > n ? n - 1 : rank - 1];
-}
-
 static void summarize_latency(double *samples, unsigned long n, double elapsed,
 			      struct latency_result *r)
 {
 	static const double q[4] = { 0.50, 0.90, 0.99, 0.999 };
 	double sum = 0;
 
-	qsort(samples, n, sizeof(*samples), compare_doubles);
+	samples_sort(samples, n);
 	for (int i = 0; i < 4; i++)
-		r->pct[i] = percentile(samples, n, q[i]);
+		r->pct[i] = samples_percentile(samples, n, q[i]);
 	r->pct[4] = samples[n - 1];
 	for (unsigned long i = 0; i < n; i++)
 		sum += samples[i];

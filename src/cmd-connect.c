@@ -237,12 +237,13 @@ static struct scan_port *parse_port_list(const char *list, size_t *n)
 		out_of_memory();
 	/* Not strtok(): it would skip an empty item, which is a mistake to say. */
 	for (item = copy; item; item = next) {
-		char *dash = strchr(item, '-');
+		char *dash;
 		unsigned low, high;
 
 		next = strchr(item, ',');
 		if (next)
 			*next++ = '\0';
+		dash = strchr(item, '-');	/* this item's, now that it ends at its comma */
 		if (!item[0])
 			usage_error("invalid port list '%s' (an empty item)", list);
 		if (dash)

@@ -86,10 +86,7 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case 'w': o->timeout_ms = cmd_seconds_ms(optarg, "timeout"); break;
 		case OPT_TIMING: o->timing = true; break;
-		case 'n':
-			if (parse_uint(optarg, 1000000, &o->count) < 0 || o->count == 0)
-				usage_error("invalid count '%s' (1 to 1000000)", optarg);
-			break;
+		case 'n': o->count = cmd_count(optarg, 1000000, "count", ""); break;
 		case 'i':
 			o->interval_ms = strcmp(optarg, "0") == 0 ? 0 : cmd_seconds_ms(optarg, "interval");
 			break;
@@ -116,11 +113,9 @@ static void mark(struct attempt *a, enum phase p)
 /* The manual's getservbyname('www', 'tcp'), and 80 where /etc/services lacks it. */
 static unsigned www_port(void)
 {
-	const struct servent *s = getservbyname("www", "tcp");
-	unsigned port = s ? ntohs((uint16_t)s->s_port) : 80;
+	unsigned port = sys_getservbyname("www", "tcp");
 
-	trace_call(s ? "80" : "NULL (80 assumed)", "getservbyname(\"www\", \"tcp\")");
-	return port;
+	return port ? port : 80;
 }
 
 static void format_request(const struct http_head_opts *o, unsigned port, char *buf,
@@ -402,21 +397,6 @@ struct tally {
 	double *ms[PHASES];	/* each phase of each request that succeeded */
 };
 
-static int compare_doubles(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The nearest-rank percentile of sorted v[0..n). */
-static double percentile(const double *v, unsigned long n, double p)
-{
-	unsigned long rank = (unsigned long)(p * (double)n + 0.999999);
-
-	return v[rank ? rank - 1 : 0];
-}
-
 static void report_request(unsigned long k, const struct attempt *at, const struct sp_error *e)
 {
 	char line[768];
@@ -444,11 +424,11 @@ static void report_request(unsigned long k, const struct attempt *at, const stru
 
 static void sort_phase(double *v, unsigned long n, double q[5])
 {
-	qsort(v, n, sizeof(*v), compare_doubles);
+	samples_sort(v, n);
 	q[0] = v[0];
-	q[1] = percentile(v, n, 0.5);
-	q[2] = percentile(v, n, 0.9);
-	q[3] = percentile(v, n, 0.99);
+	q[1] = samples_percentile(v, n, 0.5);
+	q[2] = samples_percentile(v, n, 0.9);
+	q[3] = samples_percentile(v, n, 0.99);
 	q[4] = v[n - 1];
 }
 
@@ -563,7 +543,8 @@ static int cmd_http_head_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_http_head_entry = {
 	.name = "http-head",
-	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] HOST [PORT] | URL",
+	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] "
+		    "HOST [PORT] | URL",
 	.summary = "Send an HTTP HEAD request and print the response head, like curl -I",
 	.options = http_head_options,
 	.notes = "  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT][/PATH]\n",

@@ -133,17 +133,13 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case OPT_MAX_CLIENTS:
-			if (parse_uint(optarg, 1000000, &o->max_clients) < 0 || o->max_clients == 0)
-				usage_error("invalid --max-clients '%s' (1 to 1000000)", optarg);
+			o->max_clients = cmd_count(optarg, 1000000, "--max-clients", "");
 			break;
 		case OPT_MAX_LINE:
-			if (parse_uint(optarg, 1024 * 1024, &o->max_line) < 0 || o->max_line == 0)
-				usage_error("invalid --max-line '%s' (1 to 1048576 bytes)", optarg);
+			o->max_line = cmd_count(optarg, 1024 * 1024, "--max-line", " bytes");
 			break;
 		case OPT_IDLE_TIMEOUT:
-			if (parse_seconds(optarg, &o->idle_timeout_ms) < 0)
-				usage_error("invalid --idle-timeout '%s' (seconds, above 0 and at most 86400)",
-					    optarg);
+			o->idle_timeout_ms = cmd_seconds_ms(optarg, "--idle-timeout");
 			break;
 		}
 	}
@@ -189,19 +185,14 @@ static void queue_consume(struct byte_queue *q, size_t n)
 /* So that --max-clients is reachable: the soft limit up to the hard one. */
 static void raise_descriptor_limit(unsigned long max_clients)
 {
-	struct rlimit rl;
+	unsigned long long limit = 0;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (sys_raise_nofile(&limit) < 0 && limit == 0)
 		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		trace_ret(setrlimit(RLIMIT_NOFILE, &rl), "setrlimit(RLIMIT_NOFILE, %llu)",
-			  (unsigned long long)rl.rlim_cur);
-	}
 	/* The listener, epoll, the spare and stdio need a few of their own. */
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max_clients + 16)
+	if (limit < max_clients + 16)
 		report_note("descriptor limit %llu: fewer than --max-clients %lu can connect",
-			    (unsigned long long)rl.rlim_cur, max_clients);
+			    limit, max_clients);
 }
 
 static int open_spare(void)
@@ -700,7 +691,7 @@ static int serve(struct server *srv, struct sp_error *e)
 {
 	while (!srv->shutdown_requested && !proc_stopped_by()) {
 		if (proc_usr1_pending())
-			sys_report_connections();
+			stats_report_connections();
 		if (event_run_once(srv->loop, next_expiry(srv), e) < 0)
 			return -1;
 		if (srv->o->idle_timeout_ms >= 0)

@@ -318,34 +318,29 @@ void cmd_no_more_arguments(int argc, char **argv)
  * manual's example looks up www, tcp's first.  An unknown name is a name
  * resolution failure: the error line, exit 3.
  */
-static const struct servent *lookup_service(const char *name)
+static unsigned lookup_service(const char *name)
 {
-	const struct servent *s = getservbyname(name, "tcp");
-	char result[16];
+	unsigned port = sys_getservbyname(name, "tcp");
 
-	if (!s)
-		s = getservbyname(name, "udp");
-	snprintf(result, sizeof(result), "%u", s ? ntohs((uint16_t)s->s_port) : 0);
-	trace_call(s ? result : "NULL", "getservbyname(\"%s\", \"tcp\")", name);
-	return s;
+	return port ? port : sys_getservbyname(name, "udp");
 }
 
 /* Whether a name is a service /etc/services knows, for a port. */
 bool cmd_is_service(const char *name)
 {
-	return lookup_service(name) != NULL;
+	return lookup_service(name) != 0;
 }
 
 static unsigned service_port(const char *name)
 {
-	const struct servent *s = lookup_service(name);
+	unsigned port = lookup_service(name);
 
 	/* Name resolution's reason is gai_strerror()'s (SPEC), as getaddrinfo()
 	 * would give it for this name. */
-	if (!s)
+	if (!port)
 		exit(report_error(SP_RESOLVE, "getservbyname(%s): %s", name,
 				  gai_strerror(EAI_SERVICE)));
-	return ntohs((uint16_t)s->s_port);
+	return port;
 }
 
 /* A port as typed: a service name (it starts with a letter), or digits in
@@ -402,6 +397,19 @@ void cmd_set_family(int *family, int c)
 	if (*family != AF_UNSPEC)
 		usage_error("-4 and -6 cannot be combined");
 	*family = c == '4' ? AF_INET : AF_INET6;
+}
+
+/*
+ * A count of things, 1 to max, for the option named what ("count",
+ * "--max-line"), unit after the range (" bytes"); else a usage error.
+ */
+unsigned long cmd_count(const char *arg, unsigned long max, const char *what, const char *unit)
+{
+	unsigned long n;
+
+	if (parse_uint(arg, max, &n) < 0 || n == 0)
+		usage_error("invalid %s '%s' (1 to %lu%s)", what, arg, max, unit);
+	return n;
 }
 
 /*

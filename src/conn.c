@@ -344,16 +344,29 @@ bool conn_wants_stats(int fd)
 	return conn_stats && c && worth_a_summary(c);
 }
 
-/* fd is being closed: its summary (v: the kernel's view, or NULL), then
- * the state is forgotten. */
-void conn_closing(int fd, const struct conn_view *v)
+static conn_viewer *viewer;
+
+/* Who reads the kernel's view of a closing connection (stats.c): above us. */
+void conn_set_viewer(conn_viewer *f)
+{
+	viewer = f;
+}
+
+/* fd is being closed: its summary, with the kernel's view while the
+ * socket still has one, then the state is forgotten. */
+void conn_closing(int fd)
 {
 	struct conn *c = socket_of(fd);
+	struct conn_view v;
 
 	if (!c)
 		return;
-	if (conn_wants_stats(fd))
-		print_stats(c, ending(c), v);
+	if (conn_wants_stats(fd)) {
+		memset(&v, 0, sizeof(v));
+		if (viewer)
+			viewer(fd, &v);
+		print_stats(c, ending(c), &v);
+	}
 	c->open = false;
 }
 

@@ -9,12 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vformat(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	if (vsnprintf(buf, size, fmt, ap) < 0)
-		snprintf(buf, size, "(unprintable)");
-}
-
 /* A failure with no errno behind it: "CALL(DETAILS): why" as given.  Returns -1. */
 int fail(struct sp_error *e, int status, const char *fmt, ...)
 {
@@ -23,7 +17,7 @@ int fail(struct sp_error *e, int status, const char *fmt, ...)
 	e->status = status;
 	e->err = 0;
 	va_start(ap, fmt);
-	vformat(e->text, sizeof(e->text), fmt, ap);
+	text_vformat(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -37,7 +31,7 @@ int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
 	e->status = status;
 	e->err = err;
 	va_start(ap, fmt);
-	vformat(e->text, sizeof(e->text), fmt, ap);
+	text_vformat(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
 	used = strlen(e->text);
 	snprintf(e->text + used, sizeof(e->text) - used, ": %s", strerror(err));

@@ -68,6 +68,7 @@ int main(int argc, char **argv)
 	fill_standard_descriptors();
 	io_trace_stdout_on_socket();
 	clock_mark_start();
+	conn_set_viewer(stats_kernel_view);
 	trace_set_writer(report_raw);
 
 	/* A peer that goes away is an event to report, not a reason to die. */

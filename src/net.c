@@ -32,15 +32,6 @@ static int connect_status(int err)
 	}
 }
 
-static const char *triple(int domain, int type, int protocol, char *buf, size_t size)
-{
-	char d[16], t[16];
-
-	snprintf(buf, size, "%s, %s, %d", parse_domain_name(domain, d, sizeof(d)),
-		 parse_type_name(type, t, sizeof(t)), protocol);
-	return buf;
-}
-
 /* socketpair(); -1 and *e on failure. */
 int net_socketpair(int domain, int type, int protocol, int fds[2], struct sp_error *e)
 {
@@ -48,7 +39,7 @@ int net_socketpair(int domain, int type, int protocol, int fds[2], struct sp_err
 
 	if (sys_socketpair(domain, type, protocol, fds) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "socketpair(%s)",
-				  triple(domain, type, protocol, args, sizeof(args)));
+				  parse_socket_triple(domain, type, protocol, args, sizeof(args)));
 	return 0;
 }
 
@@ -59,7 +50,7 @@ static int open_socket(int domain, int type, int protocol, struct sp_error *e)
 
 	if (fd < 0)
 		return fail_errno(e, SP_FAILURE, errno, "socket(%s)",
-				  triple(domain, type, protocol, args, sizeof(args)));
+				  parse_socket_triple(domain, type, protocol, args, sizeof(args)));
 	return fd;
 }
 
@@ -561,7 +552,7 @@ int net_accept(int lfd, char *peer, size_t size, struct sp_error *e)
 		/* SIGUSR1 is answered when it comes, with what is open now,
 		 * not by a connection accepted later. */
 		if (proc_usr1_pending())
-			sys_report_connections();
+			stats_report_connections();
 	}
 	if (fd < 0)
 		return fail_errno(e, SP_FAILURE, errno, "accept4(%d)", lfd);

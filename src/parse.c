@@ -236,3 +236,28 @@ const char *parse_type_name(int type, char *buf, size_t size)
 {
 	return name_of(types, type, buf, size);
 }
+
+/* socket()'s three arguments as strace shows them: "AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0". */
+const char *parse_socket_triple(int domain, int type, int protocol, char *buf, size_t size)
+{
+	char d[16], t[64];
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	snprintf(t, sizeof(t), "%s%s%s", parse_type_name(base, d, sizeof(d)),
+		 type & SOCK_NONBLOCK ? "|SOCK_NONBLOCK" : "",
+		 type & SOCK_CLOEXEC ? "|SOCK_CLOEXEC" : "");
+	snprintf(buf, size, "%s, %s, %d", parse_domain_name(domain, d, sizeof(d)), t, protocol);
+	return buf;
+}
+
+/* How a child ended, from waitpid()'s status: "exited with status 1". */
+void parse_wait_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "stopped with status 0x%x", status);
+}

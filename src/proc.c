@@ -21,46 +21,30 @@ pid_t proc_fork(struct sp_error *e)
 	fflush(NULL);	/* or both processes would print what stdio held */
 	report_share_stderr();
 	trace_start();
-	pid = fork();
+	pid = sys_fork();
 	if (pid == 0) {
 		trace_set_child();
 		conn_set_child();
 		return 0;
 	}
-	trace_ret(pid, "fork()");
 	if (pid < 0)
 		return fail_errno(e, SP_FAILURE, errno, "fork()");
 	return pid;
 }
 
-static void describe_status(int status, char *buf, size_t size)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else
-		snprintf(buf, size, "stopped with status 0x%x", status);
-}
-
 /* Waits for pid; 0 if it exited 0, otherwise -1 and *e saying how it ended. */
 int proc_wait(pid_t pid, struct sp_error *e)
 {
-	char how[96], result[128];
+	char how[96];
 	int status;
 	pid_t r;
 
 	do
-		r = waitpid(pid, &status, 0);
+		r = sys_waitpid(pid, &status);
 	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		trace_ret(-1, "waitpid(%d)", (int)pid);
+	if (r < 0)
 		return fail_errno(e, SP_FAILURE, errno, "waitpid(%d)", (int)pid);
-	}
-	describe_status(status, how, sizeof(how));
-	snprintf(result, sizeof(result), "%d (%s)", (int)r, how);
-	trace_call(result, "waitpid(%d)", (int)pid);
+	parse_wait_status(status, how, sizeof(how));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	return fail(e, SP_FAILURE, "child %d %s", (int)pid, how);
@@ -93,7 +77,7 @@ void proc_kill(pid_t pid)
 {
 	struct sp_error ignored;
 
-	trace_ret(kill(pid, SIGKILL), "kill(%d, SIGKILL)", (int)pid);
+	(void)sys_kill(pid, SIGKILL);
 	(void)proc_wait(pid, &ignored);
 }
 

@@ -2,7 +2,9 @@
  * relay.c: the one relay loop behind listen, connect and fork-echo -i:
  * stdin to the peer and the peer to stdout, binary-safe, with half-close,
  * in the manner of OpenBSD nc's readwrite().  Its state is its own: callers
- * give options and a peer, and get a result.
+ * give options and a peer, and get a result.  The bytes move through two
+ * flows (flow.c), one each way; this file is the policy: when each side
+ * moves, framing (--crlf, datagrams, packets), the ends and the errors.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
@@ -14,22 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/*
- * Bytes going one way: read from one side, written to the other.  They wait
- * in buf, or, where both sides can splice(2), in a kernel pipe instead.
- */
-struct flow {
-	char *buf;
-	size_t start, end;	/* pending bytes in buf are buf[start..end) */
-	bool source_done;	/* end of file, or the source is gone */
-	int pipe[2];		/* splicing: the pipe; -1 when using buf only */
-	size_t in_pipe, pipe_size;
-	bool pipe_full;		/* splicing in met EAGAIN: wait for the pipe to drain */
-	bool bounce_out;	/* the sink cannot splice: pipe -> buf -> write() */
-	bool source_unspliced;	/* the source cannot splice: buf once the pipe drains */
-	bool sendfile;		/* a regular file to the peer: sendfile(2), no pipe, no buf */
-};
 
 struct relay {
 	struct relay_options o;
@@ -59,6 +45,7 @@ struct relay {
 	struct sys_control control;	/* on_control: what came beside the data */
 	bool detached;		/* on_control ended the relay (--attach) */
 	bool fds_sent;		/* send_fds have gone with the first bytes */
+	bool peer_sends_nothing;	/* peer_any open for writing only */
 };
 
 /* Moves that met EAGAIN wait for poll(), not for the next optimistic turn. */
@@ -72,189 +59,18 @@ static bool nothing_now(struct relay *r, unsigned move)
 	return errno == EAGAIN || errno == EINTR;
 }
 
-/* Large enough that a loopback connection moves at memory speed. */
-enum { RELAY_BUFFER = 256 * 1024 };
-
-/* A pipe's worth is what one splice() moves: more per call, fewer calls. */
-enum { SPLICE_PIPE = 1024 * 1024 };
-
 /* What one sendfile() is asked to move: as a splice pipe's worth. */
 enum { SENDFILE_CHUNK = 1024 * 1024 };
 
 /* The largest UDP payload over IPv4; longer lines go out in pieces. */
 enum { DATAGRAM_MAX = 65507 };
 
-static bool flow_splices(const struct flow *f)
-{
-	return f->pipe[0] >= 0;
-}
-
-static size_t flow_pending(const struct flow *f)
-{
-	return (flow_splices(f) ? f->in_pipe : 0) + f->end - f->start;
-}
-
-static size_t flow_room(const struct flow *f)
-{
-	if (flow_splices(f))
-		return f->source_unspliced || f->pipe_full ? 0 : f->pipe_size - f->in_pipe;
-	return RELAY_BUFFER - f->end;
-}
-
-/* n pending bytes have gone out; once all have, the buffer starts over. */
-static void flow_took(struct flow *f, size_t n)
-{
-	f->start += n;
-	if (f->start == f->end)
-		f->start = f->end = 0;
-}
-
-/* Moves the pending bytes to the front: the room after them is all there is. */
-static void flow_compact(struct flow *f)
-{
-	memmove(f->buf, f->buf + f->start, f->end - f->start);
-	f->end -= f->start;
-	f->start = 0;
-}
-
-static void flow_close_pipe(struct flow *f)
-{
-	if (f->pipe[0] >= 0) {
-		sys_close(f->pipe[0]);
-		sys_close(f->pipe[1]);
-	}
-	f->pipe[0] = f->pipe[1] = -1;
-	f->in_pipe = 0;
-	f->bounce_out = f->source_unspliced = f->pipe_full = false;
-}
-
-/* Forgets what is pending, for a peer that can no longer take it. */
-static void flow_discard(struct flow *f)
-{
-	f->start = f->end = 0;
-	flow_close_pipe(f);
-}
-
-/* A pipe for an empty flow; the flow stays on its buffer if none. */
-static void flow_start_splicing(struct flow *f)
-{
-	int size;
-
-	if (flow_splices(f) || f->end != f->start || sys_pipe(f->pipe) < 0)
-		return;
-	/* A smaller pipe still works: only the size it has counts. */
-	(void)sys_pipe_size(f->pipe[1], SPLICE_PIPE);
-	size = sys_pipe_size(f->pipe[1], 0);
-	if (size <= 0) {
-		flow_close_pipe(f);
-		return;
-	}
-	f->pipe_size = (size_t)size;
-}
-
-static ssize_t splice_between(int from, int to, size_t n, bool blocking)
-{
-	return sys_splice(from, to, n, SPLICE_F_MOVE | (blocking ? 0 : SPLICE_F_NONBLOCK));
-}
-
-/*
- * Splices from fd into the flow's pipe, returning as read() does.  A
- * source that cannot splice (EINVAL; gVisor says so at a file's end) stops
- * being read until the pipe drains, then the flow goes on with read(): the
- * caller sees EINTR, nothing moved, try again.
- */
-static ssize_t splice_in(struct flow *f, int fd, bool blocking)
-{
-	ssize_t n = splice_between(fd, f->pipe[1], flow_room(f), blocking);
-
-	if (n > 0)
-		f->in_pipe += (size_t)n;
-	/*
-	 * A pipe holds whole pages: with bytes in it, it can be full while
-	 * in_pipe is below its size.  Then EAGAIN is the pipe's, not the
-	 * source's, and input waits until some of the pipe goes out: asking
-	 * again at once would spin, since the source is ready all along.
-	 */
-	if (n < 0 && errno == EAGAIN && f->in_pipe > 0)
-		f->pipe_full = true;
-	if (n < 0 && errno == EINVAL) {
-		f->source_unspliced = true;
-		if (f->in_pipe == 0)
-			flow_close_pipe(f);
-		errno = EINTR;
-	}
-	return n;
-}
-
-/* A sink that cannot splice gets the pipe's bytes through the buffer. */
-static ssize_t bounce_out(struct flow *f, int fd)
-{
-	ssize_t n;
-
-	if (f->start == f->end && f->in_pipe) {
-		n = sys_read(f->pipe[0], f->buf, f->in_pipe < RELAY_BUFFER ? f->in_pipe : RELAY_BUFFER);
-		if (n < 0)
-			return -1;
-		f->in_pipe -= (size_t)n;
-		f->pipe_full = false;
-		f->start = 0;
-		f->end = (size_t)n;
-	}
-	n = sys_write(fd, f->buf + f->start, f->end - f->start);
-	if (n > 0)
-		f->start += (size_t)n;	/* the next refill starts it over */
-	return n;
-}
-
-/* Moves pending bytes out to fd, returning as write() does. */
-static ssize_t splice_out(struct flow *f, int fd, bool blocking)
-{
-	ssize_t n;
-
-	if (f->bounce_out)
-		return bounce_out(f, fd);
-	n = splice_between(f->pipe[0], fd, f->in_pipe, blocking);
-	if (n > 0) {
-		f->in_pipe -= (size_t)n;
-		f->pipe_full = false;
-	}
-	if (n < 0 && errno == EINVAL) {
-		f->bounce_out = true;
-		errno = EINTR;
-	}
-	if (f->in_pipe == 0 && f->source_unspliced)
-		flow_close_pipe(f);
-	return n;
-}
-
-static bool bare_newline(const char *p, size_t i, bool cr_before)
-{
-	return p[i] == '\n' && !(i ? p[i - 1] == '\r' : cr_before);
-}
-
-/*
- * Takes n new input bytes at up.end.  Under --crlf each "\n" not already
- * after a "\r" becomes "\r\n", expanding in place from the back; the
- * caller left room for one extra byte per byte (input_room).
- */
+/* Takes n new input bytes at up.end, framed for --crlf (see input_room). */
 static void add_input(struct relay *r, size_t n)
 {
 	struct flow *f = &r->up;
-	char *p = f->buf + f->end;
-	bool cr_before = r->last_was_cr;
-	size_t bare = 0;
 
-	if (r->o.crlf && n > 0) {
-		for (size_t i = 0; i < n; i++)
-			bare += bare_newline(p, i, cr_before);
-		r->last_was_cr = p[n - 1] == '\r';
-		for (size_t i = n, j = n + bare; j > i;) {
-			p[--j] = p[--i];
-			if (bare_newline(p, i, cr_before))
-				p[--j] = '\r';
-		}
-	}
-	f->end += n + bare;
+	f->end += r->o.crlf ? frame_crlf(f->buf + f->end, n, &r->last_was_cr) : n;
 }
 
 /* Whether the peer is read with recvmsg(), for what comes beside the data. */
@@ -329,7 +145,7 @@ static int read_local(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (flow_splices(&r->up))
-		n = splice_in(&r->up, r->in.fd, r->one_way);
+		n = flow_splice_in(&r->up, r->in.fd, r->one_way);
 	else
 		n = io_local_read(&r->in, r->up.buf + r->up.end, input_room(r));
 	if (n < 0 && nothing_now(r, STUCK_IN))
@@ -364,7 +180,6 @@ static size_t next_send(const struct relay *r)
 {
 	const struct flow *f = &r->up;
 	size_t n = flow_pending(f);
-	const char *nl;
 
 	if (f->sendfile)
 		return f->source_done ? 0 : SENDFILE_CHUNK;
@@ -372,12 +187,7 @@ static size_t next_send(const struct relay *r)
 		return n < r->o.packet_max ? n : r->o.packet_max;
 	if (!r->o.datagrams || flow_splices(f))
 		return n;
-	nl = memchr(f->buf + f->start, '\n', n);
-	if (nl)
-		n = (size_t)(nl + 1 - (f->buf + f->start));
-	else if (!f->source_done && n < DATAGRAM_MAX)
-		return 0;
-	return n < DATAGRAM_MAX ? n : DATAGRAM_MAX;
+	return frame_datagram(f->buf + f->start, n, DATAGRAM_MAX, f->source_done);
 }
 
 /*
@@ -386,7 +196,7 @@ static size_t next_send(const struct relay *r)
  * once per buffer's worth.  It is shorter than a datagram, so input then
  * has a datagram's room or more, "\r"s and all.
  */
-_Static_assert((RELAY_BUFFER - DATAGRAM_MAX) / 2 >= DATAGRAM_MAX, "a line grows to a datagram");
+_Static_assert((FLOW_BUFFER - DATAGRAM_MAX) / 2 >= DATAGRAM_MAX, "a line grows to a datagram");
 
 static void make_room_for_line(struct relay *r)
 {
@@ -437,7 +247,7 @@ static int write_peer(struct relay *r, struct sp_error *e)
 	if (r->up.sendfile)
 		w = sys_sendfile(r->peer_fd, r->in.fd, n);
 	else
-		w = spliced ? splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
+		w = spliced ? flow_splice_out(&r->up, r->peer_fd, r->one_way) : send_to_peer(r, n);
 	if (w < 0 && nothing_now(r, STUCK_PEER_OUT))
 		return 0;
 	if (w < 0 && r->up.sendfile && errno == EINVAL) {
@@ -537,8 +347,7 @@ static void peer_failed(struct relay *r, int err)
 		   peer_read_call(r), r->peer_name);
 	r->peer_failed = true;
 	r->down.source_done = true;
-	flow_discard(&r->up);
-	r->up.sendfile = false;
+	/* Input not yet sent stays for listen -k's next client; none goes here. */
 	r->peer_write_shut = true;
 }
 
@@ -552,7 +361,7 @@ static bool peer_any_ended(const struct relay *r)
 static int read_peer(struct relay *r, struct sp_error *e)
 {
 	bool spliced = flow_splices(&r->down);
-	ssize_t n = spliced ? splice_in(&r->down, r->peer_fd, r->one_way) : receive_from_peer(r);
+	ssize_t n = spliced ? flow_splice_in(&r->down, r->peer_fd, r->one_way) : receive_from_peer(r);
 
 	if (n < 0 && nothing_now(r, STUCK_PEER_IN))
 		return 0;
@@ -591,7 +400,7 @@ static int write_local(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (flow_splices(f)) {
-		n = splice_out(f, r->out.fd, r->one_way);
+		n = flow_splice_out(f, r->out.fd, r->one_way);
 		written_end = f->buf + f->start;	/* what bounce_out wrote */
 	} else {
 		n = io_local_write(&r->out, f->buf + f->start, flow_pending(f));
@@ -652,7 +461,7 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 	p[SLOT_PEER] = (struct pollfd){ .fd = r->peer_fd };
 	if (want_peer_data)
 		p[SLOT_PEER].events |= POLLIN;
-	if (next_send(r) > 0 && can_send)
+	if (next_send(r) > 0 && can_send && !r->peer_write_shut)
 		p[SLOT_PEER].events |= POLLOUT;
 	/*
 	 * With no events asked poll() still reports POLLHUP and POLLERR: watched
@@ -694,7 +503,8 @@ static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *
 	 * may wait (one-way mode blocks), and bytes that arrived must never
 	 * wait with it (SPEC: written as they arrive).
 	 */
-	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && write_peer(r, e) < 0)
+	if ((peer & (POLLOUT | POLLERR)) && next_send(r) > 0 && !r->peer_write_shut &&
+	    write_peer(r, e) < 0)
 		return -1;
 	if ((p[SLOT_OUT].revents & (POLLOUT | POLLERR)) && flow_pending(&r->down) &&
 	    write_local(r, e) < 0)
@@ -719,9 +529,25 @@ static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *
  */
 static int idle_expired(struct relay *r, struct sp_error *e)
 {
+	if (r->lost || r->peer_failed) {
+		*e = r->lost ? r->lost_error : r->peer_error;
+		return -1;
+	}
 	if (r->o.datagrams || r->down.source_done)
 		return 0;
 	return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", r->peer_name);
+}
+
+/*
+ * The idle timeout is the peer's: once it has ended, what it sent is
+ * written to stdout however slowly stdout takes it, never dropped when a
+ * timer runs out.
+ */
+static int poll_timeout(const struct relay *r)
+{
+	if (r->down.source_done && flow_pending(&r->down) > 0)
+		return -1;
+	return r->o.idle_timeout_ms;
 }
 
 /* Whether stdin has something to read (or its end) without waiting. */
@@ -747,7 +573,11 @@ static bool relay_finished(const struct relay *r)
 
 	if (!peer_done)
 		return false;
-	if (r->peer_failed || r->peer_write_shut || r->o.editor || r->in.terminal)
+	if (r->peer_failed || r->peer_write_shut)
+		return true;
+	if (r->peer_sends_nothing)
+		return false;	/* a write-only peer ends with our input */
+	if (r->o.editor || r->in.terminal)
 		return true;
 	return r->o.end_with_peer && flow_pending(&r->up) == 0 && !input_ready_now(r);
 }
@@ -836,7 +666,7 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 		if (proc_stopped_by())
 			return 0;
 		if (proc_usr1_pending())
-			sys_report_connections();
+			stats_report_connections();
 		if (r->o.editor)
 			editor_follow_signals(r->o.editor);
 		enter_one_way(r);
@@ -844,7 +674,7 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 		if (moved) {
 			assume_ready(r, p);
 		} else {
-			ready = sys_poll(p, SLOTS, r->o.idle_timeout_ms);
+			ready = sys_poll(p, SLOTS, poll_timeout(r));
 			if (ready < 0 && errno == EINTR)
 				continue;
 			if (ready < 0)
@@ -905,10 +735,23 @@ static bool same_terminal(int a, int b)
  */
 static int relay_any_peer(struct relay *r, struct sp_error *e)
 {
-	int result;
+	int flags = sys_get_flags(r->peer_fd), result;
+	int mode = flags < 0 ? O_RDWR : flags & O_ACCMODE;
 
-	io_open_local(r->peer_fd, O_RDONLY, &r->peer_in);
-	io_open_local(r->peer_fd, O_WRONLY, &r->peer_out);
+	/*
+	 * Only the ways the descriptor goes: a pipe's read end reopened for
+	 * writing would be a writer of our own, and we would never see its end
+	 * (and read back what we wrote).
+	 */
+	r->peer_in = r->peer_out = (struct local_end){ .fd = r->peer_fd, .poll_fd = r->peer_fd };
+	if (mode != O_WRONLY)
+		io_open_local(r->peer_fd, O_RDONLY, &r->peer_in);
+	else
+		r->down.source_done = r->peer_sends_nothing = true;
+	if (mode != O_RDONLY)
+		io_open_local(r->peer_fd, O_WRONLY, &r->peer_out);
+	else
+		r->peer_write_shut = true;
 	result = relay_loop(r, e);
 	io_close_local(&r->peer_in);
 	io_close_local(&r->peer_out);
@@ -988,11 +831,9 @@ struct relay *relay_new(const struct relay_options *o, struct sp_error *e)
 					   .on_control = control_arrived, .arg = r };
 	if (r->o.idle_timeout_ms == 0)
 		r->o.idle_timeout_ms = -1;
-	r->up = (struct flow){ .buf = io_alloc_buffer(RELAY_BUFFER), .pipe = { -1, -1 } };
-	r->down = (struct flow){ .buf = io_alloc_buffer(RELAY_BUFFER), .pipe = { -1, -1 } };
-	if (!r->up.buf || !r->down.buf) {
+	r->up.pipe[0] = r->down.pipe[0] = -1;	/* relay_free() may meet them unset */
+	if (flow_init(&r->up, e) < 0 || flow_init(&r->down, e) < 0) {
 		relay_free(r);
-		fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
 		return NULL;
 	}
 	return r;
@@ -1003,9 +844,7 @@ void relay_free(struct relay *r)
 {
 	if (!r)
 		return;
-	flow_close_pipe(&r->up);
-	flow_close_pipe(&r->down);
-	free(r->up.buf);
-	free(r->down.buf);
+	flow_free(&r->up);
+	flow_free(&r->down);
 	free(r);
 }

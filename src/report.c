@@ -19,12 +19,6 @@
 const char *report_command;
 bool report_quiet;
 
-static void vformat(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	if (vsnprintf(buf, size, fmt, ap) < 0)
-		snprintf(buf, size, "(unprintable)");
-}
-
 /*
  * One write per line, so lines from parent and child never interleave;
  * through the trace's writer, so that on a terminal owned by the line
@@ -86,7 +80,7 @@ int report_error(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vformat(e.text, sizeof(e.text), fmt, ap);
+	text_vformat(e.text, sizeof(e.text), fmt, ap);
 	va_end(ap);
 	return report_failure(&e);
 }
@@ -107,7 +101,7 @@ static void vreport_event(const char *event, const char *peer, const char *fmt, 
 
 	if (report_quiet)
 		return;
-	vformat(text, sizeof(text), fmt, ap);
+	text_vformat(text, sizeof(text), fmt, ap);
 	if (!trace_json) {
 		emit_line("", text);
 		return;
@@ -128,7 +122,7 @@ void report_result(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vformat(text, sizeof(text), fmt, ap);
+	text_vformat(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	emit_line("", text);
 }
@@ -232,7 +226,7 @@ void report_step(const char *fmt, ...)
 	if (report_quiet)
 		return;
 	va_start(ap, fmt);
-	vformat(step_text, sizeof(step_text), fmt, ap);
+	text_vformat(step_text, sizeof(step_text), fmt, ap);
 	va_end(ap);
 	if (trace_json)
 		return;
@@ -285,7 +279,7 @@ void usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vformat(text, sizeof(text), fmt, ap);
+	text_vformat(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	error_prefix(prefix, sizeof(prefix));
 	fflush(stdout);

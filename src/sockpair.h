@@ -2,15 +2,19 @@
  * sockpair.h: the one header.  Sections follow the files that define them,
  * in the order the program is built, from the bottom up:
  *
- *   error.c text.c                   depend on nothing of ours
- *   parse.c addr.c clock.c           values and names; addresses; the clock
+ *   text.c                           depends on nothing of ours
+ *   error.c                          the error record
+ *   parse.c addr.c clock.c samples.c values and names; addresses; the clock;
+ *   frame.c                          percentiles of measured times; framing
  *   trace.c                          --trace's lines, and the line writer
  *   conn.c                           each socket's counters: -x, --stats
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
  *   report.c                         what the user reads on stderr
- *   io.c proc.c                      bytes; processes and signals
- *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines
+ *   io.c proc.c stats.c              bytes; processes and signals; the
+ *                                    kernel's view of a connection
+ *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines;
+ *   flow.c                           the copy engine: splice, buffer
  *   relay.c event.c scan.c           the relay loop; the callback loop; -z
  *   cmd.c, cmd-*.c, main.c           the commands
  *
@@ -20,6 +24,7 @@
 #ifndef SOCKPAIR_H
 #define SOCKPAIR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,28 +49,14 @@ enum sp_status {
 	SP_PROTOCOL = 6,	/* the peer broke the protocol */
 };
 
-/* error.c */
-/*
- * A failure as the leaves record it: the text "CALL(DETAILS): REASON",
- * composed where errno is still fresh, the errno itself, and the exit
- * status of its class.  Leaves fill one and return -1; only commands print
- * it (report_failure).
- */
-struct sp_error {
-	int status;
-	int err;		/* the errno it was filled with; 0: none */
-	char text[512];
-};
-int fail(struct sp_error *e, int status, const char *fmt, ...) PRINTF_LIKE(3, 4);
-int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
-	PRINTF_LIKE(4, 5);
-
 /* text.c */
 enum { TEXT_QUOTE_SHOWN = 32, TEXT_QUOTE_SIZE = 4 * TEXT_QUOTE_SHOWN + 8 };
 const char *text_escape(const void *buf, size_t n, char *out, size_t size);
 size_t text_quote(char *out, size_t size, const void *buf, size_t n);
+void text_vformat(char *buf, size_t size, const char *fmt, va_list ap);
 const char *text_show_peer(const void *buf, size_t n, char *out, size_t size);
 size_t text_json_string(char *out, size_t size, const void *buf, size_t n);
+
 /* A JSON object on one line, built in a caller's buffer; always valid. */
 struct json {
 	char *buf;
@@ -83,6 +74,22 @@ void json_open(struct json *j, const char *key);
 void json_close(struct json *j);
 size_t json_end(struct json *j);
 
+/* error.c */
+/*
+ * A failure as the leaves record it: the text "CALL(DETAILS): REASON",
+ * composed where errno is still fresh, the errno itself, and the exit
+ * status of its class.  Leaves fill one and return -1; only commands print
+ * it (report_failure).
+ */
+struct sp_error {
+	int status;
+	int err;		/* the errno it was filled with; 0: none */
+	char text[512];
+};
+int fail(struct sp_error *e, int status, const char *fmt, ...) PRINTF_LIKE(3, 4);
+int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+
 /* addr.c */
 struct sockaddr_un;
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
@@ -94,6 +101,14 @@ long long clock_now_ms(void);
 double clock_now_seconds(void);
 void clock_mark_start(void);
 double clock_since_start(void);
+
+/* samples.c */
+void samples_sort(double *v, size_t n);
+double samples_percentile(const double *sorted, size_t n, double q);
+
+/* frame.c */
+size_t frame_crlf(char *p, size_t n, bool *last_was_cr);
+size_t frame_datagram(const char *p, size_t n, size_t max, bool at_end);
 
 /* trace.c */
 extern bool trace_enabled;
@@ -124,7 +139,7 @@ static inline bool conn_wanted(void)
 	return conn_hexdump || conn_stats || conn_counting;
 }
 extern bool conn_name_peers;	/* -x headers name the peer: a server of several */
-/* What the kernel says of a connection, read by sys.c for --stats. */
+/* What the kernel says of a connection, read by stats.c for --stats. */
 struct conn_view {
 	bool tcp, unix_domain;
 	unsigned rtt_us, rttvar_us, cwnd, retrans, total_retrans, pmtu;
@@ -140,7 +155,9 @@ void conn_listening(int fd);
 void conn_shut(int fd);
 void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const char *other);
 bool conn_wants_stats(int fd);
-void conn_closing(int fd, const struct conn_view *v);
+typedef void conn_viewer(int fd, struct conn_view *v);
+void conn_set_viewer(conn_viewer *f);
+void conn_closing(int fd);
 void conn_report_open(int fd, const struct conn_view *v);
 int conn_last_fd(void);
 
@@ -181,6 +198,7 @@ int sys_open(const char *path, int flags, const char *flags_text);
 int sys_pipe(int fds[2]);
 int sys_pipe_size(int fd, int size);
 int sys_set_nonblocking(int fd, bool on);
+int sys_get_flags(int fd);
 int sys_restore_flags(int fd, int flags);
 int sys_isatty(int fd);
 int sys_ioctl_int(int fd, unsigned long request, const char *request_name, int *value);
@@ -192,7 +210,13 @@ int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
 int sys_fchdir(int fd);
-void sys_report_connections(void);
+pid_t sys_fork(void);
+pid_t sys_waitpid(pid_t pid, int *status);
+int sys_kill(pid_t pid, int sig);
+int sys_raise_nofile(unsigned long long *now);
+int sys_allowed_cpus(int *cpus, int max);
+int sys_pin_cpu(int cpu);
+unsigned sys_getservbyname(const char *name, const char *proto);
 off_t sys_lseek(int fd, off_t offset, int whence);
 ssize_t sys_readlink(const char *path, char *buf, size_t size);
 
@@ -248,6 +272,8 @@ int parse_type(const char *s, int *out);
 int parse_protocol(const char *s, int *out);
 const char *parse_domain_name(int domain, char *buf, size_t size);
 const char *parse_type_name(int type, char *buf, size_t size);
+const char *parse_socket_triple(int domain, int type, int protocol, char *buf, size_t size);
+void parse_wait_status(int status, char *buf, size_t size);
 
 /* proc.c */
 pid_t proc_fork(struct sp_error *e);
@@ -311,6 +337,42 @@ int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error
 int net_unix_probe(const char *path);
 int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
 		 struct sp_error *e);
+
+/* stats.c */
+void stats_kernel_view(int fd, struct conn_view *v);
+void stats_report_connections(void);
+
+/* flow.c */
+/*
+ * Bytes going one way (flow.c): read from one side, written to the other.  They wait
+ * in buf, or, where both sides can splice(2), in a kernel pipe instead.
+ */
+struct flow {
+	char *buf;
+	size_t start, end;	/* pending bytes in buf are buf[start..end) */
+	bool source_done;	/* end of file, or the source is gone */
+	int pipe[2];		/* splicing: the pipe; -1 when using buf only */
+	size_t in_pipe, pipe_size;
+	bool pipe_full;		/* splicing in met EAGAIN: wait for the pipe to drain */
+	bool bounce_out;	/* the sink cannot splice: pipe -> buf -> write() */
+	bool source_unspliced;	/* the source cannot splice: buf once the pipe drains */
+	bool sendfile;		/* a regular file to the peer: sendfile(2), no pipe, no buf */
+};
+
+/* Large enough that a loopback connection moves at memory speed. */
+enum { FLOW_BUFFER = 256 * 1024 };
+int flow_init(struct flow *f, struct sp_error *e);
+void flow_free(struct flow *f);
+bool flow_splices(const struct flow *f);
+size_t flow_pending(const struct flow *f);
+size_t flow_room(const struct flow *f);
+void flow_took(struct flow *f, size_t n);
+void flow_compact(struct flow *f);
+void flow_close_pipe(struct flow *f);
+void flow_discard(struct flow *f);
+void flow_start_splicing(struct flow *f);
+ssize_t flow_splice_in(struct flow *f, int fd, bool blocking);
+ssize_t flow_splice_out(struct flow *f, int fd, bool blocking);
 
 /* line.c */
 struct line_reader {
@@ -458,6 +520,7 @@ bool cmd_is_service(const char *name);
 const char *cmd_unix_path(const char *arg);
 int cmd_parse_backlog(const char *arg);
 void cmd_set_family(int *family, int c);
+unsigned long cmd_count(const char *arg, unsigned long max, const char *what, const char *unit);
 int cmd_seconds_ms(const char *arg, const char *what);
 void cmd_announce_listening(int fd, const char *unix_path);
 

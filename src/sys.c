@@ -14,7 +14,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
 #include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <poll.h>
@@ -23,10 +26,12 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -49,18 +54,6 @@ static const char *addr_text(const struct sockaddr *sa, socklen_t len, char *buf
 	return sa && len >= sizeof(sa_family_t) ? addr_format(sa, len, buf, size) : "NULL";
 }
 
-static const char *triple(int domain, int type, int protocol, char *buf, size_t size)
-{
-	char d[16], t[64];
-	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	snprintf(t, sizeof(t), "%s%s%s", parse_type_name(base, d, sizeof(d)),
-		 type & SOCK_NONBLOCK ? "|SOCK_NONBLOCK" : "",
-		 type & SOCK_CLOEXEC ? "|SOCK_CLOEXEC" : "");
-	snprintf(buf, size, "%s, %s, %d", parse_domain_name(domain, d, sizeof(d)), t, protocol);
-	return buf;
-}
-
 /* ---- sockets ------------------------------------------------------------ */
 
 int sys_socket(int domain, int type, int protocol)
@@ -68,7 +61,8 @@ int sys_socket(int domain, int type, int protocol)
 	int fd = socket(domain, type, protocol);
 	char args[96];
 
-	TRACE(trace_ret(fd, "socket(%s)", triple(domain, type, protocol, args, sizeof(args))));
+	TRACE(trace_ret(fd, "socket(%s)",
+			parse_socket_triple(domain, type, protocol, args, sizeof(args))));
 	if (fd >= 0)
 		COUNT(conn_open(fd, false, NULL));
 	return fd;
@@ -81,7 +75,7 @@ int sys_socketpair(int domain, int type, int protocol, int fds[2])
 
 	if (r == 0)
 		snprintf(result, sizeof(result), "[%d, %d]", fds[0], fds[1]);
-	TRACE(triple(domain, type, protocol, args, sizeof(args));
+	TRACE(parse_socket_triple(domain, type, protocol, args, sizeof(args));
 	      r == 0 ? trace_call(result, "socketpair(%s)", args)
 		     : trace_ret(r, "socketpair(%s)", args));
 	if (r == 0)
@@ -560,18 +554,13 @@ ssize_t sys_sendfile(int to, int from, size_t n)
 
 /* ---- descriptors ------------------------------------------------------- */
 
-static void kernel_view(int fd, struct conn_view *v);
 
 int sys_close(int fd)
 {
-	struct conn_view v;
 	int r;
 
-	if (conn_wanted() && conn_is_socket(fd)) {
-		if (conn_wants_stats(fd))
-			kernel_view(fd, &v);
-		conn_closing(fd, &v);
-	}
+	if (conn_wanted() && conn_is_socket(fd))
+		conn_closing(fd);
 	r = close(fd);
 
 	TRACE(trace_ret(r, "close(%d)", fd));
@@ -627,6 +616,15 @@ int sys_set_nonblocking(int fd, bool on)
 		TRACE(trace_ret(r, "fcntl(%d, F_SETFL, %s)", fd, on ? "O_NONBLOCK" : "~O_NONBLOCK"));
 	}
 	return r < 0 ? -1 : flags;
+}
+
+/* fcntl(F_GETFL): the open file description's flags, or -1. */
+int sys_get_flags(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	TRACE(trace_ret(flags, "fcntl(%d, F_GETFL)", fd));
+	return flags;
 }
 
 /* Puts back flags that sys_set_nonblocking() returned. */
@@ -753,68 +751,102 @@ int sys_fchdir(int fd)
 	return r;
 }
 
-/* ---- what the kernel says of a connection, for --stats ------------------ */
+/* ---- processes and their resources ------------------------------------- */
 
-static void tcp_view(int fd, struct conn_view *v)
+/* fork(); the child's trace line is its parent's to print. */
+pid_t sys_fork(void)
 {
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
+	pid_t pid = fork();
 
-	memset(&ti, 0, sizeof(ti));
-	if (sys_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len, NULL) < 0)
-		return;
-	v->tcp = true;
-	v->rtt_us = ti.tcpi_rtt;
-	v->rttvar_us = ti.tcpi_rttvar;
-	v->cwnd = ti.tcpi_snd_cwnd;
-	v->retrans = ti.tcpi_retrans;
-	v->total_retrans = ti.tcpi_total_retrans;
-	v->pmtu = ti.tcpi_pmtu;
-	v->bytes_acked = ti.tcpi_bytes_acked;
-	v->bytes_received = ti.tcpi_bytes_received;
-	v->delivery_rate = ti.tcpi_delivery_rate;
+	if (pid != 0)
+		TRACE(trace_ret(pid, "fork()"));
+	return pid;
 }
 
-static void unix_view(int fd, struct conn_view *v)
+/* waitpid(pid, &status, 0), traced with how the child ended. */
+pid_t sys_waitpid(pid_t pid, int *status)
 {
-	struct ucred cred;
+	pid_t r = waitpid(pid, status, 0);
+	char how[96], result[128];
 
-	if (sys_peer_credentials(fd, &cred) < 0)
-		return;
-	v->unix_domain = true;
-	v->pid = (int)cred.pid;
-	v->uid = (unsigned)cred.uid;
-	v->gid = (unsigned)cred.gid;
-	if (sys_ioctl_int(fd, SIOCINQ, "SIOCINQ", &v->inq) < 0)
-		v->inq = -1;
-	if (sys_ioctl_int(fd, SIOCOUTQ, "SIOCOUTQ", &v->outq) < 0)
-		v->outq = -1;
-}
-
-/* TCP_INFO for TCP, credentials and queues for UNIX; nothing for the rest. */
-static void kernel_view(int fd, struct conn_view *v)
-{
-	int domain = 0, type = 0;
-
-	memset(v, 0, sizeof(*v));
-	if (sys_getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN, &domain) < 0 ||
-	    sys_getsockopt_int(fd, SOL_SOCKET, SO_TYPE, &type) < 0)
-		return;
-	if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM)
-		tcp_view(fd, v);
-	else if (domain == AF_UNIX)
-		unix_view(fd, v);
-}
-
-/* SIGUSR1: the --stats lines of every connection open now, marked open. */
-void sys_report_connections(void)
-{
-	struct conn_view v;
-
-	for (int fd = 0; fd <= conn_last_fd(); fd++) {
-		if (!conn_is_socket(fd))
-			continue;
-		kernel_view(fd, &v);
-		conn_report_open(fd, &v);
+	if (r < 0) {
+		TRACE(trace_ret(-1, "waitpid(%d)", (int)pid));
+		return r;
 	}
+	TRACE(parse_wait_status(*status, how, sizeof(how));
+	      snprintf(result, sizeof(result), "%d (%s)", (int)r, how);
+	      trace_call(result, "waitpid(%d)", (int)pid));
+	return r;
+}
+
+int sys_kill(pid_t pid, int sig)
+{
+	int r = kill(pid, sig);
+
+	TRACE(trace_ret(r, "kill(%d, SIG%s)", (int)pid, sigabbrev_np(sig)));
+	return r;
+}
+
+/* Raises the soft limit on descriptors to the hard one; the limit after, in *now. */
+int sys_raise_nofile(unsigned long long *now)
+{
+	struct rlimit rl;
+	int r;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -1;
+	*now = rl.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)rl.rlim_cur;
+	if (rl.rlim_cur >= rl.rlim_max)
+		return 0;
+	rl.rlim_cur = rl.rlim_max;
+	r = setrlimit(RLIMIT_NOFILE, &rl);
+	TRACE(trace_ret(r, "setrlimit(RLIMIT_NOFILE, %llu)", (unsigned long long)rl.rlim_cur));
+	if (r == 0)
+		*now = rl.rlim_cur == RLIM_INFINITY ? ~0ULL : (unsigned long long)rl.rlim_cur;
+	return r;
+}
+
+/* The first max CPUs this process may run on, in cpus[]; how many, or -1. */
+int sys_allowed_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	int r = sched_getaffinity(0, sizeof(set), &set), n = 0;
+	char list[64] = "[";
+
+	for (int cpu = 0; r == 0 && cpu < CPU_SETSIZE && n < max; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			cpus[n++] = cpu;
+	/* The first max of them are all the caller asked for, and all it sees. */
+	TRACE(for (int i = 0; i < n && strlen(list) < sizeof(list) - 16; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? ", " : "",
+			 cpus[i]);
+	      strcat(list, "]");
+	      r == 0 ? trace_call(list, "sched_getaffinity(0)")
+		     : trace_ret(r, "sched_getaffinity(0)"));
+	return r < 0 ? -1 : n;
+}
+
+/* Pins the calling process to one CPU. */
+int sys_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+	int r;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	r = sched_setaffinity(0, sizeof(set), &set);
+	TRACE(trace_ret(r, "sched_setaffinity(0, [%d])", cpu));
+	return r;
+}
+
+/* getservbyname(name, proto); its port in host order, 0 if none. */
+unsigned sys_getservbyname(const char *name, const char *proto)
+{
+	const struct servent *s = getservbyname(name, proto);
+	unsigned port = s ? ntohs((uint16_t)s->s_port) : 0;
+	char result[16];
+
+	TRACE(snprintf(result, sizeof(result), "%u", port);
+	      trace_call(s ? result : "NULL", "getservbyname(\"%s\", \"%s\")", name, proto));
+	return port;
 }

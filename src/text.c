@@ -9,6 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* vsnprintf() that always leaves a string, even for a format it cannot print. */
+void text_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	if (vsnprintf(buf, size, fmt, ap) < 0)
+		snprintf(buf, size, "(unprintable)");
+}
+
 /* The length of the valid UTF-8 sequence at p (at most n bytes), 0 if
  * none; its code point in *cp. */
 static size_t utf8_sequence(const unsigned char *p, size_t n, uint32_t *cp_out)

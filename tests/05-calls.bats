@@ -85,7 +85,7 @@ $(cat "$t.trace")"
 		grep -q '^\(\[pid [0-9]*\] \)\?write(1, ' "$t.trace" || fail "$cmd: no write(1, ...): $(cat "$t.trace")"
 	done
 	# And it arrived: the last command's result line.
-	run cat "$t.out"
+	run -0 cat "$t.out"
 	assert_output --regexp '^1024 bytes verified in [0-9.]+ s '
 }
 
@@ -176,8 +176,9 @@ $(cat "$t.trace")"
 	start_http_peer record "$BATS_TEST_TMPDIR/request"
 	traced http-head "http://127.0.0.1:$PEER_PORT/"
 	assert_trace_complete
-	local port
-	port=$(closed_port)
-	traced http-head "http://127.0.0.1:$port/" || true
+	local status=0
+	start_refused_port
+	traced http-head "http://127.0.0.1:$REFUSED_PORT/" || status=$?
+	assert_equal "$status" 4
 	assert_trace_complete
 }

@@ -194,7 +194,7 @@ VAR_DUMP=$'string(10) "ABCdef123\n"\n'
 		print(len(data), data == want)
 	PY
 	assert_output "$((2 * 1048576 + 64)) True"
-	run cat "$BATS_TEST_TMPDIR/out"
+	run -0 cat "$BATS_TEST_TMPDIR/out"
 	assert_output --regexp '^2097216 bytes verified '
 }
 

@@ -240,7 +240,7 @@ start_interactive() {
 	tmux_send C-d
 	tmux_wait_for '^exit=0$'
 	tmux_stop
-	run awk '/^-- \[pid [0-9]+\] received / { n += $5 } END { print n }' "$BATS_TEST_TMPDIR/err"
+	run -0 awk '/^-- \[pid [0-9]+\] received / { n += $5 } END { print n }' "$BATS_TEST_TMPDIR/err"
 	assert_output 20001
 }
 

@@ -250,12 +250,7 @@ start_socat_unix() {
 	shift
 	bg "$@" socat UNIX-LISTEN:"$sock",fork SYSTEM:'echo alive' </dev/null >/dev/null 2>&1
 	SOCAT_PID=$BG_LAST
-	local tries=100
-	while [ ! -S "$sock" ] && [ "$tries" -gt 0 ]; do
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	[ -S "$sock" ] || fail "socat never bound $sock"
+	wait_for_socket "$sock"
 }
 
 @test "listen: a live socket under any spelling is refused, exit 4, file untouched" {
@@ -395,7 +390,7 @@ start_socat_unix() {
 
 @test "listen: a PORT standing alone is -p PORT, as nc -l 8080 takes it" {
 	local port
-	port=$(closed_port)
+	port=$(free_port)
 	start_listen -a 127.0.0.1 "$port"
 	assert_equal "$LISTEN_PORT" "$port"
 	printf 'by the port alone\n' | timeout 10 nc -N 127.0.0.1 "$port"

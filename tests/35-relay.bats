@@ -190,7 +190,7 @@ start_dgram_sizes() {
 	wait_for_socket "$sock"
 	peers dgram-send "$sock" 10 60000
 	wait_for_size "$out" 600000
-	run python3 -c '
+	run -0 python3 -c '
 import itertools, sys
 data = open(sys.argv[1], "rb").read()
 print(" ".join("%s%d" % (chr(k), len(list(g))) for k, g in itertools.groupby(data)))' "$out"

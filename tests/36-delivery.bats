@@ -27,14 +27,12 @@ start_client_peer() {
 
 # ---- a reset after data ------------------------------------------------------
 
-# Copies stdin to stdout once the peer has said "reset": until then what
-# sockpair writes waits in the pipe, and in sockpair.
+# Copies stdin to stdout once the peer has said "reset" (and SECONDS more,
+# a reader slower still): until then what sockpair writes waits in the
+# pipe, and in sockpair.
 after_reset() {
-	local tries=200
-	until grep -q '^reset$' "$BATS_TEST_TMPDIR/peer.out" || [ "$tries" -eq 0 ]; do
-		sleep 0.05
-		tries=$((tries - 1))
-	done
+	TRIES=200 poll_until grep -q '^reset$' "$BATS_TEST_TMPDIR/peer.out"
+	[ -z "${1:-}" ] || sleep "$1"
 	cat
 }
 
@@ -58,12 +56,24 @@ connect_to_resetting_server() {
 assert_all_then_reset() {
 	assert_equal "$STATUS" 1
 	cmp "$OUT" <(pattern 262144) || fail "stdout holds $(stat -c %s "$OUT") of 262144 bytes"
-	run tail -1 "$ERR"
+	run -0 tail -1 "$ERR"
 	assert_output --regexp "^sockpair: $1: [a-z]+\(127\.0\.0\.1:[0-9]+\): Connection reset by peer\$"
 }
 
 @test "delivery: connect writes all it received before a reset to a slow pipe, then fails" {
 	connect_to_resetting_server pipe
+	assert_all_then_reset connect
+}
+
+@test "delivery: -w is the peer's idle time: a pipe slower than it still gets all, then the reset" {
+	OUT=$BATS_TEST_TMPDIR/out ERR=$BATS_TEST_TMPDIR/err
+	start_peer send-wait-reset 262144 0.3
+	# The reader starts 1.5 s after the reset, with -w 0.5: the bytes wait
+	# for stdout three timeouts long, and are not dropped when one passes.
+	# With -x the bytes go through our buffer and poll(), where a timer runs.
+	printf 'hi\n' | timeout 10 "$SOCKPAIR" -x connect -w 0.5 127.0.0.1 "$PEER_PORT" 2>"$ERR" 3>&- |
+		after_reset 1.5 >"$OUT"
+	STATUS=${PIPESTATUS[1]}
 	assert_all_then_reset connect
 }
 

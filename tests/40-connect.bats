@@ -91,7 +91,7 @@ second"
 
 @test "connect: -u to a closed UDP port is refused, exit 4" {
 	local port
-	port=$(closed_port)
+	port=$(free_port)
 	run --separate-stderr sp connect -u -w 2 127.0.0.1 "$port" <<<"anyone?"
 	assert_failure 4
 	assert_equal "$stderr" "connected to 127.0.0.1:$port
@@ -108,7 +108,8 @@ sockpair: connect: recvfrom(127.0.0.1:$port): Connection refused"
 
 @test "connect: a refused connection is exit 4 with the SPEC line" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	run --separate-stderr sp connect 127.0.0.1 "$port" </dev/null
 	assert_failure 4
 	assert_equal "$output" ""
@@ -167,13 +168,16 @@ sockpair: connect: recvfrom(127.0.0.1:$port): Connection refused"
 	exec 7>&-
 }
 
-@test "connect: bad ports, timeouts and arguments are usage errors" {
+@test "connect: bad ports are usage errors" {
 	run --separate-stderr sp connect 127.0.0.1 70000
 	assert_usage_error "sockpair: connect: invalid port '70000' (1 to 65535)"
 	run --separate-stderr sp connect 127.0.0.1 12abc
 	assert_usage_error "sockpair: connect: invalid port '12abc' (1 to 65535)"
 	run --separate-stderr sp connect 127.0.0.1 0
 	assert_usage_error "sockpair: connect: invalid port '0' (1 to 65535)"
+}
+
+@test "connect: a missing or extra argument is a usage error" {
 	run --separate-stderr sp connect
 	assert_usage_error "sockpair: connect: missing HOST and PORT"
 	run --separate-stderr sp connect 127.0.0.1
@@ -182,19 +186,33 @@ sockpair: connect: recvfrom(127.0.0.1:$port): Connection refused"
 	assert_usage_error "sockpair: connect: missing PORT (an IPv6 address and a port are written [ADDRESS]:PORT)"
 	run --separate-stderr sp connect a 1 b
 	assert_usage_error "sockpair: connect: unexpected argument 'b'"
+}
+
+@test "connect: a bad timeout is a usage error" {
 	run --separate-stderr sp connect -w 0 127.0.0.1 80
 	assert_usage_error "sockpair: connect: invalid timeout '0' (seconds, above 0 and at most 86400)"
 	run --separate-stderr sp connect -w x 127.0.0.1 80
 	assert_usage_error "sockpair: connect: invalid timeout 'x' (seconds, above 0 and at most 86400)"
+}
+
+@test "connect: options that do not go together are usage errors" {
 	run --separate-stderr sp connect -U /tmp/x 127.0.0.1 80
 	assert_usage_error "sockpair: connect: -U connects to a UNIX socket; HOST and PORT do not apply"
 	run --separate-stderr sp connect -4 -6 h 1
 	assert_usage_error "sockpair: connect: -4 and -6 cannot be combined"
-	# nc's habit, PORT HOST: a number for a host and a name that is no service.
+}
+
+@test "connect: nc's order, PORT HOST, is a usage error that says what was meant" {
+	# A number for a host and a name that is no service.
 	run --separate-stderr sp connect 8080 localhost
 	assert_usage_error "sockpair: connect: 'localhost' is not a port; did you mean 'connect localhost 8080'?"
 	run --separate-stderr sp connect -z 22 localhost
 	assert_usage_error "sockpair: connect: 'localhost' is not a port; did you mean 'connect localhost 22'?"
+	# A number for a host with a service for a port is a host (0.0.31.144):
+	# tried, in a network namespace with only lo, where it is unreachable.
+	unshare -rn true 2>/dev/null || return 0
+	run -4 --separate-stderr unshare -rn "$SOCKPAIR" connect -w 1 8080 http </dev/null
+	assert_equal "$stderr" "sockpair: connect: connect(0.0.31.144:80): Network is unreachable"
 }
 
 @test "connect: timeouts past a day and bad UNIX paths are usage errors" {
@@ -213,7 +231,8 @@ sockpair: connect: recvfrom(127.0.0.1:$port): Connection refused"
 
 @test "connect: -w 86400 is in range" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	run --separate-stderr sp connect -w 86400 127.0.0.1 "$port"
 	assert_failure 4
 	assert_equal "$stderr" "sockpair: connect: connect(127.0.0.1:$port): Connection refused"

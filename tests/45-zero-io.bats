@@ -29,14 +29,15 @@ teardown() {
 	run -4 --separate-stderr timeout 10 unshare -rm sh -c \
 		"mount --bind '$BATS_TEST_TMPDIR/hosts' /etc/hosts && '$SOCKPAIR' --trace connect -z multi 1 3>&-"
 	assert_output "multi 1 refused"
-	run grep -c '^connect(3, ' <<<"$stderr"
+	run -0 grep -c '^connect(3, ' <<<"$stderr"
 	assert_output 2
 }
 
 @test "zero-io: a range and a list, in the order given, exit of the first failure" {
 	start_nc_server
 	local closed
-	closed=$(closed_port)
+	start_refused_port
+	closed=$REFUSED_PORT
 	run -4 --separate-stderr sp connect -z 127.0.0.1 "$NC_PORT,$closed"
 	assert_line --index 0 --regexp "^127\\.0\\.0\\.1 $NC_PORT open "
 	assert_line --index 1 "127.0.0.1 $closed refused"
@@ -44,16 +45,26 @@ teardown() {
 	# A range of 300 closed ports (beyond one batch of attempts at once).
 	local low=$((closed > 60000 ? closed - 300 : closed)) high
 	high=$((low + 299))
-	run --separate-stderr sp connect -z -w 1 127.0.0.1 "$low-$high"
+	run -4 --separate-stderr sp connect -z -w 1 127.0.0.1 "$low-$high"
 	assert_equal "${#lines[@]}" 300
 	assert_line --index 0 --regexp "^127\\.0\\.0\\.1 $low (open|refused)"
 	assert_line --index 299 --regexp "^127\\.0\\.0\\.1 $high (open|refused)"
 }
 
+@test "zero-io: a range after a comma is that item's, not the first's" {
+	start_nc_server
+	start_refused_port
+	run -4 --separate-stderr sp connect -z 127.0.0.1 "$NC_PORT,$REFUSED_PORT-$REFUSED_PORT"
+	assert_line --index 0 --regexp "^127\\.0\\.0\\.1 $NC_PORT open "
+	assert_line --index 1 "127.0.0.1 $REFUSED_PORT refused"
+	assert_equal "${#lines[@]}" 2
+}
+
 @test "zero-io: with --json each check is an object on stdout, in the order given" {
 	start_nc_server
 	local closed sock=$BATS_TEST_TMPDIR/s.sock
-	closed=$(closed_port)
+	start_refused_port
+	closed=$REFUSED_PORT
 	run -4 --separate-stderr sp --json connect -z 127.0.0.1 "$closed,$NC_PORT"
 	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/checks"
 	run -0 jq -s -c 'map([.host, .port, .state, (.ms | type)])' "$BATS_TEST_TMPDIR/checks"

@@ -271,6 +271,11 @@ fd_count() {
 	ls "/proc/$1/fd" | wc -l
 }
 
+fd_count_is() { [ "$(fd_count "$1")" -eq "$2" ]; }
+
+# At least N clients' "closed" lines in talkback's stderr.
+closed_at_least() { [ "$(grep -c '^closed ' "$BATS_TEST_TMPDIR/talkback.err")" -ge "$1" ]; }
+
 HOSTILE=$BATS_TEST_DIRNAME/lib/hostile.py
 
 hostile() {
@@ -294,11 +299,7 @@ hostile() {
 	wait_exit "$flooder"
 	wait_exit "$dripper"
 	# Every descriptor the clients took is given back.
-	local tries=100
-	until [ "$(fd_count "$TB_SP")" -eq "$base" ] || [ $tries -eq 0 ]; do
-		sleep 0.05
-		tries=$((tries - 1))
-	done
+	poll_until fd_count_is "$TB_SP" "$base" || true
 	assert_equal "$(fd_count "$TB_SP")" "$base"
 	kill -0 "$TB_SP"
 }
@@ -394,16 +395,11 @@ time.sleep(20)" >"$BATS_TEST_TMPDIR/holders"
 @test "talkback: memory held for dropped flooders goes back to the system" {
 	[ -z "${SOCKPAIR_SANITIZED:-}" ] || skip "the sanitizer's allocator keeps freed memory"
 	start_talkback --max-clients 500
-	local before after tries=200
+	local before after
 	before=$(awk '/^VmRSS/ { print $2 }' "/proc/$TB_SP/status")
 	run -0 peers flooders "$TB_PORT" 200
 	assert_output "200 dropped"
-	until [ "$(grep -c '^closed ' "$BATS_TEST_TMPDIR/talkback.err")" -ge 200 ] ||
-		[ "$tries" -eq 0 ]; do
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	[ "$tries" -gt 0 ] || fail "not every flooder was closed"
+	TRIES=200 wait_until "not every flooder was closed" closed_at_least 200
 	after=$(awk '/^VmRSS/ { print $2 }' "/proc/$TB_SP/status")
 	[ $((after - before)) -lt 6144 ] ||
 		fail "RSS grew from $before to $after KiB with no client left"

@@ -28,7 +28,7 @@ start_nginx() {
 	mkdir -p "$dir/www"
 	printf 'hi\n' >"$dir/www/index.html"
 	for tries in 1 2 3; do
-		NGINX_PORT=$(closed_port)
+		NGINX_PORT=$(free_port)
 		cat >"$dir/nginx.conf" <<-CONF
 		daemon off;
 		master_process off;
@@ -57,7 +57,7 @@ start_nginx() {
 	# Ends with the blank line: the body the server sends with it is not shown.
 	sp http-head -q "127.0.0.1:$HTTPD_PORT" >"$BATS_TEST_TMPDIR/head"
 	assert_equal "$(tail -c 4 "$BATS_TEST_TMPDIR/head" | od -An -c | tr -d ' ')" '\r\n\r\n'
-	run grep -c hello "$BATS_TEST_TMPDIR/head"
+	run -1 grep -c hello "$BATS_TEST_TMPDIR/head"
 	assert_output 0
 }
 
@@ -209,7 +209,8 @@ start_nginx() {
 
 @test "http-head: refused is exit 4, the step ends 'failed.' and the error follows" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	run --separate-stderr sp http-head "127.0.0.1:$port"
 	assert_failure 4
 	assert_equal "$output" ""
@@ -302,7 +303,8 @@ timing_numbers() {
 
 @test "http-head: -n 5 against a refusing port: exit 4, 5 failed" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	run -4 --separate-stderr sp http-head -n 5 "http://127.0.0.1:$port/"
 	assert_output ""
 	assert_equal "$(printf '%s\n' "$stderr" | grep -c "^#[1-5] failed: connect(127.0.0.1:$port): Connection refused$")" 5

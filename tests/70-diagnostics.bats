@@ -188,14 +188,15 @@ check_both_ways() {
 	printf 'later\n' | timeout 10 "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" 3>&-
 	wait_exit "$LISTEN_PID"
 	assert_equal "$BG_STATUS" 0
-	run grep -c '^stats: ' "$BATS_TEST_TMPDIR/listen.err"
+	run -1 grep -c '^stats: ' "$BATS_TEST_TMPDIR/listen.err"
 	assert_output 0
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/listen.out")" "later"
 }
 
 @test "diagnostics: --stats with no connection prints nothing more; -x on a terminal is fine" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	run -4 --separate-stderr sp --stats -x connect 127.0.0.1 "$port"
 	assert_equal "$stderr" "sockpair: connect: connect(127.0.0.1:$port): Connection refused"
 	run -1 --separate-stderr sp --stats pair -d inet
@@ -211,11 +212,11 @@ check_both_ways() {
 	# pair --size: the writer child and the reading parent share stderr, a
 	# pipe here, which keeps only 4 KiB writes whole.
 	sp -x pair --size 1M 2>&1 >/dev/null | cat >"$BATS_TEST_TMPDIR/x"
-	run awk '/^-- / { head = $0; next }
+	run -0 awk '/^-- / { head = $0; next }
 		head ~ / sent / && !/^> / { bad++ } head ~ / received / && !/^< / { bad++ }
 		END { print bad + 0 }' "$BATS_TEST_TMPDIR/x"
 	assert_output 0
-	run grep -c '^-- \[pid [0-9]*\] sent ' "$BATS_TEST_TMPDIR/x"
+	run -0 grep -c '^-- \[pid [0-9]*\] sent ' "$BATS_TEST_TMPDIR/x"
 	assert_output 1
 	for i in 1 2 3 4 5; do
 		sp --json -x pair --size 20K 2>&1 >/dev/null | cat >"$BATS_TEST_TMPDIR/j"
@@ -232,6 +233,6 @@ check_both_ways() {
 	kill -TERM "$LISTEN_SP"
 	wait_exit "$LISTEN_PID"
 	assert_equal "$BG_STATUS" 0
-	run grep '^stats: ' "$BATS_TEST_TMPDIR/listen.err"
+	run -0 grep '^stats: ' "$BATS_TEST_TMPDIR/listen.err"
 	assert_output --regexp "^stats: $sender [0-9.]+ s, sent 0 bytes in 0 writes, received 3 bytes in 1 read, "
 }

@@ -55,7 +55,8 @@ received 4142436465663132330a"
 
 @test "json: a refused connect is an error event with status 4 and ECONNREFUSED" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	run -4 --separate-stderr sp --json connect 127.0.0.1 "$port"
 	assert_equal "$output" ""
 	printf '%s\n' "$stderr" >"$BATS_TEST_TMPDIR/err"

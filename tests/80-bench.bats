@@ -102,7 +102,7 @@ throughput_alone() {
 	# trips (64 MiB), where a tenth of the count, 10 at least, was 10.
 	run -0 --separate-stderr sp -q --trace bench --via socketpair-seqpacket --mode latency \
 		--size 16M --count 2
-	run grep -cE '^write\(' <<<"$stderr"
+	run -0 grep -cE '^write\(' <<<"$stderr"
 	assert_output 6
 }
 
@@ -240,16 +240,11 @@ throughput_alone() {
 # Kills bench's child in the middle of a row: an error, not a hang, and
 # no process left.
 kill_child_mid_row() {
-	local err=$BATS_TEST_TMPDIR/err child tries=100
+	local err=$BATS_TEST_TMPDIR/err child
 	bg "$SOCKPAIR" -q bench --via "$1" --mode "$2" --count 10000000 --time 60 \
 		>"$BATS_TEST_TMPDIR/out" 2>"$err"
-	child=
-	while [ -z "$child" ] && [ "$tries" -gt 0 ]; do
-		child=$(pgrep -P "$BG_CHILD" | head -1 || true)
-		[ -n "$child" ] || sleep 0.05
-		tries=$((tries - 1))
-	done
-	[ -n "$child" ] || fail "bench started no child"
+	wait_until "bench started no child" pgrep -P "$BG_CHILD" >/dev/null
+	child=$(pgrep -P "$BG_CHILD" | head -1)
 	kill -9 "$child"
 	wait_exit "$BG_LAST"
 	assert_equal "$BG_STATUS" 1

@@ -97,7 +97,7 @@ assert_no_leak_after() {
 	assert_equal "$BG_STATUS" 0
 	# The data that carried them goes to stdout as it came.
 	assert_equal "$(cat "$t/listen.out")" "data"
-	run grep '^received descriptor' "$t/listen.err"
+	run -0 grep '^received descriptor' "$t/listen.err"
 	assert_equal "${#lines[@]}" 4
 	local kinds=("regular file" pipe "character device" socket)
 	for n in 0 1 2 3; do
@@ -116,7 +116,7 @@ assert_no_leak_after() {
 	run -0 fdpass send "$t/s" "file:$t/file" null
 	wait_exit "$LISTEN_PID"
 	jq -e . "$t/listen.err" >/dev/null
-	run jq -r 'select(.event == "descriptor") | "\(.fd|type) \(.target) \(.kind) \(.peer|type)"' "$t/listen.err"
+	run -0 jq -r 'select(.event == "descriptor") | "\(.fd|type) \(.target) \(.kind) \(.peer|type)"' "$t/listen.err"
 	assert_output "number $t/file regular file string
 number /dev/null character device string"
 }
@@ -148,7 +148,7 @@ number /dev/null character device string"
 		--send-fd 3 --send-fd 4 --send-fd 5 --send-fd 6 \
 		3<'$t/file' 4< <(printf 'from the pipe\n') 5</dev/null 6<>/dev/tcp/127.0.0.1/$SOCAT_PORT"
 	wait_exit "$rpid"
-	run cat "$t/recv.out"
+	run -0 cat "$t/recv.out"
 	assert_line --index 1 "file $t/file: b'from the file\\n'"
 	assert_line --index 2 --regexp "^pipe pipe:\[[0-9]+\]: b'from the pipe\\\\n'$"
 	assert_line --index 3 "chr /dev/null: b''"
@@ -167,7 +167,7 @@ number /dev/null character device string"
 	[[ "$stderr" =~ "sendmsg("[0-9]+", \"\\0\", 1, [{SOL_SOCKET, SCM_RIGHTS, [3]}], MSG_NOSIGNAL) = 1" ]] ||
 		fail "no traced sendmsg: $stderr"
 	wait_exit "$rpid"
-	run cat "$t/recv.out"
+	run -0 cat "$t/recv.out"
 	assert_line --index 1 "chr /dev/null: b''"
 	assert_line --index 2 "data: b'\\x00'"
 }
@@ -220,7 +220,7 @@ number /dev/null character device string"
 	cp "$t/user.pub" "$t/authorized_keys"
 	chmod 600 "$t/authorized_keys"
 	local port
-	port=$(closed_port)
+	port=$(free_port)
 	cat >"$t/sshd_config" <<-EOF
 		ListenAddress 127.0.0.1:$port
 		HostKey $t/host
@@ -250,13 +250,13 @@ number /dev/null character device string"
 # ---- listen --attach ---------------------------------------------------------
 
 # listen -U $T/s --attach, its stdin the fifo the test writes as fd 7, and
-# the fdpass.py peer MODE, its output in $T/MODE.out; sets PEER_PID.
+# the fdpass.py peer MODE [ARGS], its output in $T/MODE.out; sets PEER_PID.
 start_attach_peer() {
 	local mode=$1 t=$BATS_TEST_TMPDIR
 	open_fifo
 	LISTEN_IN=$FIFO start_listen -U "$t/s" --attach
 	: >"$t/$mode.out"
-	bg python3 "$FDPASS" "$mode" "$t/s" >"$t/$mode.out"
+	bg python3 "$FDPASS" "$mode" "$t/s" "${@:2}" >"$t/$mode.out"
 	PEER_PID=$BG_LAST
 }
 
@@ -272,10 +272,34 @@ start_attach_peer() {
 	wait_exit "$LISTEN_PID"
 	assert_equal "$BG_STATUS" 0
 	assert_equal "$(cat "$t/listen.out")" "from the descriptor"
-	run cat "$t/listen.err"
+	run -0 cat "$t/listen.err"
 	assert_line --regexp '^received descriptor [0-9]+: socket:\[[0-9]+\] \(socket\)$'
 	assert_line --regexp '^attached descriptor [0-9]+; the 9 bytes sent with it \("/dev/ptmx"\) are not relayed$'
 	assert_line --regexp '^closed descriptor [0-9]+$'
+}
+
+@test "fdpass: listen --attach of a pipe's read end relays it to stdout and sees its end" {
+	local t=$BATS_TEST_TMPDIR
+	open_fifo
+	LISTEN_IN=$FIFO start_listen -U "$t/s" --attach
+	run -0 timeout 10 python3 "$FDPASS" pipe-end "$t/s" read
+	# Its only writer closed it: the end of the relay, stdin still open.
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	assert_equal "$(cat "$t/listen.out")" "through the pipe"
+}
+
+@test "fdpass: listen --attach of a pipe's write end takes stdin to it, until stdin ends" {
+	local t=$BATS_TEST_TMPDIR
+	start_attach_peer pipe-end write
+	wait_for_line "$t/listen.err" '^attached descriptor'
+	echo "into the pipe" >&7
+	exec 7>&-
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 0
+	wait_exit "$PEER_PID"
+	assert_equal "$(cat "$t/pipe-end.out")" "read: b'into the pipe\\n'"
+	assert_equal "$(cat "$t/listen.out")" ""
 }
 
 @test "fdpass: listen --attach is a console socket: a pty master relayed as runc's recvtty does" {
@@ -324,7 +348,7 @@ start_attach_peer() {
 	wait_exit "$LISTEN_PID"
 	exec 6>&-
 	wait_exit "$cpid"
-	run grep -A1 '^credentials:' "$t/listen.err"
+	run -0 grep -A1 '^credentials:' "$t/listen.err"
 	assert_line --index 0 "credentials: pid $client uid $(id -u) gid $(id -g)"
 	# A stream's end of file is no message: one line of credentials.
 	assert_equal "$(grep -c '^credentials:' "$t/listen.err")" 1

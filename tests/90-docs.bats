@@ -268,6 +268,16 @@ share/zsh/site-functions/neighbour"
 	[ ! -e "$prefix/bin/sockpair" ]
 }
 
+@test "build: a plain make warns without failing; DEVELOPER=1 and make check fail on a warning" {
+	run -0 make -C "$ROOT" -n -B --no-print-directory build/release/addr.o
+	assert_line --regexp ' -Wall -Wextra -Wpedantic .*-c -o build/release/addr\.o src/addr\.c$'
+	refute_output --partial -- '-Werror'
+	run -0 make -C "$ROOT" -n -B --no-print-directory DEVELOPER=1 build/release/addr.o
+	assert_output --partial -- '-Wpedantic -Werror'
+	run -0 make -C "$ROOT" -n --no-print-directory check
+	assert_output --partial 'DEVELOPER=1'
+}
+
 @test "docs: every global option is in the man page and in each completion file" {
 	local opt
 	for opt in $("$SOCKPAIR" --help | sed -n '/^Global options/,/^$/p' |

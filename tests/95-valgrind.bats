@@ -132,7 +132,8 @@ vg_listen_status() {
 
 @test "valgrind: connect's failures are clean" {
 	local port
-	port=$(closed_port)
+	start_refused_port
+	port=$REFUSED_PORT
 	vg 4 /dev/null connect 127.0.0.1 "$port"
 	vg 2 /dev/null connect 127.0.0.1 99999
 	RES_OPTIONS="timeout:1 attempts:1" vg 3 /dev/null connect nonexistent.invalid 80
@@ -172,7 +173,8 @@ vg_listen_status() {
 	vg 6 /dev/null http-head -q "127.0.0.1:$PEER_PORT"
 	start_http_peer silent
 	vg 5 /dev/null http-head -q -w 0.5 "127.0.0.1:$PEER_PORT"
-	vg 4 /dev/null http-head -q "127.0.0.1:$(closed_port)"
+	start_refused_port
+	vg 4 /dev/null http-head -q "127.0.0.1:$REFUSED_PORT"
 	vg 2 /dev/null http-head https://example.com/
 	kill_bg
 }

@@ -39,6 +39,24 @@ open_fifo() {
 	exec 7<>"$FIFO"
 }
 
+# The one polling loop: runs CMD... every 50 ms until it succeeds, 100
+# times at most (5 s; TRIES=N for another bound); returns 1 if it never did.
+poll_until() {
+	local tries=${TRIES:-100}
+	until "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
+
+# poll_until, failing the test with WHAT when the bound is reached.
+wait_until() {
+	local what=$1
+	shift
+	poll_until "$@" || fail "$what, within the time limit"
+}
+
 # Polls (bounded, 5 s) until a file exists and has a line matching a regex.
 wait_for_line() {
 	local file=$1 regex=$2 tries=${3:-100}
@@ -57,23 +75,14 @@ announced_port() {
 
 # Polls (bounded, 5 s) until a UNIX socket file exists; fails otherwise.
 wait_for_socket() {
-	local path=$1 tries=100
-	while [ ! -S "$path" ] && [ "$tries" -gt 0 ]; do
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	[ -S "$path" ] || fail "no socket at $path within the time limit"
+	wait_until "no socket at $1" test -S "$1"
 }
 
 # Polls (bounded, 10 s) until a file holds at least SIZE bytes; fails otherwise.
+file_holds() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+
 wait_for_size() {
-	local file=$1 size=$2 tries=200
-	while [ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -lt "$size" ] && [ "$tries" -gt 0 ]; do
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	[ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -ge "$size" ] ||
-		fail "$file has not $size bytes within the time limit"
+	TRIES=200 wait_until "$1 has not $2 bytes" file_holds "$1" "$2"
 }
 
 # Polls (bounded, 5 s) until an abstract UNIX name is bound; fails otherwise.
@@ -254,8 +263,10 @@ udp_port_of() { port_of "$1" u; }
 
 tcp_port_of() { port_of "$1" t; }
 
-# A TCP port that nothing listens on: bound, then released.
-closed_port() {
+# A port free a moment ago (bound, then released), for a server that must
+# be told its port (nginx, sshd, listen PORT) or a UDP port nothing is
+# bound to; a test that means "refused" holds one (start_refused_port).
+free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
@@ -286,6 +297,13 @@ start_peer() {
 	PEER_PID=$BG_LAST
 	wait_for_line "$out" '^listening on '
 	PEER_PORT=$(announced_port "$out")
+}
+
+# A port proven refused: held bound by a peer that never listens, so that
+# nothing else can take it while the test runs; sets REFUSED_PORT.
+start_refused_port() {
+	start_peer refuses
+	REFUSED_PORT=$PEER_PORT
 }
 
 # tests/lib/peers.py MODE ARGS, bounded; see its header for the modes.

@@ -27,6 +27,12 @@ in time (socket timeouts of 10 s) and prints what it did or got on stdout.
                                    container\\n" on the raw slave, prints
                                    the first line typed back, closes the
                                    slave
+  fdpass.py pipe-end PATH END      passes one end of a pipe (END: read or
+                                   write) with b"/dev/ptmx", keeping none of
+                                   it: read: writes "through the pipe\n" into
+                                   the other end and closes it; write: prints
+                                   what comes out of the other end until end
+                                   of file ("read: BYTES")
   fdpass.py senders PATH N         N processes each send one datagram
                                    "from PID\\n" to PATH, one after another;
                                    prints their pids in order
@@ -46,6 +52,7 @@ in time (socket timeouts of 10 s) and prints what it did or got on stdout.
 import array
 import fcntl
 import os
+import select
 import socket
 import stat
 import subprocess
@@ -180,6 +187,28 @@ def console(path):
     os.close(slave)
 
 
+def pipe_end(path, end):
+    r, w = os.pipe()
+    passed, kept = (r, w) if end == "read" else (w, r)
+    s = connect(path)
+    socket.send_fds(s, [b"/dev/ptmx"], [passed])
+    os.close(passed)
+    s.close()
+    if end == "read":
+        os.write(kept, b"through the pipe\n")
+        os.close(kept)
+        return
+    got = b""
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        ready, _, _ = select.select([kept], [], [], 0.1)
+        chunk = os.read(kept, 4096) if ready else None
+        if chunk == b"":
+            break
+        got += chunk or b""
+    print("read: %r" % got, flush=True)
+
+
 def shared_fd(kind):
     """A descriptor of KIND to pass, and the other end, to speak into it."""
     if kind == "socket":
@@ -248,6 +277,8 @@ def main():
         console(args[0])
     elif mode == "flags":
         flags(args[0], args[1], args[2])
+    elif mode == "pipe-end":
+        pipe_end(args[0], args[1])
     elif mode == "senders":
         senders(args[0], int(args[1]))
     elif mode == "pass-out":

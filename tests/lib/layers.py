@@ -16,20 +16,22 @@ ORDER = [
      "cmd-http-head", "cmd-bench"],
     ["cmd"],
     ["relay", "event", "scan"],
-    ["net", "editor", "http", "line"],
-    ["io", "proc"],
+    ["net", "editor", "http", "line", "flow"],
+    ["io", "proc", "stats"],
     ["report"],
     ["sys"],
     ["conn"],
     ["trace"],
-    ["parse", "addr", "clock"],
-    ["text", "error"],
+    ["parse", "addr", "clock", "samples", "frame"],
+    ["error"],
+    ["text"],
 ]
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "event": "event", "net": "net",
-          "editor": "editor", "http": "http", "line": "line", "io": "io",
-          "proc": "proc", "report": "report", "scan": "scan", "sys": "sys", "conn": "conn", "trace": "trace",
-          "parse": "parse", "addr": "addr", "clock": "clock", "text": "text"}
+          "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
+          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "sys": "sys", "conn": "conn", "trace": "trace",
+          "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame",
+          "text": "text"}
 
 
 def level_of(module):

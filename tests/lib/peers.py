@@ -25,6 +25,9 @@ what it does) on stdout, flushed, so that tests wait on it.
                                    shuts its sending side, then reads until
                                    end of file (10 s at most); prints "read N"
   peers.py never-accepts           TCP listener with backlog 0, its queue filled
+  peers.py refuses                 a TCP port held bound and not listening: every
+                                   connect to it is refused (RST), for as long as
+                                   the peer lives
                                    by one connection: the kernel drops a new
                                    SYN, so a connect() neither succeeds nor fails
   peers.py slow-client PORT SECONDS
@@ -208,6 +211,13 @@ def never_accepts():
     filler.connect(l.getsockname())
     print("listening on 127.0.0.1:%d" % l.getsockname()[1], flush=True)
     time.sleep(30)
+
+
+def refuses():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print("listening on 127.0.0.1:%d" % s.getsockname()[1], flush=True)
+    time.sleep(60)
 
 
 def slow_client(port, seconds):
@@ -502,6 +512,8 @@ def main():
         send_and_wait(int(args[0]), args[1], int(args[2]) if args[2:] else None, after_eof)
     elif mode == "half-close-then-read":
         half_close_then_read(int(args[0]) if args else None)
+    elif mode == "refuses":
+        refuses()
     elif mode == "never-accepts":
         never_accepts()
     elif mode == "slow-client":
