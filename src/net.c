@@ -465,25 +465,41 @@ static bool directory_unchanged(const struct unix_listener *ul)
 	       opened.st_dev == now.st_dev && opened.st_ino == now.st_ino;
 }
 
-/* Under the name given while its directory is the one opened; else
- * through that directory, where the stale check looked. */
-static int bind_in_directory(struct unix_listener *ul, int fd, struct sp_error *e)
+/*
+ * Under the name given while its directory is the one opened and holds no
+ * such name yet; else through that directory, where the stale check
+ * looked.  *by_path: the name given was bound, resolved once more.
+ */
+static int bind_in_directory(struct unix_listener *ul, int fd, bool *by_path,
+			     struct sp_error *e)
 {
-	if (directory_unchanged(ul))
+	struct stat st;
+
+	*by_path = directory_unchanged(ul) && unix_file_id(ul, &st) < 0 && errno == ENOENT;
+	if (*by_path)
 		return bind_as_given(ul, fd, e);
 	return unix_call_at(ul->dirfd, "bind", sys_bind, fd, ul->base, ul->path, e);
 }
 
+/*
+ * The file is ours to remove at the end only if the directory opened holds
+ * it: a name bound by path counts when the directory was still that one
+ * after the bind, the name absent from it before (a directory swapped
+ * between check and bind leaves our file where it went, and nothing of
+ * anyone else's is ever taken for it).
+ */
 static int bind_unix_file(struct unix_listener *ul, int fd, struct sp_error *e)
 {
 	struct stat st;
+	bool by_path;
 
 	if (unix_open_directory(ul, e) < 0)
 		return -1;
-	if (bind_in_directory(ul, fd, e) < 0 &&
-	    (e->err != EADDRINUSE || !remove_stale_socket(ul) || bind_in_directory(ul, fd, e) < 0))
+	if (bind_in_directory(ul, fd, &by_path, e) < 0 &&
+	    (e->err != EADDRINUSE || !remove_stale_socket(ul) ||
+	     bind_in_directory(ul, fd, &by_path, e) < 0))
 		return -1;
-	if (bound_in_directory(ul, &st)) {
+	if (bound_in_directory(ul, &st) && (!by_path || directory_unchanged(ul))) {
 		ul->created = true;
 		ul->dev = st.st_dev;
 		ul->ino = st.st_ino;

@@ -539,13 +539,14 @@ static int idle_expired(struct relay *r, struct sp_error *e)
 }
 
 /*
- * The idle timeout is the peer's: once it has ended, what it sent is
- * written to stdout however slowly stdout takes it, never dropped when a
- * timer runs out.
+ * The idle timeout is the peer's silence.  While what it sent waits for
+ * stdout, it is stdout that is slow (and the peer, unread, may be held
+ * back by us): no timer runs, and what came is written however slowly
+ * stdout takes it, never dropped when a timer runs out.
  */
 static int poll_timeout(const struct relay *r)
 {
-	if (r->down.source_done && flow_pending(&r->down) > 0)
+	if (flow_pending(&r->down) > 0)
 		return -1;
 	return r->o.idle_timeout_ms;
 }
