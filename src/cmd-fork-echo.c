@@ -256,14 +256,13 @@ static int echo_lines(int fd, struct sp_error *e)
  * So the child's diagnostic lines (--trace, -x, errors) go through a pipe
  * to the parent, which prints them above the line being typed.
  */
-static int child_diagnostics_fd = -1;
-
-static void write_to_parent(const char *line, size_t n)
+static void write_to_parent(void *arg, const char *line, size_t n)
 {
-	struct pollfd p = { .fd = child_diagnostics_fd, .events = POLLOUT };
+	const int *fd = arg;
+	struct pollfd p = { .fd = *fd, .events = POLLOUT };
 
 	while (n > 0) {
-		ssize_t w = sys_write_quiet(child_diagnostics_fd, line, n);
+		ssize_t w = sys_write_quiet(*fd, line, n);
 		if (w < 0 && errno == EAGAIN && sys_poll(&p, 1, -1) >= 0)
 			continue;
 		if (w <= 0)
@@ -273,12 +272,19 @@ static void write_to_parent(const char *line, size_t n)
 	}
 }
 
+/* The child's lines as they come: a line is printed once it is whole. */
+struct child_lines {
+	char held[4096];
+	size_t len;
+};
+
 /* Reads the child's lines; prints the whole ones.  false at their end. */
-static bool print_child_lines(int fd)
+static bool print_child_lines(void *arg, int fd)
 {
-	static char held[4096];
-	static size_t len;
-	ssize_t n = sys_read(fd, held + len, sizeof(held) - len);
+	struct child_lines *lines = arg;
+	char *held = lines->held;
+	size_t len = lines->len, size = sizeof(lines->held);
+	ssize_t n = sys_read(fd, held + len, size - len);
 	char *nl;
 
 	if (n < 0)
@@ -289,11 +295,12 @@ static bool print_child_lines(int fd)
 		len -= (size_t)(nl + 1 - held);
 		memmove(held, nl + 1, len);
 	}
-	if (n == 0 || len == sizeof(held)) {
+	if (n == 0 || len == size) {
 		if (len)
 			trace_write(held, len);
 		len = 0;
 	}
+	lines->len = len;
 	return n > 0;
 }
 
@@ -305,7 +312,8 @@ static void close_diagnostics(struct fork_echo_opts *o)
 	o->diagnostics[0] = o->diagnostics[1] = -1;
 }
 
-static int relay_to_child(int fd, const struct fork_echo_opts *o, struct sp_error *e)
+static int relay_to_child(int fd, const struct fork_echo_opts *o, struct child_lines *lines,
+			  struct sp_error *e)
 {
 	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
 				    .packet_max = o->type == SOCK_SEQPACKET ? ECHO_READ : 0,
@@ -316,6 +324,7 @@ static int relay_to_child(int fd, const struct fork_echo_opts *o, struct sp_erro
 
 	proc_stop_on_signals();
 	ro.editor = editor_open("> ", NULL);
+	ro.arg = lines;
 	r = relay_new(&ro, e);
 	result = r ? relay_run(r, fd, "child", e) : -1;
 	relay_free(r);
@@ -363,9 +372,10 @@ static int receive_file(int sock, struct sp_error *e)
 	ssize_t r;
 	int result;
 
-	do
+	do {
 		r = sys_recvmsg(sock, &byte, 1, 0, NULL, NULL, &c);
-	while (r < 0 && errno == EINTR);
+		sys_recvmsg_seen(sock, &byte, 1, r, NULL, 0);
+	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return fail_errno(e, SP_FAILURE, errno, "recvmsg(%d)", sock);
 	if (c.nfds == 0)
@@ -436,13 +446,12 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 {
 	char shown[SHOWN_MAX];
 	struct sp_error e;
-	int r;
+	int r, parent_fd = o->diagnostics[1];	/* lives as long as the child */
 
 	/* To the parent before the first traced call: written straight to the
 	 * terminal, a line would land on the parent's prompt. */
 	if (o->diagnostics[1] >= 0) {
-		child_diagnostics_fd = o->diagnostics[1];
-		trace_set_writer(write_to_parent);
+		trace_set_writer((struct trace_writer){ write_to_parent, &parent_fd });
 		/* Not stderr: no lock to share.  Held while the pipe is full, it
 		 * would stop the parent, which empties the pipe, in its own trace. */
 		trace_set_lock(NULL);
@@ -467,6 +476,7 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 				    .diagnostics = { -1, -1 } };
 	struct sp_error e, child_error;
 	char shown[SHOWN_MAX];
+	struct child_lines lines = { .len = 0 };	/* the child's, to print */
 	int fds[2], r, child_status;
 	pid_t pid;
 
@@ -494,13 +504,13 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 		o.diagnostics[1] = -1;
 	}
 	if (o.interactive)
-		r = relay_to_child(fds[1], &o, &e);
+		r = relay_to_child(fds[1], &o, &lines, &e);
 	else
 		r = parent_side(&o, fds[1], pid, shown, &e);
 	sys_close(fds[1]);
 	child_status = proc_wait(pid, &child_error);
 	/* The child's last lines, written as it ended, after the relay. */
-	while (o.diagnostics[0] >= 0 && print_child_lines(o.diagnostics[0]))
+	while (o.diagnostics[0] >= 0 && print_child_lines(&lines, o.diagnostics[0]))
 		;
 	close_diagnostics(&o);
 	if (child_status < 0)

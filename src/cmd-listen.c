@@ -104,31 +104,32 @@ static int open_listener(const struct listen_opts *o, struct unix_listener *ul,
 
 /* ---- --recv-fd, --attach, --creds: what clients pass beside their data ---- */
 
-static struct {
+/* The relay's hooks' state (their arg): the command's, one per run. */
+struct passing {
 	bool recv_fd, attach, datagrams;
 	const char *peer;	/* the client now; NULL: datagrams, several */
 	int attached;		/* --attach: the descriptor that takes over; -1: none */
-} passing = { .attached = -1 };
+};
 
-static void announce_descriptor(int fd)
+static void announce_descriptor(const struct passing *p, int fd)
 {
 	char what[512];
 	const char *kind = io_describe_fd(fd, what, sizeof(what));
 
-	report_descriptor(passing.peer, fd, what, kind);
+	report_descriptor(p->peer, fd, what, kind);
 }
 
 /* --attach: the carried bytes belong to the client's connection, now over. */
-static void announce_attached(const void *data, ssize_t n)
+static void announce_attached(const struct passing *p, const void *data, ssize_t n)
 {
 	char shown[TEXT_QUOTE_SIZE];
 
 	if (n <= 0) {
-		report_note("attached descriptor %d", passing.attached);
+		report_note("attached descriptor %d", p->attached);
 		return;
 	}
 	report_note("attached descriptor %d; the %zd bytes sent with it (%s) are not relayed",
-		    passing.attached, n, text_show_peer(data, (size_t)n, shown, sizeof(shown)));
+		    p->attached, n, text_show_peer(data, (size_t)n, shown, sizeof(shown)));
 }
 
 /*
@@ -136,33 +137,34 @@ static void announce_attached(const void *data, ssize_t n)
  * then closed, or kept to attach), what was lost.  Returns true when a
  * descriptor takes the client's place.
  */
-static bool take_control(const struct sys_control *c, const void *data, ssize_t n)
+static bool take_control(void *arg, const struct sys_control *c, const void *data, ssize_t n)
 {
+	struct passing *passing = arg;
 	int discarded = 0;
 
 	/* A stream's end of file is no message: its "credentials" are zeros. */
-	if (c->has_creds && (n > 0 || passing.datagrams))
-		report_credentials(passing.peer, c->pid, c->uid, c->gid);
+	if (c->has_creds && (n > 0 || passing->datagrams))
+		report_credentials(passing->peer, c->pid, c->uid, c->gid);
 	if (c->truncated)
 		report_note("recvmsg: control data truncated (MSG_CTRUNC): descriptors sent "
-			    "with it were discarded%s", passing.recv_fd ? "" : " (no --recv-fd)");
+			    "with it were discarded%s", passing->recv_fd ? "" : " (no --recv-fd)");
 	for (int i = 0; i < c->nfds; i++) {
-		if (!passing.recv_fd) {
+		if (!passing->recv_fd) {
 			sys_close(c->fds[i]);
 			discarded++;
 			continue;
 		}
-		announce_descriptor(c->fds[i]);
-		if (passing.attach && passing.attached < 0)
-			passing.attached = c->fds[i];
+		announce_descriptor(passing, c->fds[i]);
+		if (passing->attach && passing->attached < 0)
+			passing->attached = c->fds[i];
 		else
 			sys_close(c->fds[i]);
 	}
 	if (discarded)
 		report_note("closed %d descriptors passed without --recv-fd", discarded);
-	if (passing.attached < 0)
+	if (passing->attached < 0)
 		return false;
-	announce_attached(data, n);
+	announce_attached(passing, data, n);
 	return true;
 }
 
@@ -170,12 +172,12 @@ static bool take_control(const struct sys_control *c, const void *data, ssize_t 
  * --attach: the relay runs between stdin/stdout and the descriptor the
  * client passed, until it ends, as recvtty does with a console socket.
  */
-static int relay_attached(struct relay *r, struct sp_error *e)
+static int relay_attached(struct relay *r, struct passing *passing, struct sp_error *e)
 {
 	char name[32];
-	int fd = passing.attached, result;
+	int fd = passing->attached, result;
 
-	passing.attached = -1;
+	passing->attached = -1;
 	snprintf(name, sizeof(name), "descriptor %d", fd);
 	relay_set_peer_any(r, true);
 	result = relay_run(r, fd, name, e);
@@ -185,10 +187,11 @@ static int relay_attached(struct relay *r, struct sp_error *e)
 	return result;
 }
 
-static void note_sender(const struct sockaddr *sa, socklen_t len)
+static void note_sender(void *arg, const struct sockaddr *sa, socklen_t len)
 {
 	char name[128];
 
+	(void)arg;
 	addr_format(sa, len, name, sizeof(name));
 	report_event("connection", name, "connection from %s", name);
 }
@@ -227,7 +230,7 @@ static struct editor *open_editor(struct relay *r, struct editor *ed)
 }
 
 static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
-			 struct editor **ed, struct sp_error *e)
+			 struct passing *passing, struct editor **ed, struct sp_error *e)
 {
 	char peer[128];
 
@@ -242,15 +245,15 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 			*lfd = -1;
 		}
 		note_client(fd, peer, o->unix_path != NULL);
-		passing.peer = peer;
+		passing->peer = peer;
 		int result = relay_run(r, fd, peer, e);
 		sys_close(fd);
 		report_event("closed", peer, "closed %s", peer);
-		if (result == 0 && passing.attached >= 0)
-			result = relay_attached(r, e);
-		if (passing.attached >= 0) {	/* the relay failed before it ran */
-			sys_close(passing.attached);
-			passing.attached = -1;
+		if (result == 0 && passing->attached >= 0)
+			result = relay_attached(r, passing, e);
+		if (passing->attached >= 0) {	/* the relay failed before it ran */
+			sys_close(passing->attached);
+			passing->attached = -1;
 		}
 		if (result < 0 && (!o->keep_open || relay_failed_locally(r)))
 			return -1;
@@ -260,10 +263,11 @@ static int serve_clients(int *lfd, const struct listen_opts *o, struct relay *r,
 	return 0;
 }
 
-static struct relay *new_relay(const struct listen_opts *o, struct sp_error *e)
+static struct relay *new_relay(const struct listen_opts *o, struct passing *passing,
+			       struct sp_error *e)
 {
 	struct relay_options ro = {
-		.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+		.in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .arg = passing,
 		.end_with_peer = !o->udp,
 		.datagrams = o->udp, .reply_to_sender = o->udp,
 		.on_sender = o->udp ? note_sender : NULL,
@@ -271,10 +275,8 @@ static struct relay *new_relay(const struct listen_opts *o, struct sp_error *e)
 		.on_control = o->recv_fd || o->creds ? take_control : NULL,
 	};
 
-	passing.recv_fd = o->recv_fd;
-	passing.attach = o->attach;
-	passing.datagrams = o->udp;
-
+	*passing = (struct passing){ .recv_fd = o->recv_fd, .attach = o->attach,
+				     .datagrams = o->udp, .attached = -1 };
 	return relay_new(&ro, e);
 }
 
@@ -283,6 +285,7 @@ static int cmd_listen_exec(int argc, char **argv)
 	struct listen_opts o = { .port = "0", .backlog = SOMAXCONN, .family = AF_UNSPEC };
 	struct unix_listener ul = { .dirfd = -1 };
 	struct editor *ed = NULL;
+	struct passing passing;
 	struct relay *r;
 	struct sp_error e;
 	int fd, result = -1;
@@ -291,7 +294,7 @@ static int cmd_listen_exec(int argc, char **argv)
 	proc_stop_on_signals();
 	proc_report_on_usr1();
 	conn_name_peers = o.keep_open || o.udp;
-	r = new_relay(&o, &e);
+	r = new_relay(&o, &passing, &e);
 	if (!r)
 		return report_failure(&e);
 	fd = open_listener(&o, &ul, &e);
@@ -299,7 +302,7 @@ static int cmd_listen_exec(int argc, char **argv)
 		ed = open_editor(r, ed);
 		result = relay_run(r, fd, o.unix_path ? o.unix_path : "sender", &e);
 	} else if (fd >= 0) {
-		result = serve_clients(&fd, &o, r, &ed, &e);
+		result = serve_clients(&fd, &o, r, &passing, &ed, &e);
 	}
 	if (fd >= 0)
 		sys_close(fd);

@@ -35,7 +35,7 @@ struct editor {
 	bool installed;
 	bool eof;
 	char *history_path;	/* NULL: this session's history only */
-	trace_writer_fn *previous_writer;	/* put back at editor_close() */
+	struct trace_writer previous_writer;	/* put back at editor_close() */
 	int history_added;
 	char prompt[64];
 	char partial[PARTIAL_MAX + 1];	/* peer output after its last "\n" */
@@ -121,9 +121,11 @@ static void write_fd(int fd, const char *s, size_t n)
 }
 
 /* --trace lines while we own the terminal: above the line being typed. */
-static void trace_above_prompt(const char *line, size_t n)
+static void trace_above_prompt(void *arg, const char *line, size_t n)
 {
-	if (!active || !active->installed) {
+	const struct editor *ed = arg;
+
+	if (!ed->installed) {
 		write_fd(STDERR_FILENO, line, n);
 		return;
 	}
@@ -194,7 +196,7 @@ struct editor *editor_open(const char *prompt, const char *history_path)
 	active = ed;
 	rl_callback_handler_install(ed->prompt, on_line);
 	ed->installed = true;
-	ed->previous_writer = trace_set_writer(trace_above_prompt);
+	ed->previous_writer = trace_set_writer((struct trace_writer){ trace_above_prompt, ed });
 	return ed;
 }
 

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	io_trace_stdout_on_socket();
 	clock_mark_start();
 	conn_set_viewer(stats_kernel_view);
-	trace_set_writer(report_raw);
+	trace_set_writer((struct trace_writer){ report_trace_line, NULL });
 
 	/* A peer that goes away is an event to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);

@@ -284,19 +284,29 @@ static void note_sender(struct relay *r)
 	memcpy(&r->sender, &r->from, r->from_len);
 	r->sender_len = r->from_len;
 	if (r->o.on_sender)
-		r->o.on_sender((struct sockaddr *)&r->from, r->from_len);
+		r->o.on_sender(r->o.arg, (struct sockaddr *)&r->from, r->from_len);
 }
 
-/* sys_recvmsg()'s hook: the sender first, then what it passed. */
-static void control_arrived(const struct sys_control *c, const void *data, ssize_t n,
-			    void *arg)
+/*
+ * A message read with recvmsg(): its sender, then what came beside its
+ * data (on_control), then the data shown (-x), in that order (SPEC).
+ */
+static ssize_t receive_message(struct relay *r, void *buf, size_t room, int flags,
+			       struct sockaddr *from)
 {
-	struct relay *r = arg;
+	const struct sys_control *c = &r->control;
+	ssize_t n = sys_recvmsg(r->peer_fd, buf, room, flags, from, &r->from_len, &r->control);
+	int err = errno;
 
-	if (r->o.reply_to_sender)
+	if (n >= 0 && from)
 		note_sender(r);
-	if (r->o.on_control(c, data, n))
+	if (n >= 0 && (c->nfds || c->has_creds || c->truncated) &&
+	    r->o.on_control(r->o.arg, c, buf, n > (ssize_t)room ? (ssize_t)room : n))
 		r->detached = true;
+	errno = err;
+	sys_recvmsg_seen(r->peer_fd, buf, room, n, from, r->from_len);
+	errno = err;
+	return n;
 }
 
 /*
@@ -321,9 +331,8 @@ static ssize_t receive_from_peer(struct relay *r)
 
 	r->from_len = sizeof(r->from);
 	if (reads_control(r))
-		n = sys_recvmsg(r->peer_fd, f->buf + f->end, peer_room(r), flags, from,
-				&r->from_len, &r->control);
-	else if (from || flags)
+		return receive_message(r, f->buf + f->end, peer_room(r), flags, from);
+	if (from || flags)
 		n = sys_recvfrom(r->peer_fd, f->buf + f->end, peer_room(r), flags, from,
 				 from ? &r->from_len : NULL);
 	else if (r->o.peer_any)
@@ -515,7 +524,7 @@ static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *
 	if ((peer & (POLLIN | POLLHUP | POLLERR)) && !r->down.source_done && peer_room(r) > 0 &&
 	    read_peer(r, e) < 0)
 		return -1;
-	if (p[SLOT_SIDE].revents && !r->o.on_side(r->o.side_fd))
+	if (p[SLOT_SIDE].revents && !r->o.on_side(r->o.arg, r->o.side_fd))
 		r->side_done = true;
 	drop_input_if_peer_gone(r, peer);
 	take_held_line(r);
@@ -828,8 +837,7 @@ struct relay *relay_new(const struct relay_options *o, struct sp_error *e)
 		return NULL;
 	}
 	r->o = *o;
-	r->control = (struct sys_control){ .want_fds = o->recv_fds, .want_creds = o->recv_creds,
-					   .on_control = control_arrived, .arg = r };
+	r->control = (struct sys_control){ .want_fds = o->recv_fds, .want_creds = o->recv_creds };
 	if (r->o.idle_timeout_ms == 0)
 		r->o.idle_timeout_ms = -1;
 	r->up.pipe[0] = r->down.pipe[0] = -1;	/* relay_free() may meet them unset */

@@ -333,3 +333,10 @@ void report_raw(const char *bytes, size_t n)
 		n -= (size_t)w;
 	}
 }
+
+/* The trace's writer (main sets it): its lines, as report_raw() writes. */
+void report_trace_line(void *arg, const char *line, size_t n)
+{
+	(void)arg;
+	report_raw(line, n);
+}

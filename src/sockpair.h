@@ -117,8 +117,11 @@ void trace_note_open_line(bool open);
 void trace_set_command(const char *name);
 void trace_start(void);
 void trace_set_child(void);
-typedef void trace_writer_fn(const char *line, size_t n);
-trace_writer_fn *trace_set_writer(trace_writer_fn *writer);
+struct trace_writer {
+	void (*write)(void *arg, const char *line, size_t n);
+	void *arg;
+};
+struct trace_writer trace_set_writer(struct trace_writer writer);
 typedef void trace_lock_fn(bool lock);
 void trace_set_lock(trace_lock_fn *lock);
 void trace_hold(bool hold);
@@ -228,10 +231,6 @@ enum { SYS_FDS_MAX = 253 };	/* SCM_MAX_FD: the most one message can carry */
 struct sys_control {
 	bool want_fds, want_creds;	/* the room recvmsg() gives; what does
 					   not fit is MSG_CTRUNC, closed by the kernel */
-	/* Told of each message that carried something, before -x shows its data. */
-	void (*on_control)(const struct sys_control *c, const void *data, ssize_t n,
-			   void *arg);
-	void *arg;
 	int fds[SYS_FDS_MAX];	/* received, close-on-exec: the receiver's to close */
 	int nfds;
 	bool has_creds;
@@ -242,6 +241,8 @@ struct sys_control {
 ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds, int flags);
 ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 		    socklen_t *from_len, struct sys_control *c);
+void sys_recvmsg_seen(int fd, const void *buf, size_t n, ssize_t r, const struct sockaddr *from,
+		      socklen_t from_len);
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
@@ -258,6 +259,7 @@ void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
 void report_milestone(const char *text);
 void report_raw(const char *bytes, size_t n);
+void report_trace_line(void *arg, const char *line, size_t n);
 void report_share_stderr(void);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
@@ -444,17 +446,18 @@ struct relay_options {
 	bool end_with_peer;	/* the peer's end ends the relay once stdin's
 				   present bytes are sent (nc -l) */
 	int idle_timeout_ms;	/* 0 or -1: none */
-	void (*on_sender)(const struct sockaddr *sa, socklen_t len);
-	/* A side channel read when it is ready: on_side(side_fd) returns false
-	 * once it has ended (fork-echo -i: the child's diagnostics). */
-	bool (*on_side)(int fd);
+	void *arg;		/* the caller's, given to every hook */
+	void (*on_sender)(void *arg, const struct sockaddr *sa, socklen_t len);
+	/* A side channel read when it is ready: on_side(arg, side_fd) returns
+	 * false once it has ended (fork-echo -i: the child's diagnostics). */
+	bool (*on_side)(void *arg, int fd);
 	int side_fd;
 	/* listen --recv-fd, --creds: the peer is read with recvmsg(), and
 	 * on_control hears what each message carried beside its data.  It
 	 * returns true to end the relay there (--attach): that message's
 	 * data is not relayed. */
 	bool recv_fds, recv_creds;
-	bool (*on_control)(const struct sys_control *c, const void *data, ssize_t n);
+	bool (*on_control)(void *arg, const struct sys_control *c, const void *data, ssize_t n);
 	/* connect --send-fd: passed with the first bytes sent ("\0" if none). */
 	const int *send_fds;
 	int send_nfds;

@@ -483,8 +483,9 @@ static void take_control(struct msghdr *msg, struct sys_control *c)
 /*
  * recvmsg() with room for what c asks (descriptors, credentials), received
  * close-on-exec; the sender's address in *from when from is given.  What
- * came beside the data is in c, and c->on_control hears of it before -x
- * shows the data (SPEC: the credentials before the data they came with).
+ * came beside the data is in c.  The data is counted and shown (-x) by
+ * sys_recvmsg_seen(), which the caller calls once it has said what came
+ * beside it (SPEC: the credentials before the data they came with).
  */
 ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 		    socklen_t *from_len, struct sys_control *c)
@@ -520,11 +521,17 @@ ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *fro
 		       msg_flags(flags | MSG_CMSG_CLOEXEC, flag_text), from && r >= 0 ? ", " : "",
 		       from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : "");
 	      trace_data("recvmsg", fd, buf, r > 0 ? (size_t)bytes_in(r, n) : 0, n, r, extra));
-	if (r >= 0 && c->on_control && (c->nfds || c->has_creds || c->truncated))
-		AFTER_CALL(true, c->on_control(c, buf, bytes_in(r, n), c->arg));
-	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno,
-			 from && r >= 0 ? addr_text(from, *from_len, addr, sizeof(addr)) : NULL));
 	return r;
+}
+
+/* What sys_recvmsg(fd, buf, n, ...) returned as r, counted and shown now. */
+void sys_recvmsg_seen(int fd, const void *buf, size_t n, ssize_t r, const struct sockaddr *from,
+		      socklen_t from_len)
+{
+	char addr[128];
+
+	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno,
+			 from && r >= 0 ? addr_text(from, from_len, addr, sizeof(addr)) : NULL));
 }
 
 ssize_t sys_splice(int from, int to, size_t n, unsigned flags)

@@ -21,8 +21,7 @@ bool trace_enabled, trace_json;
 static char trace_prefix[32];
 /* The pid of a forked child, 0 in the parent: JSON lines carry it. */
 static int child_pid;
-typedef void trace_writer_fn(const char *line, size_t n);
-static trace_writer_fn *trace_writer;
+static struct trace_writer trace_writer;
 
 /*
  * Where trace lines go: stderr, through report.c, which main() sets; the
@@ -30,9 +29,9 @@ static trace_writer_fn *trace_writer;
  * line being typed.  Returns the writer there was, to put back.  Without
  * one (a fuzz harness), lines go nowhere.
  */
-trace_writer_fn *trace_set_writer(trace_writer_fn *writer)
+struct trace_writer trace_set_writer(struct trace_writer writer)
 {
-	trace_writer_fn *old = trace_writer;
+	struct trace_writer old = trace_writer;
 
 	trace_writer = writer;
 	return old;
@@ -75,14 +74,14 @@ static void send_start_event(void)
 	char line[256];
 	struct json j;
 
-	if (!trace_writer)
+	if (!trace_writer.write)
 		return;
 	start_sent = true;
 	json_begin(&j, line, sizeof(line), "start", 0.0);
 	json_integer(&j, "version", 1);
 	json_cstring(&j, "command", command_name);
 	json_cstring(&j, "sockpair", SOCKPAIR_VERSION);
-	trace_writer(line, json_end(&j));
+	trace_writer.write(trace_writer.arg, line, json_end(&j));
 }
 
 /*
@@ -121,16 +120,16 @@ void trace_set_child(void)
  */
 void trace_write(const char *line, size_t n)
 {
-	if (!trace_writer)
+	if (!trace_writer.write)
 		return;
 	trace_hold(true);
 	if (trace_json && !start_sent)
 		send_start_event();
 	if (line_open) {
 		line_open = false;
-		trace_writer("\n", 1);
+		trace_writer.write(trace_writer.arg, "\n", 1);
 	}
-	trace_writer(line, n);
+	trace_writer.write(trace_writer.arg, line, n);
 	trace_hold(false);
 }
 
