@@ -67,6 +67,44 @@ const char *addr_strip_brackets(const char *host, char *buf, size_t size)
 	return host;
 }
 
+/*
+ * Splits "host", "host:port", "[v6]", "[v6]:port" or a bare v6 address
+ * (several colons, no brackets: all host, no port), as users write them
+ * to connect, http-head and proxy.  The host is given without brackets.
+ * Returns 0, or an ADDR_SPLIT_ reason; nothing is checked but the shape.
+ */
+int addr_split_host_port(const char *s, size_t n, struct host_port *hp)
+{
+	const char *colon;
+
+	*hp = (struct host_port){ .host = s, .host_len = n };
+	if (n > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+		if (!close)
+			return ADDR_SPLIT_NO_BRACKET;
+		hp->host = s + 1;
+		hp->host_len = (size_t)(close - hp->host);
+		hp->bracketed = true;
+		if (close + 1 == s + n)
+			return 0;
+		if (close[1] != ':')
+			return ADDR_SPLIT_AFTER_BRACKET;
+		colon = close + 1;
+	} else {
+		colon = memchr(s, ':', n);
+		if (!colon)
+			return 0;
+		if (memchr(colon + 1, ':', n - (size_t)(colon + 1 - s))) {
+			hp->bare_ipv6 = true;
+			return 0;
+		}
+		hp->host_len = (size_t)(colon - s);
+	}
+	hp->port = colon + 1;
+	hp->port_len = (size_t)(s + n - hp->port);
+	return 0;
+}
+
 /* Fills *sun for a path, or for "@name" in Linux's abstract namespace;
  * -1 for an empty path or one longer than sun_path holds. */
 int addr_unix(const char *path, struct sockaddr_un *sun, socklen_t *len)

@@ -278,29 +278,14 @@ static void link_release(struct link *l)
 	l->control[0] = l->control[1] = -1;
 }
 
-/* sys_pipe() makes non-blocking pipes; a measured pipe blocks, as perf's does. */
-static int blocking_pipe(int fds[2], struct sp_error *e)
-{
-	if (sys_pipe(fds) < 0)
-		return fail_errno(e, SP_FAILURE, errno, "pipe2");
-	for (int i = 0; i < 2; i++)
-		if (sys_set_nonblocking(fds[i], false) < 0) {
-			fail_errno(e, SP_FAILURE, errno, "fcntl(%d, ~O_NONBLOCK)", fds[i]);
-			sys_close(fds[0]);
-			sys_close(fds[1]);
-			return -1;
-		}
-	return 0;
-}
-
 /* Two pipes, one each way. */
 static int pipe_link(struct link *l, struct sp_error *e)
 {
 	int up[2], down[2];
 
-	if (blocking_pipe(up, e) < 0)
+	if (net_blocking_pipe(up, e) < 0)
 		return -1;
-	if (blocking_pipe(down, e) < 0) {
+	if (net_blocking_pipe(down, e) < 0) {
 		sys_close(up[0]);
 		sys_close(up[1]);
 		return -1;
@@ -310,66 +295,6 @@ static int pipe_link(struct link *l, struct sp_error *e)
 	return 0;
 }
 
-/* A datagram server at a path answers its client by that client's autobound name. */
-static int connect_back(int server, int client, struct sp_error *e)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	if (sys_getname(client, false, &ss, &len) < 0)
-		return fail_errno(e, SP_FAILURE, errno, "getsockname(%d)", client);
-	if (sys_connect(server, (struct sockaddr *)&ss, len) < 0)
-		return fail_errno(e, SP_FAILURE, errno, "connect(%d)", server);
-	return 0;
-}
-
-/* Connects a client to the listener at ul's path: fds[0] the client, fds[1] the server's. */
-static int connect_path(const struct unix_listener *ul, int type, int lfd, int fds[2],
-			struct sp_error *e)
-{
-	char peer[128];
-
-	fds[0] = net_connect_unix(ul->path, type, PEER_WAIT_MS, e);
-	if (fds[0] < 0)
-		return -1;
-	fds[1] = type == SOCK_DGRAM ? lfd : net_accept(lfd, peer, sizeof(peer), e);
-	if (fds[1] < 0 || (type == SOCK_DGRAM && connect_back(lfd, fds[0], e) < 0)) {
-		sys_close(fds[0]);
-		return -1;
-	}
-	if (type != SOCK_DGRAM)
-		sys_close(lfd);
-	return 0;
-}
-
-/*
- * A UNIX socket at a path in a new directory of its own; once connected,
- * the path and the directory go: nothing is left on disk, even if the
- * command is killed while it measures.
- */
-static int path_pair(int type, int fds[2], struct sp_error *e)
-{
-	struct unix_listener ul = { .dirfd = -1 };
-	const char *tmp = getenv("TMPDIR");
-	char dir[96];
-	int lfd, r;
-
-	/* sun_path holds 107 bytes: TMPDIR, the directory's name, "/socket". */
-	if (!tmp || !*tmp || strlen(tmp) > 64)
-		tmp = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/sockpair-bench.XXXXXX", tmp);
-	if (!mkdtemp(dir))
-		return fail_errno(e, SP_FAILURE, errno, "mkdtemp(%s)", dir);
-	snprintf(ul.path, sizeof(ul.path), "%s/socket", dir);
-	lfd = net_listen_unix(&ul, type, 1, e);
-	r = lfd < 0 ? -1 : connect_path(&ul, type, lfd, fds, e);
-	if (r < 0 && lfd >= 0)
-		sys_close(lfd);
-	net_unix_cleanup(&ul);
-	rmdir(dir);
-	return r;
-}
-
 static int socket_link(const struct mechanism *m, struct link *l, struct sp_error *e)
 {
 	int fds[2], r;
@@ -377,7 +302,7 @@ static int socket_link(const struct mechanism *m, struct link *l, struct sp_erro
 	if (m->kind == VIA_PAIR)
 		r = net_socketpair(AF_UNIX, m->type, 0, fds, e);
 	else if (m->kind == VIA_PATH)
-		r = path_pair(m->type, fds, e);
+		r = net_unix_path_pair(m->type, fds, PEER_WAIT_MS, e);
 	else
 		r = net_loopback_pair(m->domain, m->type, 0, fds, e);
 	if (r < 0)
@@ -484,64 +409,6 @@ static int receive_message(const struct end *end, bool stream, char *buf, size_t
 	return 0;
 }
 
-/* ---- progress on stderr --------------------------------------------------- */
-
-/*
- * Which row runs: on a terminal, a live line rewritten in place and erased
- * when the row is done; otherwise report.c's step line ("... OK.", or a
- * progress event with --json).  -q silences both.
- */
-struct progress {
-	bool live;
-	double next;		/* when the live line is next rewritten */
-	char text[128];
-};
-
-enum { PROGRESS_EVERY_MS = 250 };
-
-static void progress_draw(struct progress *p, const char *extra)
-{
-	char line[192];
-	int n = snprintf(line, sizeof(line), "\r\033[K%s%s", p->text, extra);
-
-	report_raw(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
-	trace_note_open_line(true);
-	p->next = clock_now_seconds() + PROGRESS_EVERY_MS / 1000.0;
-}
-
-static void progress_begin(struct progress *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void progress_begin(struct progress *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->text, sizeof(p->text), fmt, ap);
-	va_end(ap);
-	p->next = 0;
-	if (p->live)
-		progress_draw(p, "");
-	else
-		report_step("%s...", p->text);
-}
-
-static void progress_tick(struct progress *p, double fraction)
-{
-	char extra[16];
-
-	snprintf(extra, sizeof(extra), " %3.0f%%", fraction * 100);
-	progress_draw(p, extra);
-}
-
-static void progress_end(struct progress *p, bool ok)
-{
-	if (!p->live) {
-		report_step_done(ok);
-		return;
-	}
-	report_raw("\r\033[K", 4);
-	trace_note_open_line(false);
-}
-
 /* ---- one row ------------------------------------------------------------ */
 
 struct row {
@@ -579,7 +446,7 @@ static int echo_messages(const struct row *row, const struct end *end, char *buf
 
 /* n round trips; each one's time in samples[] unless samples is NULL (warm-up). */
 static int ping_pong(const struct row *row, const struct end *end, char *buf,
-		     double *samples, unsigned long n, struct progress *p, struct sp_error *e)
+		     double *samples, unsigned long n, struct report_progress *p, struct sp_error *e)
 {
 	bool stream = is_stream(row->m);
 	double before = clock_now_seconds(), now;
@@ -592,8 +459,8 @@ static int ping_pong(const struct row *row, const struct end *end, char *buf,
 		if (samples)
 			samples[i] = now - before;
 		before = now;
-		if (samples && p->live && now >= p->next)
-			progress_tick(p, (double)i / (double)n);
+		if (samples && report_progress_due(p, now))
+			report_progress_tick(p, (double)i / (double)n);
 	}
 	return 0;
 }
@@ -615,7 +482,7 @@ static void summarize_latency(double *samples, unsigned long n, double elapsed,
 }
 
 static int measure_latency(const struct row *row, const struct end *end, char *buf,
-			   struct progress *p, struct latency_result *r, struct sp_error *e)
+			   struct report_progress *p, struct latency_result *r, struct sp_error *e)
 {
 	double *samples = malloc(row->count * sizeof(*samples));
 	double t0;
@@ -896,7 +763,7 @@ union result {
 	struct throughput_result throughput;
 };
 
-static int measure_in_parent(const struct row *row, struct link *l, struct progress *p,
+static int measure_in_parent(const struct row *row, struct link *l, struct report_progress *p,
 			     union result *r, struct sp_error *e)
 {
 	char *buf;
@@ -913,7 +780,7 @@ static int measure_in_parent(const struct row *row, struct link *l, struct progr
 	return status;
 }
 
-static int run_row(const struct bench_opts *o, struct row *row, struct progress *p,
+static int run_row(const struct bench_opts *o, struct row *row, struct report_progress *p,
 		   union result *r, struct sp_error *e)
 {
 	struct link l;
@@ -968,7 +835,7 @@ static unsigned long warmup_of(unsigned long count, size_t size)
 }
 
 /* Every row of one mode: each mechanism, each size, in the order given. */
-static int run_mode(const struct bench_opts *o, bool latency, struct progress *p,
+static int run_mode(const struct bench_opts *o, bool latency, struct report_progress *p,
 		    struct sp_error *e)
 {
 	size_t sizes = o->size_count ? o->size_count : 1;
@@ -982,10 +849,10 @@ static int run_mode(const struct bench_opts *o, bool latency, struct progress *p
 			union result r;
 			int status;
 
-			progress_begin(p, "%s, %s, %zu bytes", latency ? "latency" : "throughput",
+			report_progress_begin(p, "%s, %s, %zu bytes", latency ? "latency" : "throughput",
 				       row.m->name, row.size);
 			status = run_row(o, &row, p, &r, e);
-			progress_end(p, status == 0);
+			report_progress_end(p, status == 0);
 			if (status < 0)
 				return -1;
 			if (latency)
@@ -1004,13 +871,13 @@ static int cmd_bench_exec(int argc, char **argv)
 {
 	struct bench_opts o = { .latency = true, .throughput = true, .count = DEFAULT_COUNT,
 				.time_ms = DEFAULT_TIME_MS };
-	struct progress p = { 0 };
+	struct report_progress p;
 	struct sp_error e;
 
 	parse_bench_options(argc, argv, &o);
 	if (plan_cpus(&o, &e) < 0)
 		return report_failure(&e);
-	p.live = !report_quiet && !trace_json && sys_isatty(STDERR_FILENO);
+	report_progress_init(&p);
 	if (o.latency && run_mode(&o, true, &p, &e) < 0)
 		return report_failure(&e);
 	if (o.latency && o.throughput && !trace_json)

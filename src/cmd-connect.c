@@ -70,20 +70,19 @@ static void set_port(struct connect_opts *o, const char *arg)
  */
 static void split_host_port(struct connect_opts *o, const char *arg)
 {
-	const char *colon = strrchr(arg, ':');
+	struct host_port hp;
 	size_t host_len;
 
-	if (!colon || (arg[0] != '[' && strchr(arg, ':') != colon) ||
-	    (arg[0] == '[' && colon[-1] != ']'))
-		usage_error(colon && arg[0] != '[' ? "missing PORT (an IPv6 address and a port "
+	if (addr_split_host_port(arg, strlen(arg), &hp) != 0 || !hp.port)
+		usage_error(hp.bare_ipv6 ? "missing PORT (an IPv6 address and a port "
 			    "are written [ADDRESS]:PORT)" : "missing PORT");
-	host_len = (size_t)(colon - arg);
+	host_len = (size_t)(hp.port - 1 - arg);	/* brackets kept, as typed */
 	if (host_len == 0 || host_len >= sizeof(o->host_buf))
 		usage_error("invalid host in '%s'", arg);
 	memcpy(o->host_buf, arg, host_len);
 	o->host_buf[host_len] = '\0';
 	o->host = o->host_buf;
-	set_port(o, colon + 1);
+	set_port(o, hp.port);
 }
 
 /* nc's order (PORT HOST) typed by habit: a number for a host, a name that is no service. */

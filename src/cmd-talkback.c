@@ -62,12 +62,6 @@ struct talkback_opts {
 	unsigned long max_clients, max_line;
 };
 
-/* Bytes waiting to be written somewhere, growing as needed. */
-struct byte_queue {
-	char *buf;
-	size_t len, cap;
-};
-
 struct server;
 
 struct client {
@@ -146,40 +140,6 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 	cmd_no_more_arguments(argc, argv);
 }
 
-/* ---- byte queues ------------------------------------------------------ */
-
-static int queue_add(struct byte_queue *q, const void *data, size_t n)
-{
-	if (q->len + n > q->cap) {
-		size_t cap = q->cap ? q->cap : 4096;
-		while (cap < q->len + n)
-			cap *= 2;
-		char *buf = realloc(q->buf, cap);
-		if (!buf)
-			return -1;
-		q->buf = buf;
-		q->cap = cap;
-	}
-	memcpy(q->buf + q->len, data, n);
-	q->len += n;
-	return 0;
-}
-
-static void queue_free(struct byte_queue *q)
-{
-	free(q->buf);
-	*q = (struct byte_queue){ 0 };
-}
-
-/* Forgets the first n bytes, which have been written. */
-static void queue_consume(struct byte_queue *q, size_t n)
-{
-	if (n == 0)
-		return;	/* buf may be NULL, and memmove() must not see it */
-	memmove(q->buf, q->buf + n, q->len - n);
-	q->len -= n;
-}
-
 /* ---- the descriptor table --------------------------------------------- */
 
 /* So that --max-clients is reachable: the soft limit up to the hard one. */
@@ -195,27 +155,10 @@ static void raise_descriptor_limit(unsigned long max_clients)
 			    limit, max_clients);
 }
 
-static int open_spare(void)
-{
-	return sys_open("/dev/null", O_RDONLY | O_CLOEXEC, "O_RDONLY|O_CLOEXEC");
-}
-
-/*
- * With the table full, accept() fails with EMFILE and the connection
- * stays queued, so a level-triggered loop would spin on it.  Giving up the
- * spare descriptor lets us accept that client, only to close it.
- */
+/* A client over the descriptor limit is accepted and closed (see net.c). */
 static void shed_one_connection(struct server *srv)
 {
-	int fd;
-
-	if (srv->spare_fd < 0)
-		return;
-	sys_close(srv->spare_fd);
-	fd = sys_accept(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd >= 0)
-		sys_close(fd);
-	srv->spare_fd = open_spare();
+	net_shed_connection(srv->lfd, &srv->spare_fd);
 }
 
 /* ---- clients ---------------------------------------------------------- */
@@ -735,7 +678,7 @@ static int start_server(struct server *srv, struct sp_error *e)
 		return -1;
 	if (event_watch(srv->loop, srv->lfd, EPOLLIN, listener_ready, srv) < 0)
 		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", srv->lfd);
-	srv->spare_fd = open_spare();
+	srv->spare_fd = net_open_spare();
 	return 0;
 }
 

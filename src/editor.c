@@ -233,11 +233,11 @@ static int make_parent_dirs(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		if (sys_mkdir(dir, 0700) < 0 && errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
-	return mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
+	return sys_mkdir(dir, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /*

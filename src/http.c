@@ -48,31 +48,16 @@ static bool valid_host(const char *s, size_t n, bool bracketed)
 static int split_authority(const char *s, size_t n, struct http_target *t,
 			   char *err, size_t size)
 {
-	const char *host = s, *port = NULL;
-	size_t host_len = n;
+	struct host_port hp;
+	int shape = addr_split_host_port(s, n, &hp);
+	const char *host = hp.host, *port = hp.port;
+	size_t host_len = hp.host_len;
 
-	if (n > 0 && s[0] == '[') {
-		const char *close = memchr(s, ']', n);
-		if (!close)
-			return target_error(err, size, "%s: an IPv6 address needs its closing ']'", "host");
-		host = s + 1;
-		host_len = (size_t)(close - host);
-		if ((size_t)(close + 1 - s) < n) {
-			if (close[1] != ':')
-				return target_error(err, size, "%s: expected ':' after ']'", "host");
-			port = close + 2;
-		}
-		t->ipv6_literal = true;
-	} else {
-		const char *colon = memchr(s, ':', n);
-		if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s))) {
-			/* More than one colon: a bare IPv6 address, with no port. */
-			t->ipv6_literal = true;
-		} else if (colon) {
-			host_len = (size_t)(colon - s);
-			port = colon + 1;
-		}
-	}
+	if (shape == ADDR_SPLIT_NO_BRACKET)
+		return target_error(err, size, "%s: an IPv6 address needs its closing ']'", "host");
+	if (shape == ADDR_SPLIT_AFTER_BRACKET)
+		return target_error(err, size, "%s: expected ':' after ']'", "host");
+	t->ipv6_literal = hp.bracketed || hp.bare_ipv6;
 	if (!valid_host(host, host_len, t->ipv6_literal))
 		return target_error(err, size, t->ipv6_literal && s[0] != '['
 				    ? "invalid host in '%s' (an IPv6 address with a port is "

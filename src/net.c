@@ -202,23 +202,6 @@ int net_name_of(int fd, bool peer, char *buf, size_t size)
 
 /* ---- addresses --------------------------------------------------------- */
 
-static void format_addrinfo_list(const struct addrinfo *ai, char *buf, size_t size)
-{
-	size_t used = 0;
-	char one[128];
-
-	buf[0] = '\0';
-	for (; ai && used + 4 < size; ai = ai->ai_next) {
-		addr_format(ai->ai_addr, ai->ai_addrlen, one, sizeof(one));
-		used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", one);
-	}
-}
-
-static const char *family_name(int family)
-{
-	return family == AF_INET ? "AF_INET" : family == AF_INET6 ? "AF_INET6" : "AF_UNSPEC";
-}
-
 /*
  * Every address of host:port, of the family (AF_UNSPEC for any) and type.
  * passive: a server's, where a NULL host means the wildcard.  Returns 0,
@@ -229,22 +212,16 @@ int net_resolve(const char *host, const char *port, int family, int type,
 {
 	struct addrinfo hints = { .ai_family = family, .ai_socktype = type,
 				  .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0) };
-	char list[512];
-	int r = getaddrinfo(host, port, &hints, res);
+	int r = sys_getaddrinfo(host, port, &hints, res);
 	int err = errno;
 
 	if (r != 0) {
 		const char *why = r == EAI_SYSTEM ? strerror(err) : gai_strerror(r);
-		trace_call(why, "getaddrinfo(\"%s\", \"%s\", %s)", host ? host : "", port,
-			   family_name(family));
 		if (r == EAI_SYSTEM)
 			return fail_errno(e, SP_RESOLVE, err, "getaddrinfo(%s, %s)",
 					  host ? host : "*", port);
 		return fail(e, SP_RESOLVE, "getaddrinfo(%s, %s): %s", host ? host : "*", port, why);
 	}
-	format_addrinfo_list(*res, list, sizeof(list));
-	trace_call(list, "getaddrinfo(\"%s\", \"%s\", %s)", host ? host : "", port,
-		   family_name(family));
 	return 0;
 }
 
@@ -550,6 +527,111 @@ void net_unix_cleanup(struct unix_listener *ul)
 	if (ul->dirfd >= 0)
 		sys_close(ul->dirfd);
 	ul->dirfd = -1;
+}
+
+/* A pipe whose ends block (sys_pipe() makes them non-blocking), as perf's measured pipe does. */
+int net_blocking_pipe(int fds[2], struct sp_error *e)
+{
+	if (sys_pipe(fds) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "pipe2");
+	for (int i = 0; i < 2; i++)
+		if (sys_set_nonblocking(fds[i], false) < 0) {
+			fail_errno(e, SP_FAILURE, errno, "fcntl(%d, ~O_NONBLOCK)", fds[i]);
+			sys_close(fds[0]);
+			sys_close(fds[1]);
+			return -1;
+		}
+	return 0;
+}
+
+/* A datagram server at a path answers its client by that client's autobound name. */
+static int connect_back(int server, int client, struct sp_error *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (sys_getname(client, false, &ss, &len) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "getsockname(%d)", client);
+	if (sys_connect(server, (struct sockaddr *)&ss, len) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "connect(%d)", server);
+	return 0;
+}
+
+/* Connects a client to the listener at ul's path: fds[0] the client, fds[1] the server's. */
+static int connect_path(const struct unix_listener *ul, int type, int lfd, int fds[2],
+			int wait_ms, struct sp_error *e)
+{
+	char peer[128];
+
+	fds[0] = net_connect_unix(ul->path, type, wait_ms, e);
+	if (fds[0] < 0)
+		return -1;
+	fds[1] = type == SOCK_DGRAM ? lfd : net_accept(lfd, peer, sizeof(peer), e);
+	if (fds[1] < 0 || (type == SOCK_DGRAM && connect_back(lfd, fds[0], e) < 0)) {
+		sys_close(fds[0]);
+		return -1;
+	}
+	if (type != SOCK_DGRAM)
+		sys_close(lfd);
+	return 0;
+}
+
+/*
+ * Two UNIX sockets of the type connected through a path in a new directory
+ * of its own (bench's "unix" mechanisms, as against a socketpair): fds[0]
+ * the client, fds[1] the server's end; connecting waits up to wait_ms.
+ * Once connected, the path and the directory go: nothing is left on disk,
+ * even if the command is killed while it uses them.
+ */
+int net_unix_path_pair(int type, int fds[2], int wait_ms, struct sp_error *e)
+{
+	struct unix_listener ul = { .dirfd = -1 };
+	const char *tmp = getenv("TMPDIR");
+	char dir[96];
+	int lfd, r;
+
+	/* sun_path holds 107 bytes: TMPDIR, the directory's name, "/socket". */
+	if (!tmp || !*tmp || strlen(tmp) > 64)
+		tmp = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/sockpair-bench.XXXXXX", tmp);
+	if (!sys_mkdtemp(dir))
+		return fail_errno(e, SP_FAILURE, errno, "mkdtemp(%s)", dir);
+	snprintf(ul.path, sizeof(ul.path), "%s/socket", dir);
+	lfd = net_listen_unix(&ul, type, 1, e);
+	r = lfd < 0 ? -1 : connect_path(&ul, type, lfd, fds, wait_ms, e);
+	if (r < 0 && lfd >= 0)
+		sys_close(lfd);
+	net_unix_cleanup(&ul);
+	sys_rmdir(dir);
+	return r;
+}
+
+/*
+ * A spare descriptor, held for net_shed_connection(): /dev/null, opened
+ * while the table has room.  -1 if it could not be.
+ */
+int net_open_spare(void)
+{
+	return sys_open("/dev/null", O_RDONLY | O_CLOEXEC, "O_RDONLY|O_CLOEXEC");
+}
+
+/*
+ * With the descriptor table full, accept() fails with EMFILE and the
+ * connection stays queued, so a level-triggered loop would spin on it.
+ * Giving up the spare descriptor lets us accept that client, only to close
+ * it; the spare is then taken again.
+ */
+void net_shed_connection(int lfd, int *spare_fd)
+{
+	int fd;
+
+	if (*spare_fd < 0)
+		return;
+	sys_close(*spare_fd);
+	fd = sys_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		sys_close(fd);
+	*spare_fd = net_open_spare();
 }
 
 /* Accepts one client (blocking); its address, formatted, goes into peer.

@@ -189,8 +189,8 @@ void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid)
  */
 void report_listening(const char *address, bool unix_path)
 {
-	char line[1024], host[128];
-	const char *colon = strrchr(address, ':');
+	char line[1024];
+	struct host_port hp;
 	struct json j;
 
 	if (report_quiet)
@@ -200,12 +200,11 @@ void report_listening(const char *address, bool unix_path)
 		return;
 	}
 	json_begin(&j, line, sizeof(line), "listening", clock_since_start());
-	if (unix_path || !colon) {
+	if (unix_path || addr_split_host_port(address, strlen(address), &hp) != 0 || !hp.port) {
 		json_cstring(&j, "path", address);
 	} else {
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - address), address);
-		json_cstring(&j, "address", addr_strip_brackets(host, host, sizeof(host)));
-		json_integer(&j, "port", strtol(colon + 1, NULL, 10));
+		json_string(&j, "address", hp.host, hp.host_len);
+		json_integer(&j, "port", strtol(hp.port, NULL, 10));
 	}
 	trace_write(line, json_end(&j));
 }
@@ -269,6 +268,64 @@ void report_step_done(bool ok)
 	json_string(&j, "step", step_text, n);
 	json_bool(&j, "ok", ok);
 	trace_write(line, json_end(&j));
+}
+
+/*
+ * A step that takes a while (bench's rows): on a terminal, a live line
+ * rewritten in place with how far it has gone, and erased when the step
+ * is over; elsewhere report_step()'s line ("... OK.", or a progress event
+ * with --json).  -q silences both.
+ */
+enum { PROGRESS_EVERY_MS = 250 };
+
+void report_progress_init(struct report_progress *p)
+{
+	*p = (struct report_progress){
+		.live = !report_quiet && !trace_json && sys_isatty(STDERR_FILENO)
+	};
+}
+
+static void progress_draw(struct report_progress *p, const char *extra)
+{
+	char line[192];
+	int n = snprintf(line, sizeof(line), "\r\033[K%s%s", p->text, extra);
+
+	report_raw(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	trace_note_open_line(true);
+	p->next = clock_now_seconds() + PROGRESS_EVERY_MS / 1000.0;
+}
+
+void report_progress_begin(struct report_progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vformat(p->text, sizeof(p->text), fmt, ap);
+	va_end(ap);
+	p->next = 0;
+	if (p->live)
+		progress_draw(p, "");
+	else
+		report_step("%s...", p->text);
+}
+
+/* How far the step has gone, 0 to 1: shown when report_progress_due(). */
+void report_progress_tick(struct report_progress *p, double fraction)
+{
+	char extra[16];
+
+	snprintf(extra, sizeof(extra), " %3.0f%%", fraction * 100);
+	progress_draw(p, extra);
+}
+
+void report_progress_end(struct report_progress *p, bool ok)
+{
+	if (!p->live) {
+		report_step_done(ok);
+		return;
+	}
+	report_raw("\r\033[K", 4);
+	trace_note_open_line(false);
 }
 
 /* SPEC's usage error: the reason, the Try line, exit 2; plain text even

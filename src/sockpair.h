@@ -90,11 +90,31 @@ int fail(struct sp_error *e, int status, const char *fmt, ...) PRINTF_LIKE(3, 4)
 int fail_errno(struct sp_error *e, int status, int err, const char *fmt, ...)
 	PRINTF_LIKE(4, 5);
 
+/* queue.c */
+/* Bytes waiting to be written somewhere, growing as needed. */
+struct byte_queue {
+	char *buf;
+	size_t len, cap;
+};
+int queue_add(struct byte_queue *q, const void *data, size_t n);
+void queue_consume(struct byte_queue *q, size_t n);
+void queue_free(struct byte_queue *q);
+
 /* addr.c */
 struct sockaddr_un;
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 const char *addr_strip_brackets(const char *host, char *buf, size_t size);
 int addr_unix(const char *path, struct sockaddr_un *sun, socklen_t *len);
+struct host_port {
+	const char *host;	/* in the string split, brackets left out */
+	size_t host_len;
+	const char *port;	/* after the colon; NULL: no port given */
+	size_t port_len;
+	bool bracketed;		/* "[v6]" */
+	bool bare_ipv6;		/* several colons and no brackets: no port */
+};
+enum { ADDR_SPLIT_NO_BRACKET = 1, ADDR_SPLIT_AFTER_BRACKET };
+int addr_split_host_port(const char *s, size_t n, struct host_port *hp);
 
 /* clock.c */
 long long clock_now_ms(void);
@@ -212,6 +232,9 @@ int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data);
 int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
+char *sys_mkdtemp(char *template);
+int sys_mkdir(const char *path, mode_t mode);
+int sys_rmdir(const char *path);
 int sys_fchdir(int fd);
 pid_t sys_fork(void);
 pid_t sys_waitpid(pid_t pid, int *status);
@@ -222,6 +245,9 @@ int sys_pin_cpu(int cpu);
 unsigned sys_getservbyname(const char *name, const char *proto);
 off_t sys_lseek(int fd, off_t offset, int whence);
 ssize_t sys_readlink(const char *path, char *buf, size_t size);
+struct addrinfo;
+int sys_getaddrinfo(const char *host, const char *port, const struct addrinfo *hints,
+		    struct addrinfo **res);
 
 /*
  * What a message over a UNIX socket carried beside its data: descriptors
@@ -257,6 +283,20 @@ void report_descriptor(const char *peer, int fd, const char *what, const char *k
 void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid);
 void report_step(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_step_done(bool ok);
+struct report_progress {
+	bool live;		/* a line rewritten in place, on a terminal */
+	double next;		/* when it is next rewritten */
+	char text[128];
+};
+void report_progress_init(struct report_progress *p);
+void report_progress_begin(struct report_progress *p, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void report_progress_tick(struct report_progress *p, double fraction);
+void report_progress_end(struct report_progress *p, bool ok);
+/* Whether a tick is due: tested in measuring loops, so inline. */
+static inline bool report_progress_due(const struct report_progress *p, double now)
+{
+	return p->live && now >= p->next;
+}
 void report_milestone(const char *text);
 void report_raw(const char *bytes, size_t n);
 void report_trace_line(void *arg, const char *line, size_t n);
@@ -332,6 +372,10 @@ struct unix_listener {
 };
 int net_listen_unix(struct unix_listener *ul, int type, int backlog, struct sp_error *e);
 void net_unix_cleanup(struct unix_listener *ul);
+int net_blocking_pipe(int fds[2], struct sp_error *e);
+int net_unix_path_pair(int type, int fds[2], int wait_ms, struct sp_error *e);
+int net_open_spare(void);
+void net_shed_connection(int lfd, int *spare_fd);
 int net_accept(int lfd, char *peer, size_t size, struct sp_error *e);
 int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
 int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);

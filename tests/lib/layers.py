@@ -3,8 +3,10 @@
 down, as the header's sections list them: a file may call functions of the
 files below it, never of one above it, so there is no cycle.  Prints each
 call that goes up (FILE:LINE: CALLS func of FILE2) and exits 1 if any.
-A function belongs to the file whose prefix it carries; fail() and
-fail_errno() belong to error.c, usage_error() to report.c."""
+A function belongs to the module whose prefix it carries (json_ to text.c,
+where the JSON writer is); fail() and fail_errno() belong to error.c,
+usage_error() to report.c.  A module may be several files (sys.c and
+sys-data.c are the call layer), named in FILES."""
 import os
 import re
 import sys
@@ -22,7 +24,7 @@ ORDER = [
     ["sys"],
     ["conn"],
     ["trace"],
-    ["parse", "addr", "clock", "samples", "frame"],
+    ["parse", "addr", "clock", "samples", "frame", "queue"],
     ["error"],
     ["text"],
 ]
@@ -30,8 +32,10 @@ EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "event": "event", "net": "net",
           "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
           "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "sys": "sys", "conn": "conn", "trace": "trace",
-          "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame",
-          "text": "text"}
+          "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",
+          "text": "text", "json": "text"}
+# Files of a module other than its own name: they are that module.
+FILES = {"sys-data": "sys"}
 
 
 def level_of(module):
@@ -54,7 +58,7 @@ def main():
     for name in sorted(os.listdir(src)):
         if not name.endswith(".c"):
             continue
-        module = name[:-2]
+        module = FILES.get(name[:-2], name[:-2])
         mine = level_of(module)
         if mine is None:
             problems.append("%s: not in the layer list" % name)

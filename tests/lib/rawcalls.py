@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""rawcalls.py SRC_DIR LAYER: lists each raw system call made in a C file of
-SRC_DIR other than LAYER (the call layer), as FILE:LINE: CALL, and exits 1
-if there is any.  Comments, strings and character constants are blanked
+"""rawcalls.py SRC_DIR LAYER...: lists each raw system call made in a C file
+of SRC_DIR other than the LAYER files (the call layer), as FILE:LINE: CALL,
+and exits 1 if there is any.  Comments, strings and character constants are blanked
 first, so "read(%d)" in a message or a comment is not a call."""
 import os
 import re
@@ -12,7 +12,9 @@ recvmsg splice sendfile vmsplice tee close open openat socket socketpair bind
 listen accept accept4 connect shutdown getsockopt setsockopt getsockname
 getpeername fcntl ioctl isatty pipe pipe2 poll ppoll select epoll_create
 epoll_create1 epoll_ctl epoll_wait timerfd_create timerfd_settime unlink
-unlinkat fstatat fchdir dup dup2 dup3""".split()
+unlinkat fstatat fchdir dup dup2 dup3 fork waitpid kill setrlimit getrlimit
+prlimit sched_setaffinity sched_getaffinity getaddrinfo getservbyname
+memfd_create lseek readlink mkdir mkdtemp rmdir""".split()
 
 CALL = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(CALLS))
 
@@ -44,10 +46,10 @@ def blank(text):
 
 
 def main():
-    src, layer = sys.argv[1], sys.argv[2]
+    src, layer = sys.argv[1], set(sys.argv[2:])
     found = []
     for name in sorted(os.listdir(src)):
-        if not name.endswith(".c") or name == layer:
+        if not name.endswith(".c") or name in layer:
             continue
         text = blank(open(os.path.join(src, name), encoding="utf-8").read())
         for number, line in enumerate(text.split("\n"), 1):
