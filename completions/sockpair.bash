@@ -1,6 +1,6 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
-_sockpair_commands="pair fork-echo listen connect talkback http-head bench help"
+_sockpair_commands="pair fork-echo listen connect talkback http-head bench proxy help"
 _sockpair_globals="--trace -x --hexdump --stats --json -q --quiet -h --help -V --version"
 
 _sockpair_options() {
@@ -12,6 +12,7 @@ _sockpair_options() {
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
 	bench) echo "--via --mode --size --count --time --cpus --buffer" ;;
+	proxy) echo "--once --max-clients -w --timeout -b --backlog -4 --ipv4 -6 --ipv6" ;;
 	esac
 }
 
@@ -38,6 +39,7 @@ _sockpair_values() {
 	bench:--mode) echo "latency throughput both" ;;
 	bench:--cpus) echo "same split any" ;;
 	bench:--size | bench:--count | bench:--time | bench:--buffer) echo "-" ;;
+	proxy:--max-clients | proxy:-w | proxy:--timeout | proxy:-b | proxy:--backlog) echo "-" ;;
 	esac
 }
 
@@ -112,6 +114,10 @@ _sockpair() {
 	positionals=$(_sockpair_positionals "$cmd" "$cmd_at")
 	if [[ ($cmd == connect || $cmd == http-head) && $positionals -eq 0 ]]; then
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
+	elif [[ $cmd == proxy && $positionals -lt 2 ]]; then
+		# LISTEN and TARGET: a port or HOST:PORT is typed; a path completes.
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 	fi
 }
 

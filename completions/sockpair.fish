@@ -1,6 +1,6 @@
 # fish completion for sockpair(1).
 
-set -l commands pair fork-echo listen connect talkback http-head bench help
+set -l commands pair fork-echo listen connect talkback http-head bench proxy help
 
 complete -c sockpair -f
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
@@ -10,6 +10,7 @@ complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a connect -
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a talkback -d 'The manual\'s TCP server, for many clients'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a http-head -d 'HEAD request, response head, like curl -I'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a bench -d 'Measure IPC latency and throughput, every mechanism'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a proxy -d 'Relay clients to a server, to see their conversation'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
 complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -92,3 +93,12 @@ complete -c sockpair -n "__fish_seen_subcommand_from bench" -l count -x -d 'Roun
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l time -x -d 'Seconds per throughput row'
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l cpus -x -a 'same split any' -d 'Both on one CPU, on two, or anywhere'
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l buffer -x -d 'Socket buffers and pipe sizes, bytes'
+
+# proxy
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -l once -d 'Serve one client, then exit'
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -l max-clients -x -d 'Connections at once'
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s w -l timeout -x -d 'Give up connecting to TARGET after SECS'
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s b -l backlog -x -d 'listen() backlog'
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s 4 -l ipv4 -d 'IPv4 only'
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s 6 -l ipv6 -d 'IPv6 only'
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -F -d 'LISTEN or TARGET: a port, HOST:PORT or a path'

@@ -142,18 +142,6 @@ static void parse_talkback_options(int argc, char **argv, struct talkback_opts *
 
 /* ---- the descriptor table --------------------------------------------- */
 
-/* So that --max-clients is reachable: the soft limit up to the hard one. */
-static void raise_descriptor_limit(unsigned long max_clients)
-{
-	unsigned long long limit = 0;
-
-	if (sys_raise_nofile(&limit) < 0 && limit == 0)
-		return;
-	/* The listener, epoll, the spare and stdio need a few of their own. */
-	if (limit < max_clients + 16)
-		report_note("descriptor limit %llu: fewer than --max-clients %lu can connect",
-			    limit, max_clients);
-}
 
 /* A client over the descriptor limit is accepted and closed (see net.c). */
 static void shed_one_connection(struct server *srv)
@@ -737,7 +725,7 @@ static int cmd_talkback_exec(int argc, char **argv)
 	proc_stop_on_signals();
 	proc_report_on_usr1();
 	conn_name_peers = true;
-	raise_descriptor_limit(o.max_clients);
+	cmd_raise_descriptor_limit(o.max_clients, 1, false);
 	r = start_server(&srv, &e);
 	if (r == 0)
 		r = serve(&srv, &e);

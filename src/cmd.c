@@ -22,6 +22,7 @@ const struct sp_cmd *const sp_commands[] = {
 	&cmd_talkback_entry,
 	&cmd_http_head_entry,
 	&cmd_bench_entry,
+	&cmd_proxy_entry,
 	&cmd_help_entry,
 	NULL
 };
@@ -426,6 +427,24 @@ int cmd_seconds_ms(const char *arg, const char *what)
 }
 
 /* SPEC's announcement, with the port the kernel gave, for scripts to read. */
+/*
+ * So that --max-clients is reachable: the soft descriptor limit up to the
+ * hard one, and a note if clients of per_client descriptors each (and a
+ * few the server needs of its own) will not fit.  quiet: the limit is a
+ * default, not asked for: no note.
+ */
+void cmd_raise_descriptor_limit(unsigned long max_clients, unsigned per_client, bool quiet)
+{
+	unsigned long long limit = 0;
+
+	if ((sys_raise_nofile(&limit) < 0 && limit == 0) || quiet)
+		return;
+	/* The listener, epoll, the spare and stdio need a few of their own. */
+	if (limit < per_client * max_clients + 16)
+		report_note("descriptor limit %llu: fewer than --max-clients %lu can connect",
+			    limit, max_clients);
+}
+
 void cmd_announce_listening(int fd, const char *unix_path)
 {
 	char name[128];

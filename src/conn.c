@@ -30,6 +30,10 @@ struct conn {
 	uint64_t sent, received;
 	unsigned long writes, reads;
 	char peer[128];
+	/* A proxy's side of connection number: what it receives is what
+	 * that side sent, shown once (what we send on is the other side's). */
+	unsigned long number;
+	const char *side;	/* "client", "server"; NULL: not a proxy's */
 };
 
 static struct conn *table;
@@ -112,6 +116,17 @@ void conn_listening(int fd)
 		c->listening = true;
 }
 
+/* fd is a proxy's side ("client", "server") of its connection number. */
+void conn_set_side(int fd, unsigned long number, const char *side)
+{
+	struct conn *c = socket_of(fd);
+
+	if (c) {
+		c->number = number;
+		c->side = side;
+	}
+}
+
 void conn_shut(int fd)
 {
 	struct conn *c = socket_of(fd);
@@ -148,8 +163,8 @@ static size_t xxd_line(char *out, uint64_t offset, const unsigned char *p, size_
 /* Bytes of data in one JSON data event: its hex is twice as long. */
 enum { JSON_DATA_BYTES = 4096 };
 
-static void json_dump(bool sent, const unsigned char *p, size_t n, uint64_t offset,
-		      const char *peer)
+static void json_dump(const struct conn *c, bool sent, const unsigned char *p, size_t n,
+		      uint64_t offset, const char *peer)
 {
 	static const char digits[] = "0123456789abcdef";
 	char line[2 * JSON_DATA_BYTES + 512], hex[2 * JSON_DATA_BYTES];
@@ -165,8 +180,13 @@ static void json_dump(bool sent, const unsigned char *p, size_t n, uint64_t offs
 		json_begin(&j, line, sizeof(line), "data", clock_since_start());
 		if (child_pid)
 			json_integer(&j, "pid", child_pid);
-		json_cstring(&j, "peer", peer);
-		json_cstring(&j, "direction", sent ? "sent" : "received");
+		if (c->side) {
+			json_integer(&j, "conn", (long long)c->number);
+			json_cstring(&j, "from", c->side);
+		} else {
+			json_cstring(&j, "peer", peer);
+			json_cstring(&j, "direction", sent ? "sent" : "received");
+		}
 		json_integer(&j, "bytes", (long long)len);
 		json_integer(&j, "offset", (long long)(offset + at));
 		json_string(&j, "hex", hex, 2 * len);
@@ -174,30 +194,42 @@ static void json_dump(bool sent, const unsigned char *p, size_t n, uint64_t offs
 	}
 }
 
-static void dump(bool sent, const void *buf, size_t n, uint64_t offset, const char *peer)
+/* The header of a chunk: "-- sent 5 bytes at +0.000102 s", or a proxy's
+ * "-- #3 client sent 5 bytes at ...". */
+static int dump_header(const struct conn *c, bool sent, size_t n, const char *peer, char *text,
+		       size_t size)
+{
+	if (c->side)
+		return snprintf(text, size, "-- #%lu %s sent %zu bytes at +%.6f s\n", c->number,
+				c->side, n, clock_since_start());
+	return snprintf(text, size, "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
+			conn_name_peers ? peer : "", conn_name_peers ? " " : "",
+			sent ? "sent" : "received", n, clock_since_start());
+}
+
+static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uint64_t offset,
+		 const char *peer)
 {
 	const unsigned char *p = buf;
 	static char text[64 * 1024];
+	/* A proxy's client is the one who sends "> " lines, as a user would. */
+	char mark = c->side ? (strcmp(c->side, "client") == 0 ? '>' : '<') : sent ? '>' : '<';
 	size_t used;
-	int len;
 
 	if (trace_json) {
-		json_dump(sent, p, n, offset, peer);
+		json_dump(c, sent, p, n, offset, peer);
 		return;
 	}
 	/* Lines go out a bufferful at a time: a write per line would be the
 	 * cost of -x, not the formatting.  The chunk stays whole. */
 	trace_hold(true);
-	len = snprintf(text, sizeof(text), "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
-		       conn_name_peers ? peer : "", conn_name_peers ? " " : "",
-		       sent ? "sent" : "received", n, clock_since_start());
-	used = (size_t)len;
+	used = (size_t)dump_header(c, sent, n, peer, text, sizeof(text));
 	for (size_t at = 0; at < n; at += 16) {
 		if (used + XXD_LINE_MAX > sizeof(text)) {
 			trace_write(text, used);
 			used = 0;
 		}
-		text[used++] = sent ? '>' : '<';
+		text[used++] = mark;
 		text[used++] = ' ';
 		used += xxd_line(text + used, offset + at, p + at, n - at < 16 ? n - at : 16);
 	}
@@ -228,8 +260,10 @@ void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const ch
 	count = sent ? &c->sent : &c->received;
 	if (n == 0 && !sent && !c->shut_by_us)
 		c->peer_eof_first = true;
-	if (n > 0 && conn_hexdump && buf)
-		dump(sent, buf, (size_t)n, *count, other ? other : c->peer);
+	/* A proxy's side: what it sent us is shown; what we send it, the
+	 * other side's bytes, was shown as they arrived. */
+	if (n > 0 && conn_hexdump && buf && !(c->side && sent))
+		dump(c, sent, buf, (size_t)n, *count, other ? other : c->peer);
 	*count += (uint64_t)n;
 	if (sent)
 		c->writes++;
@@ -331,9 +365,10 @@ static void print_stats(const struct conn *c, const char *end, const struct conn
 		print_kernel_view(v);
 }
 
+/* A proxy's sides are summed up by the proxy, a connection a line. */
 static bool worth_a_summary(const struct conn *c)
 {
-	return !c->listening && (c->connection || c->sent || c->received);
+	return !c->listening && !c->side && (c->connection || c->sent || c->received);
 }
 
 /* Whether fd is a connection whose summary --stats would print. */

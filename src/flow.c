@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A pipe's worth is what one splice() moves: more per call, fewer calls. */
-enum { SPLICE_PIPE = 1024 * 1024 };
-
 /* An empty flow on its buffer, not splicing; -1 and *e if out of memory. */
 int flow_init(struct flow *f, struct sp_error *e)
 {
@@ -24,6 +21,26 @@ int flow_init(struct flow *f, struct sp_error *e)
 	if (!f->buf)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc");
 	return 0;
+}
+
+/*
+ * An empty flow with no buffer yet: one that splices may never need it,
+ * and a proxy holds thousands of flows.  flow_need_buffer() makes it.
+ */
+void flow_init_lazy(struct flow *f)
+{
+	*f = (struct flow){ .buf = NULL, .pipe = { -1, -1 } };
+}
+
+/* The buffer, made now if it was not; -1 with errno ENOMEM if it cannot be. */
+int flow_need_buffer(struct flow *f)
+{
+	if (!f->buf)
+		f->buf = io_alloc_buffer(FLOW_BUFFER);
+	if (f->buf)
+		return 0;
+	errno = ENOMEM;
+	return -1;
 }
 
 /* Closes the flow's pipe and frees its buffer; an unset flow is fine. */
@@ -85,15 +102,18 @@ void flow_discard(struct flow *f)
 	flow_close_pipe(f);
 }
 
-/* A pipe for an empty flow; the flow stays on its buffer if none. */
-void flow_start_splicing(struct flow *f)
+/*
+ * A pipe of pipe_size bytes (FLOW_SPLICE_PIPE for one connection) for an
+ * empty flow; the flow stays on its buffer if none.
+ */
+void flow_start_splicing(struct flow *f, size_t pipe_size)
 {
 	int size;
 
 	if (flow_splices(f) || f->end != f->start || sys_pipe(f->pipe) < 0)
 		return;
 	/* A smaller pipe still works: only the size it has counts. */
-	(void)sys_pipe_size(f->pipe[1], SPLICE_PIPE);
+	(void)sys_pipe_size(f->pipe[1], (int)pipe_size);
 	size = sys_pipe_size(f->pipe[1], 0);
 	if (size <= 0) {
 		flow_close_pipe(f);
@@ -141,6 +161,8 @@ static ssize_t bounce_out(struct flow *f, int fd)
 {
 	ssize_t n;
 
+	if (flow_need_buffer(f) < 0)
+		return -1;
 	if (f->start == f->end && f->in_pipe) {
 		n = sys_read(f->pipe[0], f->buf, f->in_pipe < FLOW_BUFFER ? f->in_pipe : FLOW_BUFFER);
 		if (n < 0)

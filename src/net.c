@@ -714,6 +714,38 @@ static int connect_one(const struct sockaddr *sa, socklen_t len, int type,
 	return fd;
 }
 
+/*
+ * A connect() that does not wait, for an event loop (proxy): a
+ * non-blocking socket for the address, its connect() begun.  Returns the
+ * socket, with *done true if it is connected already (else the loop waits
+ * for it to be writable, then asks net_connect_result()); or -1 and errno.
+ */
+int net_connect_start(const struct sockaddr *sa, socklen_t len, bool *done)
+{
+	int fd = sys_socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return -1;
+	*done = sys_connect(fd, sa, len) == 0;
+	if (*done || errno == EINPROGRESS)
+		return fd;
+	err = errno;
+	sys_close(fd);
+	errno = err;
+	return -1;
+}
+
+/* How a connect begun by net_connect_start() ended: 0, or its errno. */
+int net_connect_result(int fd)
+{
+	int err = 0;
+
+	if (sys_getsockopt_int(fd, SOL_SOCKET, SO_ERROR, &err) < 0)
+		return errno;
+	return err;
+}
+
 /* One address of a list, for callers that report each attempt; -1 and *e. */
 int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e)
 {

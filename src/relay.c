@@ -723,9 +723,9 @@ static void choose_splicing(struct relay *r)
 	    flow_pending(&r->up) == 0)
 		r->up.sendfile = true;
 	else if (plain && !r->o.crlf && !r->in.terminal && !r->in.socket && !r->o.send_nfds)
-		flow_start_splicing(&r->up);
+		flow_start_splicing(&r->up, FLOW_SPLICE_PIPE);
 	if (plain && !r->out.terminal && !r->out.socket && !reads_control(r))
-		flow_start_splicing(&r->down);
+		flow_start_splicing(&r->down, FLOW_SPLICE_PIPE);
 }
 
 static bool same_terminal(int a, int b)

@@ -138,6 +138,39 @@ void report_event(const char *event, const char *peer, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * An event of a proxy's connection number, unless -q: "#N " and the text,
+ * or the JSON event with "conn": N, the peer if given, and ending (how
+ * it was over) if given, else the message.
+ */
+void report_conn_event(const char *event, unsigned long conn, const char *peer,
+		       const char *ending, const char *fmt, ...)
+{
+	char text[768], shown[800], line[1024];
+	struct json j;
+	va_list ap;
+
+	if (report_quiet)
+		return;
+	va_start(ap, fmt);
+	text_vformat(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!trace_json) {
+		snprintf(shown, sizeof(shown), "#%lu %s", conn, text);
+		emit_line("", shown);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), event, clock_since_start());
+	json_integer(&j, "conn", (long long)conn);
+	if (peer)
+		json_cstring(&j, "peer", peer);
+	if (ending)
+		json_cstring(&j, "ending", ending);
+	else
+		json_cstring(&j, "message", text);
+	trace_write(line, json_end(&j));
+}
+
 /* Any other announcement, unless -q: its JSON event is a "note". */
 void report_note(const char *fmt, ...)
 {

@@ -176,6 +176,7 @@ void conn_open(int fd, bool accepted, const char *peer);
 void conn_connected(int fd, const char *peer, bool established);
 void conn_listening(int fd);
 void conn_shut(int fd);
+void conn_set_side(int fd, unsigned long number, const char *side);
 void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const char *other);
 bool conn_wants_stats(int fd);
 typedef void conn_viewer(int fd, struct conn_view *v);
@@ -198,6 +199,7 @@ int sys_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);
 int sys_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int sys_shutdown(int fd, int how);
 int sys_getsockopt_int(int fd, int level, int name, int *value);
+int sys_set_linger_zero(int fd);
 int sys_getsockopt(int fd, int level, int name, void *value, socklen_t *len,
 		   const char *described);
 int sys_peer_credentials(int fd, struct ucred *cred);
@@ -232,6 +234,7 @@ int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data);
 int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
+int sys_stat(const char *path, struct stat *st);
 char *sys_mkdtemp(char *template);
 int sys_mkdir(const char *path, mode_t mode);
 int sys_rmdir(const char *path);
@@ -275,6 +278,8 @@ extern const char *report_command;	/* "pair", ...; names the error line */
 extern bool report_quiet;
 int report_failure(const struct sp_error *e);
 int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void report_conn_event(const char *event, unsigned long conn, const char *peer,
+		       const char *ending, const char *fmt, ...) PRINTF_LIKE(5, 6);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_result(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_event(const char *event, const char *peer, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -379,6 +384,8 @@ void net_shed_connection(int lfd, int *spare_fd);
 int net_accept(int lfd, char *peer, size_t size, struct sp_error *e);
 int net_connect_any(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
 int net_connect_addr(const struct addrinfo *ai, int timeout_ms, struct sp_error *e);
+int net_connect_start(const struct sockaddr *sa, socklen_t len, bool *done);
+int net_connect_result(int fd);
 int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error *e);
 int net_unix_probe(const char *path);
 int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
@@ -407,7 +414,11 @@ struct flow {
 
 /* Large enough that a loopback connection moves at memory speed. */
 enum { FLOW_BUFFER = 256 * 1024 };
+/* A pipe's worth is what one splice() moves: more per call, fewer calls. */
+enum { FLOW_SPLICE_PIPE = 1024 * 1024 };
 int flow_init(struct flow *f, struct sp_error *e);
+void flow_init_lazy(struct flow *f);
+int flow_need_buffer(struct flow *f);
 void flow_free(struct flow *f);
 bool flow_splices(const struct flow *f);
 size_t flow_pending(const struct flow *f);
@@ -416,7 +427,7 @@ void flow_took(struct flow *f, size_t n);
 void flow_compact(struct flow *f);
 void flow_close_pipe(struct flow *f);
 void flow_discard(struct flow *f);
-void flow_start_splicing(struct flow *f);
+void flow_start_splicing(struct flow *f, size_t pipe_size);
 ssize_t flow_splice_in(struct flow *f, int fd, bool blocking);
 ssize_t flow_splice_out(struct flow *f, int fd, bool blocking);
 
@@ -527,6 +538,34 @@ int event_watch(struct event_loop *l, int fd, unsigned events, event_handler *ha
 int event_forget(struct event_loop *l, int fd);
 int event_run_once(struct event_loop *l, int timeout_ms, struct sp_error *e);
 
+/* pump.c: flows on the event loop, many at once */
+struct pump_flow;
+struct pump_end {		/* one descriptor, as the pump moves it */
+	int fd;
+	struct event_loop *loop;
+	struct pump_flow *reader, *writer;	/* the flows reading it, writing it */
+	unsigned watched;	/* the events the loop is asked for now */
+	void (*on_change)(void *arg);	/* after each turn that touched it */
+	void *arg;
+};
+struct pump_flow {
+	struct flow f;
+	struct pump_end *from, *to;
+	bool ended;		/* the source's end of data came */
+	bool shut;		/* ... and was passed on: the sink is shut down */
+	int read_error, write_error;	/* the source's failure, the sink's */
+	uint64_t taken;		/* bytes read from the source */
+};
+void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
+		   void (*on_change)(void *arg), void *arg);
+void pump_flow_init(struct pump_flow *p, struct pump_end *from, struct pump_end *to,
+		    bool splice);
+void pump_start(struct pump_flow *p);
+bool pump_failed(const struct pump_flow *p);
+bool pump_done(const struct pump_flow *p);
+void pump_end_release(struct pump_end *end);
+void pump_flow_free(struct pump_flow *p);
+
 /* cmd.c */
 /* One option of a command: its getopt_long row and its --help line. */
 struct cmd_option {
@@ -570,6 +609,7 @@ void cmd_set_family(int *family, int c);
 unsigned long cmd_count(const char *arg, unsigned long max, const char *what, const char *unit);
 int cmd_seconds_ms(const char *arg, const char *what);
 void cmd_announce_listening(int fd, const char *unix_path);
+void cmd_raise_descriptor_limit(unsigned long max_clients, unsigned per_client, bool quiet);
 
 extern const struct sp_cmd cmd_help_entry;
 extern const struct sp_cmd cmd_pair_entry;
@@ -579,5 +619,6 @@ extern const struct sp_cmd cmd_connect_entry;
 extern const struct sp_cmd cmd_talkback_entry;
 extern const struct sp_cmd cmd_http_head_entry;
 extern const struct sp_cmd cmd_bench_entry;
+extern const struct sp_cmd cmd_proxy_entry;
 
 #endif

@@ -216,6 +216,16 @@ int sys_setsockopt_timeout(int fd, int name, int ms)
 	return r;
 }
 
+/* SO_LINGER {1, 0}: the close that follows sends a reset, not a FIN. */
+int sys_set_linger_zero(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+	int r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+
+	TRACE(trace_ret(r, "setsockopt(%d, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0})", fd));
+	return r;
+}
+
 /* getsockname() or getpeername(); the address in *ss and *len. */
 int sys_getname(int fd, bool peer, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -447,6 +457,15 @@ int sys_fstatat(int dirfd, const char *name, struct stat *st)
 	int r = fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW);
 
 	TRACE(trace_ret(r, "newfstatat(%d, \"%s\", AT_SYMLINK_NOFOLLOW)", dirfd, name));
+	return r;
+}
+
+/* stat(), following links: what a path names. */
+int sys_stat(const char *path, struct stat *st)
+{
+	int r = stat(path, st);
+
+	TRACE(trace_ret(r, "newfstatat(AT_FDCWD, \"%s\", 0)", path));
 	return r;
 }
 

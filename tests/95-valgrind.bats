@@ -202,3 +202,23 @@ vg_listen_status() {
 	vg_listen_status 0
 	assert_clean_logs
 }
+
+@test "valgrind: proxy relays a connection spliced and through -x, and leaves no descriptor open" {
+	for dump in "" -x; do
+		rm -f "$VG_LOGS"/vg.*
+		start_script_peer server.out proxy_peers.py echo
+		: >"$BATS_TEST_TMPDIR/err"
+		"${MEMCHECK[@]}" "$SOCKPAIR" $dump proxy --once 0 "127.0.0.1:$PEER_PORT" \
+			</dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+		vg_pid=$!
+		TRIES=400 wait_for_line "$BATS_TEST_TMPDIR/err" '^listening on ' 400
+		port=$(announced_port "$BATS_TEST_TMPDIR/err")
+		run -0 bash -c "head -c 300000 /dev/urandom | tee $BATS_TEST_TMPDIR/in | timeout 20 nc -N 127.0.0.1 $port > $BATS_TEST_TMPDIR/out"
+		cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+		status=0
+		wait "$vg_pid" || status=$?
+		[ "$status" -eq 0 ] || fail "proxy exited $status: $(cat "$BATS_TEST_TMPDIR/err" "$VG_LOGS"/vg.*)"
+		assert_clean_logs
+		kill_bg
+	done
+}

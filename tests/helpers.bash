@@ -288,15 +288,23 @@ start_talkback() {
 	esac
 }
 
-# A server of tests/lib/peers.py (slow-reader, reset-after, never-accepts)
-# in the background; sets PEER_PID and PEER_PORT from its announcement.
-start_peer() {
-	local out=$BATS_TEST_TMPDIR/peer.out
+# A server of a tests/lib script (OUT SCRIPT MODE ARGS...) in the
+# background, its stdout in $BATS_TEST_TMPDIR/OUT; sets PEER_PID and
+# PEER_PORT (empty for a UNIX path) from its announcement.
+start_script_peer() {
+	local out=$BATS_TEST_TMPDIR/$1 script=$BATS_TEST_DIRNAME/lib/$2
+	shift 2
 	: >"$out"
-	bg python3 "$BATS_TEST_DIRNAME/lib/peers.py" "$@" </dev/null >"$out"
+	bg python3 "$script" "$@" </dev/null >"$out"
 	PEER_PID=$BG_LAST
 	wait_for_line "$out" '^listening on '
 	PEER_PORT=$(announced_port "$out")
+}
+
+# A server of tests/lib/peers.py (slow-reader, reset-after, never-accepts)
+# in the background, its stdout in peer.out; sets PEER_PID and PEER_PORT.
+start_peer() {
+	start_script_peer peer.out peers.py "$@"
 }
 
 # A port proven refused: held bound by a peer that never listens, so that

@@ -15,9 +15,10 @@ import sys
 ORDER = [
     ["main"],
     ["cmd-pair", "cmd-fork-echo", "cmd-listen", "cmd-connect", "cmd-talkback",
-     "cmd-http-head", "cmd-bench"],
+     "cmd-http-head", "cmd-bench", "cmd-proxy"],
     ["cmd"],
-    ["relay", "event", "scan"],
+    ["relay", "pump", "scan"],
+    ["event"],
     ["net", "editor", "http", "line", "flow"],
     ["io", "proc", "stats"],
     ["report"],
@@ -29,7 +30,7 @@ ORDER = [
     ["text"],
 ]
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
-PREFIX = {"cmd": "cmd", "relay": "relay", "event": "event", "net": "net",
+PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "event": "event", "net": "net",
           "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
           "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "sys": "sys", "conn": "conn", "trace": "trace",
           "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",

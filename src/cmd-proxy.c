@@ -1,0 +1,624 @@
+/*
+ * cmd-proxy.c: sockpair proxy LISTEN TARGET: stands between clients and
+ * a server nobody here wrote, and relays every connection both ways, so
+ * that -x, --stats, --json and --trace show their conversation (socat -v
+ * TCP-LISTEN:8080,fork TCP:host:80 is the anchor).
+ *
+ * Every client is served at once in one event loop.  A connection is two
+ * sockets and two flows (pump.c): up, client to server, and down, server
+ * to client; each end of data passed on as a half-close, a reset as a
+ * reset.  The connect to TARGET does not wait either: the loop watches
+ * it, with -w as its deadline.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+/* An endpoint as given: a UNIX path (or @NAME), or a host and a port. */
+struct endpoint {
+	const char *text;	/* as typed, for messages */
+	const char *path;	/* UNIX; NULL: TCP */
+	char host[256];
+	char port[8];
+};
+
+struct proxy_opts {
+	struct endpoint listen, target;
+	int family, backlog, timeout_ms;
+	unsigned long max_clients;
+	bool max_clients_given, once;
+};
+
+struct proxy;
+
+struct connection {
+	struct proxy *px;
+	unsigned long number;
+	struct connection *prev, *next;	/* the open ones, oldest first */
+	struct pump_end client, server;
+	struct pump_flow up, down;	/* client to server, server to client */
+	const struct addrinfo *trying;	/* connecting: this address, then the next */
+	double deadline;		/* connecting: when -w gives up */
+	bool connecting;
+	const char *ending;	/* "closed by client", ...; NULL: not yet */
+	double opened;
+	char client_name[128], server_name[128];
+};
+
+struct proxy {
+	const struct proxy_opts *o;
+	struct event_loop *loop;
+	int lfd, spare_fd;
+	bool accepting;		/* the listener is watched */
+	struct unix_listener ul;
+	struct addrinfo *targets;	/* TCP TARGET's addresses; NULL: UNIX */
+	struct sockaddr_un target_sun;
+	socklen_t target_sun_len;
+	struct connection *oldest, *newest;
+	unsigned long numbered, open, most;
+	uint64_t client_bytes, server_bytes;
+	int once_status;	/* --once: the one connection's exit status */
+	bool once_over;
+};
+
+enum { OPT_ONCE = CMD_LONG_ONLY, OPT_MAX_CLIENTS };
+
+static const struct cmd_option proxy_options[] = {
+	{ OPT_ONCE, "once", NULL, "serve one client, then exit when its connection is over" },
+	{ OPT_MAX_CLIENTS, "max-clients", "N", "at most N connections at once; more wait (10000)" },
+	CMD_OPT_TIMEOUT("give up connecting to TARGET after SECS"),
+	CMD_OPT_BACKLOG,
+	CMD_OPT_IPV4,
+	CMD_OPT_IPV6,
+	CMD_OPT_END
+};
+
+/* ---- the endpoints ------------------------------------------------------- */
+
+/*
+ * PORT (LISTEN only: on 127.0.0.1), HOST:PORT, [V6]:PORT, a UNIX path
+ * (anything holding a '/') or @NAME.  is_listen: port 0 is a free one.
+ */
+static void parse_endpoint(const char *arg, bool is_listen, struct endpoint *ep)
+{
+	const char *what = is_listen ? "LISTEN" : "TARGET";
+	struct host_port hp;
+	unsigned port;
+
+	*ep = (struct endpoint){ .text = arg };
+	if (strchr(arg, '/') || arg[0] == '@') {
+		ep->path = cmd_unix_path(arg);
+		return;
+	}
+	if (parse_port(arg, is_listen, &port) == 0) {
+		if (!is_listen)
+			usage_error("TARGET '%s' needs a host: HOST:PORT (127.0.0.1:%s?)", arg, arg);
+		snprintf(ep->host, sizeof(ep->host), "127.0.0.1");
+		snprintf(ep->port, sizeof(ep->port), "%u", port);
+		return;
+	}
+	if (addr_split_host_port(arg, strlen(arg), &hp) != 0 || !hp.port || hp.host_len == 0 ||
+	    hp.host_len >= sizeof(ep->host))
+		usage_error("invalid %s '%s' (PORT, HOST:PORT, [V6]:PORT, a path or @NAME)", what,
+			    arg);
+	memcpy(ep->host, hp.host, hp.host_len);
+	ep->host[hp.host_len] = '\0';
+	if (is_listen)
+		snprintf(ep->port, sizeof(ep->port), "%s", cmd_server_port(hp.port));
+	else
+		snprintf(ep->port, sizeof(ep->port), "%u", cmd_client_port(hp.port));
+}
+
+static void parse_proxy_options(int argc, char **argv, struct proxy_opts *o)
+{
+	int c;
+
+	while ((c = cmd_getopt(&cmd_proxy_entry, argc, argv)) != -1) {
+		switch (c) {
+		case OPT_ONCE: o->once = true; break;
+		case OPT_MAX_CLIENTS:
+			o->max_clients = cmd_count(optarg, 1000000, "--max-clients", "");
+			o->max_clients_given = true;
+			break;
+		case 'w': o->timeout_ms = cmd_seconds_ms(optarg, "-w"); break;
+		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
+		case '4': case '6': cmd_set_family(&o->family, c); break;
+		}
+	}
+	if (argc - optind < 2)
+		usage_error(argc - optind == 0 ? "missing LISTEN and TARGET" : "missing TARGET");
+	if (argc - optind > 2)
+		usage_error("too many arguments");
+	parse_endpoint(argv[optind], true, &o->listen);
+	parse_endpoint(argv[optind + 1], false, &o->target);
+	if (strcmp(argv[optind], argv[optind + 1]) == 0)
+		usage_error("LISTEN and TARGET are the same: '%s' would relay to itself",
+			    argv[optind]);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void watch_listener(struct proxy *px, bool on);
+
+static void unlink_connection(struct proxy *px, struct connection *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		px->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		px->newest = c->prev;
+}
+
+/* --stats --json: the connection's "stats" event. */
+static void json_connection_stats(const struct connection *c, const char *target)
+{
+	char line[1024];
+	struct json j;
+
+	json_begin(&j, line, sizeof(line), "stats", clock_since_start());
+	json_integer(&j, "conn", (long long)c->number);
+	json_cstring(&j, "client", c->client_name);
+	json_cstring(&j, "server", target);
+	json_number(&j, "seconds", clock_now_seconds() - c->opened, 3);
+	json_integer(&j, "client_sent", (long long)c->up.taken);
+	json_integer(&j, "server_sent", (long long)c->down.taken);
+	json_cstring(&j, "ending", c->ending ? c->ending : "open");
+	trace_write(line, json_end(&j));
+}
+
+/* --stats: the connection's line as it ends (or on SIGUSR1, "open"). */
+static void print_connection_stats(const struct connection *c)
+{
+	const char *target = c->server_name[0] ? c->server_name : c->px->o->target.text;
+	char line[512];
+	int n;
+
+	if (trace_json) {
+		json_connection_stats(c, target);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "stats: #%lu %s -> %s %.3f s, client sent %" PRIu64
+		     " bytes, server sent %" PRIu64 " bytes, %s\n", c->number, c->client_name,
+		     target, clock_now_seconds() - c->opened, c->up.taken, c->down.taken,
+		     c->ending ? c->ending : "open");
+	trace_write(line, (size_t)n);
+}
+
+/*
+ * The connection is over: both sockets closed (reset: with SO_LINGER 0,
+ * so that the far side sees the reset too), its event said, the listener
+ * watched again if --max-clients had stopped it.
+ */
+static void end_connection(struct connection *c, bool reset)
+{
+	struct proxy *px = c->px;
+
+	pump_end_release(&c->client);
+	pump_end_release(&c->server);
+	if (reset) {
+		(void)sys_set_linger_zero(c->client.fd);
+		if (c->server.fd >= 0)
+			(void)sys_set_linger_zero(c->server.fd);
+	}
+	if (c->ending) {
+		report_conn_event("closed", c->number, NULL, c->ending, "%s", c->ending);
+		if (conn_stats)
+			print_connection_stats(c);
+	}
+	sys_close(c->client.fd);
+	if (c->server.fd >= 0)
+		sys_close(c->server.fd);
+	px->client_bytes += c->up.taken;
+	px->server_bytes += c->down.taken;
+	pump_flow_free(&c->up);
+	pump_flow_free(&c->down);
+	unlink_connection(px, c);
+	px->open--;
+	free(c);
+	if (px->o->once)
+		px->once_over = true;
+	else if (!px->accepting)
+		watch_listener(px, true);
+}
+
+/* A failure's ending: which side reset (a write refused is its reader's). */
+static const char *reset_ending(const struct connection *c)
+{
+	if (c->up.read_error || c->down.write_error)
+		return "reset by client";
+	return "reset by server";
+}
+
+/* The pump's hook: after each turn, how the connection stands. */
+static void connection_changed(void *arg)
+{
+	struct connection *c = arg;
+
+	if (!c->ending && c->up.ended)
+		c->ending = "closed by client";
+	else if (!c->ending && c->down.ended)
+		c->ending = "closed by server";
+	if (pump_failed(&c->up) || pump_failed(&c->down)) {
+		c->ending = reset_ending(c);
+		end_connection(c, true);
+		return;
+	}
+	if (pump_done(&c->up) && pump_done(&c->down))
+		end_connection(c, false);
+}
+
+/* TARGET answered: the flows start, each way. */
+static void start_relaying(struct connection *c)
+{
+	bool splice = !conn_hexdump && !trace_json;
+
+	c->connecting = false;
+	(void)net_name_of(c->server.fd, true, c->server_name, sizeof(c->server_name));
+	if (c->px->target_sun_len)
+		snprintf(c->server_name, sizeof(c->server_name), "%s", c->px->o->target.path);
+	conn_set_side(c->client.fd, c->number, "client");
+	conn_set_side(c->server.fd, c->number, "server");
+	report_conn_event("connected", c->number, c->server_name, NULL, "connected to %s",
+			  c->server_name);
+	pump_flow_init(&c->up, &c->client, &c->server, splice);
+	pump_flow_init(&c->down, &c->server, &c->client, splice);
+	pump_start(&c->up);
+	pump_start(&c->down);
+	connection_changed(c);
+}
+
+/* TARGET cannot be reached: said with the connection's number, the client reset. */
+static void connect_failed(struct connection *c, int err)
+{
+	struct proxy *px = c->px;
+	struct sp_error e;
+	char name[128];
+
+	if (px->target_sun_len)
+		snprintf(name, sizeof(name), "%s", px->o->target.path);
+	else
+		addr_format(c->trying->ai_addr, c->trying->ai_addrlen, name, sizeof(name));
+	fail_errno(&e, err == ETIMEDOUT ? SP_TIMEOUT : SP_CONNECT, err, "#%lu connect(%s)",
+		   c->number, name);
+	px->once_status = report_failure(&e);
+	end_connection(c, true);
+}
+
+static event_handler connect_ready;
+
+/*
+ * Begins connecting to sa; the loop watches the socket until it is
+ * writable.  Returns 0, or -1 and errno when the attempt failed at once.
+ */
+static int begin_connect(struct connection *c, const struct sockaddr *sa, socklen_t len)
+{
+	bool done;
+	int err;
+
+	c->server.fd = net_connect_start(sa, len, &done);
+	if (c->server.fd < 0)
+		return -1;
+	if (done) {
+		start_relaying(c);
+		return 0;
+	}
+	if (event_watch(c->px->loop, c->server.fd, EPOLLOUT, connect_ready, c) == 0)
+		return 0;
+	err = errno;
+	sys_close(c->server.fd);
+	c->server.fd = -1;
+	errno = err;
+	return -1;
+}
+
+/*
+ * The next address TARGET has, after a failed one (err): every address
+ * its name resolves to is tried in turn; a UNIX TARGET has one.
+ */
+static void try_next_address(struct connection *c, int err)
+{
+	struct proxy *px = c->px;
+
+	if (px->target_sun_len) {
+		if (!err && begin_connect(c, (const struct sockaddr *)&px->target_sun,
+					  px->target_sun_len) == 0)
+			return;
+		connect_failed(c, err ? err : errno);
+		return;
+	}
+	for (const struct addrinfo *next = c->trying ? c->trying->ai_next : px->targets; next;
+	     next = next->ai_next) {
+		c->trying = next;
+		if (begin_connect(c, next->ai_addr, next->ai_addrlen) == 0)
+			return;
+		err = errno;
+	}
+	connect_failed(c, err);
+}
+
+static void connect_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct connection *c = arg;
+	int err = net_connect_result(fd);
+
+	(void)events;
+	(void)event_forget(loop, fd);
+	if (err == 0) {
+		start_relaying(c);
+		return;
+	}
+	sys_close(fd);
+	c->server.fd = -1;
+	try_next_address(c, err);
+}
+
+/* -w: connections still connecting past their deadline give up. */
+static void expire_connects(struct proxy *px)
+{
+	double now = clock_now_seconds();
+	struct connection *c = px->oldest, *next;
+
+	if (px->o->timeout_ms < 0)
+		return;
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->connecting || now < c->deadline)
+			continue;
+		(void)event_forget(px->loop, c->server.fd);
+		sys_close(c->server.fd);
+		c->server.fd = -1;
+		connect_failed(c, ETIMEDOUT);
+	}
+}
+
+/* How long the loop may wait: until the nearest connect deadline, or for ever. */
+static int wait_ms(const struct proxy *px)
+{
+	double nearest = 0, now = clock_now_seconds();
+
+	if (px->o->timeout_ms < 0)
+		return -1;
+	for (const struct connection *c = px->oldest; c; c = c->next)
+		if (c->connecting && (nearest == 0 || c->deadline < nearest))
+			nearest = c->deadline;
+	if (nearest == 0)
+		return -1;
+	return nearest <= now ? 0 : (int)((nearest - now) * 1000) + 1;
+}
+
+/* The client's name: its address, or an unnamed UNIX client's credentials. */
+static void name_client(int fd, const struct sockaddr_storage *ss, socklen_t len, char *name,
+			size_t size)
+{
+	struct ucred cred;
+
+	addr_format((const struct sockaddr *)ss, len, name, size);
+	if (ss->ss_family == AF_UNIX && (len <= sizeof(sa_family_t) || name[0] == '\0' ||
+					 strcmp(name, "(unnamed)") == 0) &&
+	    sys_peer_credentials(fd, &cred) == 0)
+		snprintf(name, size, "pid %d uid %u gid %u", (int)cred.pid, (unsigned)cred.uid,
+			 (unsigned)cred.gid);
+}
+
+static void open_connection(struct proxy *px, int fd, const struct sockaddr_storage *ss,
+			    socklen_t len)
+{
+	struct connection *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		report_error(SP_FAILURE, "#%lu malloc: %s", px->numbered + 1, strerror(ENOMEM));
+		sys_close(fd);
+		return;
+	}
+	c->px = px;
+	c->number = ++px->numbered;
+	c->opened = clock_now_seconds();
+	c->prev = px->newest;
+	if (px->newest)
+		px->newest->next = c;
+	else
+		px->oldest = c;
+	px->newest = c;
+	if (++px->open > px->most)
+		px->most = px->open;
+	name_client(fd, ss, len, c->client_name, sizeof(c->client_name));
+	report_conn_event("connection", c->number, c->client_name, NULL, "connection from %s",
+			  c->client_name);
+	pump_end_init(&c->client, px->loop, fd, connection_changed, c);
+	pump_end_init(&c->server, px->loop, -1, connection_changed, c);
+	c->connecting = true;
+	c->deadline = c->opened + (px->o->timeout_ms >= 0 ? px->o->timeout_ms / 1000.0 : 0);
+	try_next_address(c, 0);
+}
+
+static event_handler listener_ready;
+
+static void watch_listener(struct proxy *px, bool on)
+{
+	int r = on ? event_watch(px->loop, px->lfd, EPOLLIN, listener_ready, px)
+		   : event_forget(px->loop, px->lfd);
+
+	if (r == 0)
+		px->accepting = on;
+}
+
+/* Accepts what is queued, up to --max-clients open (the rest wait in the backlog). */
+static void listener_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct proxy *px = arg;
+
+	(void)loop;
+	(void)events;
+	while (px->open < px->o->max_clients && !(px->o->once && px->numbered > 0)) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int client = sys_accept(fd, (struct sockaddr *)&ss, &len,
+					SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (client < 0 && (errno == EMFILE || errno == ENFILE)) {
+			net_shed_connection(fd, &px->spare_fd);
+			report_note("descriptor limit reached: a client was turned away");
+			return;
+		}
+		if (client < 0)
+			return;	/* EAGAIN: all taken; anything else: the next event */
+		open_connection(px, client, &ss, len);
+	}
+	watch_listener(px, false);
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+/* TARGET, resolved once (a TCP one) or checked to be a socket (a UNIX one). */
+static int prepare_target(struct proxy *px, struct sp_error *e)
+{
+	const struct endpoint *t = &px->o->target;
+	struct stat st;
+
+	if (!t->path)
+		return net_resolve(t->host, t->port, px->o->family, SOCK_STREAM, false,
+				   &px->targets, e);
+	if (addr_unix(t->path, &px->target_sun, &px->target_sun_len) < 0)
+		return fail(e, SP_USAGE, "TARGET %s: path too long or empty", t->path);
+	if (t->path[0] != '@' && sys_stat(t->path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		return fail(e, SP_CONNECT, "connect(%s): not a socket", t->path);
+	return 0;
+}
+
+static int open_listener(struct proxy *px, struct sp_error *e)
+{
+	const struct endpoint *l = &px->o->listen;
+
+	if (l->path) {
+		snprintf(px->ul.path, sizeof(px->ul.path), "%s", l->path);
+		px->lfd = net_listen_unix(&px->ul, SOCK_STREAM, px->o->backlog, e);
+	} else {
+		px->lfd = net_listen_host(l->host, l->port, px->o->family, SOCK_STREAM,
+					  px->o->backlog, e);
+	}
+	if (px->lfd < 0)
+		return -1;
+	if (sys_set_nonblocking(px->lfd, true) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "fcntl(%d, O_NONBLOCK)", px->lfd);
+	cmd_announce_listening(px->lfd, l->path);
+	return 0;
+}
+
+/* SIGUSR1: the line of each open connection, ending "open". */
+static void print_open_connections(const struct proxy *px)
+{
+	for (const struct connection *c = px->oldest; c; c = c->next)
+		if (!c->connecting)
+			print_connection_stats(c);
+}
+
+static int serve(struct proxy *px, struct sp_error *e)
+{
+	watch_listener(px, true);
+	if (!px->accepting)
+		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", px->lfd);
+	while (!proc_stopped_by() && !px->once_over) {
+		if (proc_usr1_pending())
+			print_open_connections(px);
+		if (event_run_once(px->loop, wait_ms(px), e) < 0)
+			return -1;
+		expire_connects(px);
+	}
+	return 0;
+}
+
+static void print_totals(const struct proxy *px)
+{
+	char line[256];
+	struct json j;
+	int n;
+
+	if (trace_json) {
+		json_begin(&j, line, sizeof(line), "totals", clock_since_start());
+		json_integer(&j, "served", (long long)px->numbered);
+		json_integer(&j, "client_sent", (long long)px->client_bytes);
+		json_integer(&j, "server_sent", (long long)px->server_bytes);
+		json_integer(&j, "most", (long long)px->most);
+		trace_write(line, json_end(&j));
+		return;
+	}
+	n = snprintf(line, sizeof(line), "stats: proxy served %lu connections, client sent %" PRIu64
+		     " bytes, server sent %" PRIu64 " bytes, at most %lu at once\n", px->numbered,
+		     px->client_bytes, px->server_bytes, px->most);
+	trace_write(line, (size_t)n);
+}
+
+static void stop_proxy(struct proxy *px)
+{
+	while (px->oldest) {
+		struct connection *c = px->oldest;
+		if (c->connecting && c->server.fd >= 0)
+			(void)event_forget(px->loop, c->server.fd);
+		if (!c->ending)
+			c->ending = "closed by proxy";
+		end_connection(c, false);
+	}
+	if (conn_stats)
+		print_totals(px);
+	if (px->lfd >= 0)
+		sys_close(px->lfd);
+	if (px->spare_fd >= 0)
+		sys_close(px->spare_fd);
+	net_unix_cleanup(&px->ul);
+	if (px->targets)
+		freeaddrinfo(px->targets);
+	event_loop_free(px->loop);
+}
+
+static int cmd_proxy_exec(int argc, char **argv)
+{
+	struct proxy_opts o = { .family = AF_UNSPEC, .backlog = SOMAXCONN, .timeout_ms = -1,
+				.max_clients = 10000 };
+	struct proxy px = { .o = &o, .lfd = -1, .spare_fd = -1, .ul = { .dirfd = -1 } };
+	struct sp_error e;
+	int r;
+
+	parse_proxy_options(argc, argv, &o);
+	proc_stop_on_signals();
+	proc_report_on_usr1();
+	/* Six a connection: two sockets and two pipes of two ends. */
+	cmd_raise_descriptor_limit(o.max_clients, 6, !o.max_clients_given);
+	r = prepare_target(&px, &e);
+	if (r == 0) {
+		px.loop = event_loop_new(&e);
+		r = px.loop ? open_listener(&px, &e) : -1;
+	}
+	if (r == 0) {
+		px.spare_fd = net_open_spare();
+		r = serve(&px, &e);
+	}
+	stop_proxy(&px);
+	if (r < 0)
+		return report_failure(&e);
+	return o.once ? px.once_status : SP_OK;
+}
+
+const struct sp_cmd cmd_proxy_entry = {
+	.name = "proxy",
+	.synopsis = "[--once] [--max-clients N] [-w SECS] [-b BACKLOG] [-4|-6] LISTEN TARGET",
+	.summary = "Relay clients to a server, both ways, to see their conversation (socat -v)",
+	.options = proxy_options,
+	.notes = "LISTEN and TARGET: PORT (LISTEN only, on 127.0.0.1), HOST:PORT, [V6]:PORT,\n"
+		 "a UNIX path (anything with a '/') or @NAME (abstract).  Each connection is\n"
+		 "numbered: -x shows '-- #N client sent' and '-- #N server sent' chunks.\n",
+	.exec = cmd_proxy_exec,
+};

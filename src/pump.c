@@ -1,0 +1,211 @@
+/*
+ * pump.c: flows on the event loop, many at once (proxy).  A flow moves
+ * bytes from one end (a descriptor) to another; flow.c makes each move
+ * (splice through a pipe, or read and write through a buffer), and the
+ * pump decides when: whenever the loop says an end is ready.
+ *
+ * Each end asks the loop only for what its flows wait for: input while
+ * the flow reading it has room, output while the flow writing it has
+ * bytes pending.  A full flow stops reading its source, so a slow reader
+ * slows its sender (back-pressure), and nothing is asked while nothing
+ * can move (no CPU while waiting).  A source's end of data is passed on
+ * as a half-close once what it sent has gone out.
+ *
+ * An end belongs to one owner (a proxy's connection), told through its
+ * on_change(arg) hook after every turn that touched it, as the turn's
+ * last act: the owner may then close the ends and free them.
+ */
+#define _GNU_SOURCE
+#include "sockpair.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+/* Moves per flow per ready event: enough for bulk, few enough to be fair. */
+enum { PUMP_MOVES = 8 };
+
+void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
+		   void (*on_change)(void *arg), void *arg)
+{
+	*end = (struct pump_end){ .fd = fd, .loop = loop, .on_change = on_change, .arg = arg };
+}
+
+/*
+ * A flow from one end to another; splice: through a kernel pipe of
+ * FLOW_BUFFER bytes (nothing watches the bytes), else through a buffer
+ * made when the first bytes come.  Either way FLOW_BUFFER bytes at most
+ * wait in the flow.
+ */
+void pump_flow_init(struct pump_flow *p, struct pump_end *from, struct pump_end *to,
+		    bool splice)
+{
+	*p = (struct pump_flow){ .from = from, .to = to };
+	flow_init_lazy(&p->f);
+	if (splice)
+		flow_start_splicing(&p->f, FLOW_BUFFER);
+	from->reader = p;
+	to->writer = p;
+}
+
+void pump_flow_free(struct pump_flow *p)
+{
+	flow_free(&p->f);
+}
+
+bool pump_failed(const struct pump_flow *p)
+{
+	return p->read_error || p->write_error;
+}
+
+/* Over: its end of data passed on, or failed. */
+bool pump_done(const struct pump_flow *p)
+{
+	return p->shut || pump_failed(p);
+}
+
+static bool wants_input(const struct pump_flow *p)
+{
+	return p && !p->ended && !pump_failed(p) && flow_room(&p->f) > 0;
+}
+
+static bool wants_output(const struct pump_flow *p)
+{
+	return p && !pump_failed(p) && flow_pending(&p->f) > 0;
+}
+
+/* Pending bytes out to the sink; true if some went (or it is worth trying again). */
+static bool move_out(struct pump_flow *p)
+{
+	struct flow *f = &p->f;
+	ssize_t n;
+
+	if (!wants_output(p))
+		return false;
+	if (flow_splices(f)) {
+		n = flow_splice_out(f, p->to->fd, false);
+	} else {
+		n = sys_write(p->to->fd, f->buf + f->start, flow_pending(f));
+		if (n > 0)
+			flow_took(f, (size_t)n);
+	}
+	if (n > 0 || (n < 0 && errno == EINTR))
+		return true;
+	if (n < 0 && errno != EAGAIN) {
+		p->write_error = errno;
+		flow_discard(f);
+	}
+	return false;
+}
+
+/* What the source has, into the flow's room; true if some came. */
+static bool move_in(struct pump_flow *p)
+{
+	struct flow *f = &p->f;
+	ssize_t n;
+
+	if (!wants_input(p))
+		return false;
+	if (flow_splices(f)) {
+		n = flow_splice_in(f, p->from->fd, false);
+	} else if (flow_need_buffer(f) < 0) {
+		p->read_error = errno;
+		return false;
+	} else {
+		n = sys_read(p->from->fd, f->buf + f->end, flow_room(f));
+		if (n > 0)
+			f->end += (size_t)n;
+	}
+	if (n > 0) {
+		p->taken += (uint64_t)n;
+		return true;
+	}
+	if (n == 0)
+		p->ended = true;
+	else if (errno == EINTR)
+		return true;
+	else if (errno != EAGAIN)
+		p->read_error = errno;
+	return false;
+}
+
+/* Moves what can move now; the source's end, once drained, is a half-close. */
+static void pump_move(struct pump_flow *p)
+{
+	for (int i = 0; i < PUMP_MOVES; i++) {
+		bool out = move_out(p);
+		bool in = move_in(p);
+		if (!out && !in)
+			break;
+	}
+	/* What came in the last move goes out before the loop waits again. */
+	move_out(p);
+	if (p->ended && !p->shut && !pump_failed(p) && flow_pending(&p->f) == 0) {
+		p->shut = true;
+		if (sys_shutdown(p->to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+			p->write_error = errno;
+	}
+}
+
+static event_handler end_ready;
+
+/* Asks the loop for what the end's flows wait for now, and only that. */
+static void rearm(struct pump_end *end)
+{
+	unsigned want = (wants_input(end->reader) ? EPOLLIN : 0) |
+			(wants_output(end->writer) ? EPOLLOUT : 0);
+	int r;
+
+	if (end->fd < 0 || want == end->watched)
+		return;
+	/* With nothing asked, epoll would still report a hang-up, and spin. */
+	r = want ? event_watch(end->loop, end->fd, want, end_ready, end)
+		 : event_forget(end->loop, end->fd);
+	if (r == 0) {
+		end->watched = want;
+		return;
+	}
+	if (end->reader)
+		end->reader->read_error = errno;
+	if (end->writer)
+		end->writer->write_error = errno;
+}
+
+static void rearm_flow(struct pump_flow *p)
+{
+	rearm(p->from);
+	rearm(p->to);
+}
+
+static void end_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct pump_end *end = arg;
+	struct pump_flow *reader = end->reader, *writer = end->writer;
+
+	(void)loop;
+	(void)fd;
+	if (writer && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		pump_move(writer);
+	if (reader && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		pump_move(reader);
+	if (writer)
+		rearm_flow(writer);
+	if (reader)
+		rearm_flow(reader);
+	end->on_change(end->arg);	/* last: the owner may free the end */
+}
+
+/* Starts a flow: what its source has now moves, and the loop watches the rest. */
+void pump_start(struct pump_flow *p)
+{
+	pump_move(p);
+	rearm_flow(p);
+}
+
+/* The loop forgets the end (before its descriptor is closed). */
+void pump_end_release(struct pump_end *end)
+{
+	if (end->fd >= 0 && end->watched)
+		(void)event_forget(end->loop, end->fd);
+	end->watched = 0;
+}
