@@ -11,6 +11,13 @@
  * can move (no CPU while waiting).  A source's end of data is passed on
  * as a half-close once what it sent has gone out.
  *
+ * Bytes go through the kernel by splice(2) only where a flow carries bulk
+ * (a read that filled its room): for small messages, a pipe's two splices
+ * cost more than a read and a write, and four descriptors per connection
+ * more.  Small reads go through one buffer all flows share (one loop, one
+ * thread) and straight out; only what the sink does not take at once is
+ * kept, in the flow's own buffer, made then.
+ *
  * An end belongs to one owner (a proxy's connection), told through its
  * on_change(arg) hook after every turn that touched it, as the turn's
  * last act: the owner may then close the ends and free them.
@@ -19,11 +26,15 @@
 #include "sockpair.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 /* Moves per flow per ready event: enough for bulk, few enough to be fair. */
 enum { PUMP_MOVES = 8 };
+
+/* Where small reads land before they go out: every flow's, one at a time. */
+static char shared[FLOW_BUFFER];
 
 void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
 		   void (*on_change)(void *arg), void *arg)
@@ -32,18 +43,15 @@ void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
 }
 
 /*
- * A flow from one end to another; splice: through a kernel pipe of
- * FLOW_BUFFER bytes (nothing watches the bytes), else through a buffer
- * made when the first bytes come.  Either way FLOW_BUFFER bytes at most
- * wait in the flow.
+ * A flow from one end to another.  may_splice: nothing watches the bytes,
+ * so bulk may move through a kernel pipe of FLOW_BUFFER bytes.  Either
+ * way FLOW_BUFFER bytes at most wait in the flow.
  */
 void pump_flow_init(struct pump_flow *p, struct pump_end *from, struct pump_end *to,
-		    bool splice)
+		    bool may_splice)
 {
-	*p = (struct pump_flow){ .from = from, .to = to };
+	*p = (struct pump_flow){ .from = from, .to = to, .may_splice = may_splice };
 	flow_init_lazy(&p->f);
-	if (splice)
-		flow_start_splicing(&p->f, FLOW_BUFFER);
 	from->reader = p;
 	to->writer = p;
 }
@@ -98,44 +106,97 @@ static bool move_out(struct pump_flow *p)
 	return false;
 }
 
-/* What the source has, into the flow's room; true if some came. */
-static bool move_in(struct pump_flow *p)
+/* What move_in() found: nothing, less than its room (all the source had
+ * now), or its room full (more may wait). */
+enum took { TOOK_NOTHING, TOOK_ALL, TOOK_ROOM };
+
+/*
+ * An empty flow reads into the shared buffer and writes at once; what the
+ * sink does not take is kept in the flow's own.  Returns as read() does.
+ */
+static ssize_t read_through(struct pump_flow *p, size_t room)
 {
 	struct flow *f = &p->f;
+	ssize_t n = sys_read(p->from->fd, shared, room), w;
+
+	if (n <= 0)
+		return n;
+	w = sys_write(p->to->fd, shared, (size_t)n);
+	if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		p->write_error = errno;
+		return n;
+	}
+	if (w == n)
+		return n;
+	if (w < 0)
+		w = 0;
+	if (flow_need_buffer(f) < 0) {
+		p->write_error = ENOMEM;	/* the bytes cannot be kept: not lost in silence */
+		return n;
+	}
+	memcpy(f->buf, shared + w, (size_t)(n - w));
+	f->start = 0;
+	f->end = (size_t)(n - w);
+	return n;
+}
+
+/* Bulk (a read that filled its room) moves by splice once the flow is empty. */
+static void splice_if_bulk(struct pump_flow *p)
+{
+	if (p->may_splice && p->bulk && !flow_splices(&p->f) && flow_pending(&p->f) == 0)
+		flow_start_splicing(&p->f, FLOW_BUFFER);
+}
+
+/* What the source has, into the flow's room. */
+static enum took move_in(struct pump_flow *p)
+{
+	struct flow *f = &p->f;
+	size_t room;
 	ssize_t n;
 
 	if (!wants_input(p))
-		return false;
+		return TOOK_NOTHING;
+	splice_if_bulk(p);
+	room = flow_room(f);
 	if (flow_splices(f)) {
 		n = flow_splice_in(f, p->from->fd, false);
+	} else if (flow_pending(f) == 0) {
+		n = read_through(p, room);
 	} else if (flow_need_buffer(f) < 0) {
 		p->read_error = errno;
-		return false;
+		return TOOK_NOTHING;
 	} else {
-		n = sys_read(p->from->fd, f->buf + f->end, flow_room(f));
+		n = sys_read(p->from->fd, f->buf + f->end, room);
 		if (n > 0)
 			f->end += (size_t)n;
 	}
 	if (n > 0) {
 		p->taken += (uint64_t)n;
-		return true;
+		if ((size_t)n == room)
+			p->bulk = true;
+		return (size_t)n < room ? TOOK_ALL : TOOK_ROOM;
 	}
 	if (n == 0)
 		p->ended = true;
 	else if (errno == EINTR)
-		return true;
+		return TOOK_ROOM;	/* try again: nothing is lost by it */
 	else if (errno != EAGAIN)
 		p->read_error = errno;
-	return false;
+	return TOOK_NOTHING;
 }
 
-/* Moves what can move now; the source's end, once drained, is a half-close. */
+/*
+ * Moves what can move now; the source's end, once drained, is a
+ * half-close.  A read that took less than its room took all there was:
+ * no second read to meet EAGAIN (a system call a message saved), the
+ * loop says when more comes.
+ */
 static void pump_move(struct pump_flow *p)
 {
 	for (int i = 0; i < PUMP_MOVES; i++) {
 		bool out = move_out(p);
-		bool in = move_in(p);
-		if (!out && !in)
+		enum took in = move_in(p);
+		if (in == TOOK_ALL || (in == TOOK_NOTHING && !out))
 			break;
 	}
 	/* What came in the last move goes out before the loop waits again. */

@@ -553,13 +553,15 @@ struct pump_flow {
 	struct pump_end *from, *to;
 	bool ended;		/* the source's end of data came */
 	bool shut;		/* ... and was passed on: the sink is shut down */
+	bool may_splice;	/* nothing watches the bytes: bulk may splice */
+	bool bulk;		/* a read filled its room: splice from now on */
 	int read_error, write_error;	/* the source's failure, the sink's */
 	uint64_t taken;		/* bytes read from the source */
 };
 void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
 		   void (*on_change)(void *arg), void *arg);
 void pump_flow_init(struct pump_flow *p, struct pump_end *from, struct pump_end *to,
-		    bool splice);
+		    bool may_splice);
 void pump_start(struct pump_flow *p);
 bool pump_failed(const struct pump_flow *p);
 bool pump_done(const struct pump_flow *p);
