@@ -124,6 +124,7 @@ test-asan:
 bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@bench/run
+	@bench/proxy
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) \
