@@ -9,6 +9,10 @@
  * and count at the receiver what arrived, and what was lost.  Unlike perf
  * bench (pipes, one mean) or sockperf (inet only, one way), one table.
  *
+ * Some 900 lines: ten mechanisms, two measures each with their child's
+ * side, the table and its JSON; the links between the processes are
+ * net.c's, the progress line report.c's, the percentiles samples.c's.
+ *
  * The measuring loops make the same calls through the call layer as the
  * rest of sockpair (--trace and --json see them) and nothing else: one
  * clock read per round trip, no poll() while data flows.

@@ -5,6 +5,13 @@
  * give options and a peer, and get a result.  The bytes move through two
  * flows (flow.c), one each way; this file is the policy: when each side
  * moves, framing (--crlf, datagrams, packets), the ends and the errors.
+ *
+ * It is long (some 850 lines) because one connection's policy has many
+ * modes: a terminal's editor, datagrams with no end, packets, descriptors
+ * passed either way, any descriptor as the peer (--attach), sendfile, and
+ * a one-way blocking mode and optimistic turns that make a bulk transfer
+ * run at the kernel's own splice speed.  Running it on pump.c, as proxy
+ * runs, is the step that would shorten it (issue 21).
  */
 #define _GNU_SOURCE
 #include "sockpair.h"

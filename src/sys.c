@@ -5,7 +5,9 @@
  * Each wrapper returns as the call does and leaves errno as the call left
  * it, so callers read errno exactly as they would after the raw call.
  *
- * Tracing costs one test of trace_enabled when it is off.  Names follow
+ * One wrapper per call, each with its trace line: the file is as long as
+ * the list of calls (the data moves are sys-data.c), and read by looking a
+ * call up.  Tracing costs one test of trace_enabled when it is off.  Names follow
  * the system call strace shows (recv() is recvfrom, isatty() is an ioctl),
  * so that --trace can be read against strace -f line by line.
  */

@@ -36,7 +36,7 @@ PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "event": "event", "net
           "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",
           "text": "text", "json": "text"}
 # Files of a module other than its own name: they are that module.
-FILES = {"sys-data": "sys"}
+FILES = {"sys-data": "sys", "net-unix": "net"}
 
 
 def level_of(module):
