@@ -95,6 +95,7 @@ complete -c sockpair -n "__fish_seen_subcommand_from bench" -l cpus -x -a 'same 
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l buffer -x -d 'Socket buffers and pipe sizes, bytes'
 
 # proxy
+complete -c sockpair -n "__fish_seen_subcommand_from proxy" -l swap -r -F -d 'Stand in a live UNIX socket\'s place'
 complete -c sockpair -n "__fish_seen_subcommand_from proxy" -l once -d 'Serve one client, then exit'
 complete -c sockpair -n "__fish_seen_subcommand_from proxy" -l max-clients -x -d 'Connections at once'
 complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s w -l timeout -x -d 'Give up connecting to TARGET after SECS'

@@ -37,6 +37,7 @@ struct endpoint {
 
 struct proxy_opts {
 	struct endpoint listen, target;
+	const char *swap;	/* --swap PATH; NULL: LISTEN and TARGET */
 	int family, backlog, timeout_ms;
 	unsigned long max_clients;
 	bool max_clients_given, once;
@@ -64,6 +65,8 @@ struct proxy {
 	int lfd, spare_fd;
 	bool accepting;		/* the listener is watched */
 	struct unix_listener ul;
+	struct swap swap;		/* --swap: ours in the live socket's place */
+	struct endpoint target;		/* TARGET; with --swap, the original's new name */
 	struct addrinfo *targets;	/* TCP TARGET's addresses; NULL: UNIX */
 	struct sockaddr_un target_sun;
 	socklen_t target_sun_len;
@@ -74,9 +77,11 @@ struct proxy {
 	bool once_over;
 };
 
-enum { OPT_ONCE = CMD_LONG_ONLY, OPT_MAX_CLIENTS };
+enum { OPT_ONCE = CMD_LONG_ONLY, OPT_MAX_CLIENTS, OPT_SWAP };
 
 static const struct cmd_option proxy_options[] = {
+	{ OPT_SWAP, "swap", "PATH", "stand in a live UNIX socket's place (it moves to\n"
+	  "                       PATH.sockpair-orig until the end)" },
 	{ OPT_ONCE, "once", NULL, "serve one client, then exit when its connection is over" },
 	{ OPT_MAX_CLIENTS, "max-clients", "N", "at most N connections at once; more wait (10000)" },
 	CMD_OPT_TIMEOUT("give up connecting to TARGET after SECS"),
@@ -136,7 +141,14 @@ static void parse_proxy_options(int argc, char **argv, struct proxy_opts *o)
 		case 'w': o->timeout_ms = cmd_seconds_ms(optarg, "-w"); break;
 		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
+		case OPT_SWAP: o->swap = cmd_unix_path(optarg); break;
 		}
+	}
+	if (o->swap && argc > optind)
+		usage_error("--swap PATH takes no LISTEN or TARGET");
+	if (o->swap) {
+		o->listen = (struct endpoint){ .text = o->swap, .path = o->swap };
+		return;
 	}
 	if (argc - optind < 2)
 		usage_error(argc - optind == 0 ? "missing LISTEN and TARGET" : "missing TARGET");
@@ -185,7 +197,7 @@ static void json_connection_stats(const struct connection *c, const char *target
 /* --stats: the connection's line as it ends (or on SIGUSR1, "open"). */
 static void print_connection_stats(const struct connection *c)
 {
-	const char *target = c->server_name[0] ? c->server_name : c->px->o->target.text;
+	const char *target = c->server_name[0] ? c->server_name : c->px->target.text;
 	char line[512];
 	int n;
 
@@ -271,7 +283,7 @@ static void start_relaying(struct connection *c)
 	c->connecting = false;
 	(void)net_name_of(c->server.fd, true, c->server_name, sizeof(c->server_name));
 	if (c->px->target_sun_len)
-		snprintf(c->server_name, sizeof(c->server_name), "%s", c->px->o->target.path);
+		snprintf(c->server_name, sizeof(c->server_name), "%s", c->px->target.path);
 	conn_set_side(c->client.fd, c->number, "client");
 	conn_set_side(c->server.fd, c->number, "server");
 	report_conn_event("connected", c->number, c->server_name, NULL, "connected to %s",
@@ -291,7 +303,7 @@ static void connect_failed(struct connection *c, int err)
 	char name[128];
 
 	if (px->target_sun_len)
-		snprintf(name, sizeof(name), "%s", px->o->target.path);
+		snprintf(name, sizeof(name), "%s", px->target.path);
 	else
 		addr_format(c->trying->ai_addr, c->trying->ai_addrlen, name, sizeof(name));
 	fail_errno(&e, err == ETIMEDOUT ? SP_TIMEOUT : SP_CONNECT, err, "#%lu connect(%s)",
@@ -488,7 +500,7 @@ static void listener_ready(struct event_loop *loop, int fd, unsigned events, voi
 /* TARGET, resolved once (a TCP one) or checked to be a socket (a UNIX one). */
 static int prepare_target(struct proxy *px, struct sp_error *e)
 {
-	const struct endpoint *t = &px->o->target;
+	const struct endpoint *t = &px->target;
 	struct stat st;
 
 	if (!t->path)
@@ -505,7 +517,13 @@ static int open_listener(struct proxy *px, struct sp_error *e)
 {
 	const struct endpoint *l = &px->o->listen;
 
-	if (l->path) {
+	if (px->o->swap) {
+		px->lfd = swap_begin(&px->swap, px->o->swap, px->o->backlog, e);
+		if (px->lfd < 0)
+			return -1;
+		/* The original is the target: where it waits now. */
+		px->target = (struct endpoint){ .text = px->swap.orig, .path = px->swap.orig };
+	} else if (l->path) {
 		snprintf(px->ul.path, sizeof(px->ul.path), "%s", l->path);
 		px->lfd = net_listen_unix(&px->ul, SOCK_STREAM, px->o->backlog, e);
 	} else {
@@ -576,6 +594,8 @@ static void stop_proxy(struct proxy *px)
 	}
 	if (conn_stats)
 		print_totals(px);
+	/* The original back in its place before ours stops answering. */
+	swap_end(&px->swap);
 	if (px->lfd >= 0)
 		sys_close(px->lfd);
 	if (px->spare_fd >= 0)
@@ -590,20 +610,26 @@ static int cmd_proxy_exec(int argc, char **argv)
 {
 	struct proxy_opts o = { .family = AF_UNSPEC, .backlog = SOMAXCONN, .timeout_ms = -1,
 				.max_clients = 10000 };
-	struct proxy px = { .o = &o, .lfd = -1, .spare_fd = -1, .ul = { .dirfd = -1 } };
+	struct proxy px = { .o = &o, .lfd = -1, .spare_fd = -1, .ul = { .dirfd = -1 },
+			    .swap = { .ul = { .dirfd = -1 } } };
 	struct sp_error e;
 	int r;
 
 	parse_proxy_options(argc, argv, &o);
+	px.target = o.target;
 	proc_stop_on_signals();
 	proc_report_on_usr1();
 	/* Six a connection: two sockets and two pipes of two ends. */
 	cmd_raise_descriptor_limit(o.max_clients, 6, !o.max_clients_given);
-	r = prepare_target(&px, &e);
-	if (r == 0) {
-		px.loop = event_loop_new(&e);
-		r = px.loop ? open_listener(&px, &e) : -1;
-	}
+	px.loop = event_loop_new(&e);
+	r = px.loop ? 0 : -1;
+	/* --swap's target is where the original waits once it has moved. */
+	if (r == 0 && !o.swap)
+		r = prepare_target(&px, &e);
+	if (r == 0)
+		r = open_listener(&px, &e);
+	if (r == 0 && o.swap)
+		r = prepare_target(&px, &e);
 	if (r == 0) {
 		px.spare_fd = net_open_spare();
 		r = serve(&px, &e);
@@ -616,7 +642,8 @@ static int cmd_proxy_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_proxy_entry = {
 	.name = "proxy",
-	.synopsis = "[--once] [--max-clients N] [-w SECS] [-b BACKLOG] [-4|-6] LISTEN TARGET",
+	.synopsis = "[--once] [--max-clients N] [-w SECS] [-b BACKLOG] [-4|-6] LISTEN TARGET | "
+		    "--swap PATH",
 	.summary = "Relay clients to a server, both ways, to see their conversation (socat -v)",
 	.options = proxy_options,
 	.notes = "LISTEN and TARGET: PORT (LISTEN only, on 127.0.0.1), HOST:PORT, [V6]:PORT,\n"

@@ -235,6 +235,8 @@ int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
 int sys_stat(const char *path, struct stat *st);
+int sys_renameat(int dirfd, const char *from, const char *to, unsigned flags);
+int sys_set_owner_mode(int dirfd, const char *name, uid_t uid, gid_t gid, mode_t mode);
 char *sys_mkdtemp(char *template);
 int sys_mkdir(const char *path, mode_t mode);
 int sys_rmdir(const char *path);
@@ -567,6 +569,18 @@ bool pump_failed(const struct pump_flow *p);
 bool pump_done(const struct pump_flow *p);
 void pump_end_release(struct pump_end *end);
 void pump_flow_free(struct pump_flow *p);
+
+/* swap.c: proxy --swap */
+struct swap {
+	char path[108];		/* the live socket's path, as given */
+	char orig[128];		/* PATH.sockpair-orig: where the original waits */
+	struct unix_listener ul;	/* ours, bound at a fresh name in PATH's directory */
+	dev_t dev;		/* ours, once at PATH */
+	ino_t ino;
+	bool swapped;		/* ours is at PATH: swap_end() puts the original back */
+};
+int swap_begin(struct swap *s, const char *path, int backlog, struct sp_error *e);
+void swap_end(struct swap *s);
 
 /* cmd.c */
 /* One option of a command: its getopt_long row and its --help line. */

@@ -471,6 +471,30 @@ int sys_stat(const char *path, struct stat *st)
 	return r;
 }
 
+/* renameat2(): within one directory here; RENAME_NOREPLACE refuses to overwrite. */
+int sys_renameat(int dirfd, const char *from, const char *to, unsigned flags)
+{
+	int r = renameat2(dirfd, from, dirfd, to, flags);
+
+	TRACE(trace_ret(r, "renameat2(%d, \"%s\", %d, \"%s\", %s)", dirfd, from, dirfd, to,
+			flags & RENAME_NOREPLACE ? "RENAME_NOREPLACE" : "0"));
+	return r;
+}
+
+/* The owner, group and mode of a name in a directory (not following a symlink). */
+int sys_set_owner_mode(int dirfd, const char *name, uid_t uid, gid_t gid, mode_t mode)
+{
+	int r = fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+
+	TRACE(trace_ret(r, "fchownat(%d, \"%s\", %u, %u, AT_SYMLINK_NOFOLLOW)", dirfd, name,
+			(unsigned)uid, (unsigned)gid));
+	if (r < 0)
+		return r;
+	r = fchmodat(dirfd, name, mode & 07777, 0);
+	TRACE(trace_ret(r, "fchmodat(%d, \"%s\", 0%o)", dirfd, name, (unsigned)(mode & 07777)));
+	return r;
+}
+
 int sys_unlinkat(int dirfd, const char *name)
 {
 	int r = unlinkat(dirfd, name, 0);

@@ -364,3 +364,79 @@ time.sleep(20)' "$PX_PORT" </dev/null >"$BATS_TEST_TMPDIR/client.out"
 			.server_sent == 5 and .ending == "closed by client") and
 		(map(select(.event == "totals"))[0] | .served == 1 and .most == 1)' "$PX_ERR"
 }
+
+# ---- --swap -------------------------------------------------------------------
+
+# A socat echo server at $BATS_TEST_TMPDIR/live.sock; LIVE, LIVE_INODE.
+start_live_server() {
+	LIVE=$BATS_TEST_TMPDIR/live.sock
+	bg socat UNIX-LISTEN:"$LIVE",fork EXEC:cat </dev/null
+	wait_for_socket "$LIVE"
+	LIVE_INODE=$(stat -c %i "$LIVE")
+}
+
+# The names in the test's directory that --swap may touch, with inodes.
+names() {
+	(cd "$BATS_TEST_TMPDIR" && find . -maxdepth 1 -name 'live*' -printf '%f %i %m\n' | sort)
+}
+
+@test "proxy --swap: a client of the original path is seen, and the server is back in place after" {
+	start_live_server
+	chmod 0770 "$LIVE"
+	start_proxy -x --swap "$LIVE"
+	run -0 grep -Fx "swapped $LIVE (the original is at $LIVE.sockpair-orig until sockpair ends)" "$PX_ERR"
+	[ "$(stat -c %i "$LIVE.sockpair-orig")" = "$LIVE_INODE" ] || fail "the original did not move aside"
+	[ "$(stat -c '%a %u %g' "$LIVE")" = "770 $(id -u) $(id -g)" ] || fail "ours has not the original's mode"
+	run -0 bash -c "printf 'seen\n' | timeout 10 nc -N -U '$LIVE'"
+	assert_output seen
+	wait_for_line "$PX_ERR" '^#1 closed by client$'
+	run -0 dumped 1 '>'
+	assert_output seen
+	stop_proxy
+	assert_equal "$BG_STATUS" 0
+	[ "$(stat -c %i "$LIVE")" = "$LIVE_INODE" ] || fail "the path is not the server's socket again"
+	run -0 names
+	assert_output "live.sock $LIVE_INODE 770"
+	run -0 bash -c "printf 'direct\n' | timeout 10 nc -N -U '$LIVE'"
+	assert_output direct
+}
+
+@test "proxy --swap: a socket nobody listens on, a taken backup name or a file are refused, nothing changed" {
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$BATS_TEST_TMPDIR/live.dead"
+	before=$(names)
+	run -4 --separate-stderr timeout 10 "$SOCKPAIR" proxy --swap "$BATS_TEST_TMPDIR/live.dead"
+	assert_equal "$stderr" "sockpair: proxy: --swap $BATS_TEST_TMPDIR/live.dead: not a live socket: connect: Connection refused"
+	assert_equal "$(names)" "$before"
+	start_live_server
+	echo keep >"$LIVE.sockpair-orig"
+	before=$(names)
+	run -4 --separate-stderr timeout 10 "$SOCKPAIR" proxy --swap "$LIVE"
+	assert_equal "$stderr" "sockpair: proxy: --swap $LIVE: $LIVE.sockpair-orig exists already: nothing was changed"
+	assert_equal "$(names)" "$before"
+	run -0 cat "$LIVE.sockpair-orig"
+	assert_output keep
+	echo data >"$BATS_TEST_TMPDIR/live.file"
+	before=$(names)
+	run -4 --separate-stderr timeout 10 "$SOCKPAIR" proxy --swap "$BATS_TEST_TMPDIR/live.file"
+	assert_output ''
+	assert_equal "$stderr" "sockpair: proxy: --swap $BATS_TEST_TMPDIR/live.file: not a live socket: connect: Connection refused"
+	assert_equal "$(names)" "$before"
+}
+
+@test "proxy --swap: a path replaced meanwhile is left alone, and so is the original's new name" {
+	start_live_server
+	start_proxy --swap "$LIVE"
+	rm "$LIVE"
+	echo other >"$LIVE"
+	stop_proxy
+	assert_equal "$BG_STATUS" 0
+	run -0 grep -Fx "$LIVE is no longer sockpair's socket: left alone; the original is at $LIVE.sockpair-orig" "$PX_ERR"
+	run -0 cat "$LIVE"
+	assert_output other
+	[ "$(stat -c %i "$LIVE.sockpair-orig")" = "$LIVE_INODE" ] || fail "the original was moved"
+}
+
+@test "proxy --swap takes no LISTEN or TARGET" {
+	run -2 --separate-stderr "$SOCKPAIR" proxy --swap /tmp/x.sock 0 1.2.3.4:80
+	assert_usage_error "sockpair: proxy: --swap PATH takes no LISTEN or TARGET"
+}

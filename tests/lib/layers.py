@@ -17,7 +17,7 @@ ORDER = [
     ["cmd-pair", "cmd-fork-echo", "cmd-listen", "cmd-connect", "cmd-talkback",
      "cmd-http-head", "cmd-bench", "cmd-proxy"],
     ["cmd"],
-    ["relay", "pump", "scan"],
+    ["relay", "pump", "scan", "swap"],
     ["event"],
     ["net", "editor", "http", "line", "flow"],
     ["io", "proc", "stats"],
@@ -32,7 +32,7 @@ ORDER = [
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "event": "event", "net": "net",
           "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
-          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "sys": "sys", "conn": "conn", "trace": "trace",
+          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "swap": "swap", "sys": "sys", "conn": "conn", "trace": "trace",
           "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",
           "text": "text", "json": "text"}
 # Files of a module other than its own name: they are that module.

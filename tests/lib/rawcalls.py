@@ -14,7 +14,8 @@ getpeername fcntl ioctl isatty pipe pipe2 poll ppoll select epoll_create
 epoll_create1 epoll_ctl epoll_wait timerfd_create timerfd_settime unlink
 unlinkat fstatat fchdir dup dup2 dup3 fork waitpid kill setrlimit getrlimit
 prlimit sched_setaffinity sched_getaffinity getaddrinfo getservbyname
-memfd_create lseek readlink mkdir mkdtemp rmdir""".split()
+memfd_create lseek readlink mkdir mkdtemp rmdir rename renameat renameat2
+fchownat fchmodat chmod chown""".split()
 
 CALL = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(CALLS))
 
