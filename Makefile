@@ -59,7 +59,7 @@ build/release build/asan:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_TARGETS := target head json
-FUZZ_SRCS    := src/http.c src/parse.c src/text.c
+FUZZ_SRCS    := src/http.c src/parse.c src/text.c src/addr.c
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	$(READLINE_CFLAGS)
 

@@ -52,7 +52,9 @@ struct connection {
 	struct pump_end client, server;
 	struct pump_flow up, down;	/* client to server, server to client */
 	const struct addrinfo *trying;	/* connecting: this address, then the next */
-	double deadline;		/* connecting: when -w gives up */
+	double deadline;		/* connecting: when -w gives up this address; 0: never */
+	double give_up_at;		/* a UNIX TARGET's retries end (-w); 0: never */
+	double retry_at;		/* a UNIX TARGET's next try (its backlog was full); 0: none */
 	bool connecting;
 	const char *ending;	/* "closed by client", ...; NULL: not yet */
 	double opened;
@@ -72,6 +74,7 @@ struct proxy {
 	socklen_t target_sun_len;
 	struct connection *oldest, *newest;
 	unsigned long numbered, open, most;
+	unsigned long connecting;	/* connections not yet connected to TARGET */
 	uint64_t client_bytes, server_bytes;
 	int once_status;	/* --once: the one connection's exit status */
 	bool once_over;
@@ -221,6 +224,8 @@ static void end_connection(struct connection *c, bool reset)
 {
 	struct proxy *px = c->px;
 
+	if (c->connecting)
+		px->connecting--;
 	pump_end_release(&c->client);
 	pump_end_release(&c->server);
 	if (reset) {
@@ -230,8 +235,12 @@ static void end_connection(struct connection *c, bool reset)
 	}
 	if (c->ending) {
 		report_conn_event("closed", c->number, NULL, c->ending, "%s", c->ending);
-		if (conn_stats)
+		if (conn_stats) {
 			print_connection_stats(c);
+			conn_report_side(c->client.fd);
+			if (c->server.fd >= 0)
+				conn_report_side(c->server.fd);
+		}
 	}
 	sys_close(c->client.fd);
 	if (c->server.fd >= 0)
@@ -281,10 +290,10 @@ static void start_relaying(struct connection *c)
 	bool splice = !conn_hexdump && !trace_json;
 
 	c->connecting = false;
+	c->px->connecting--;
 	(void)net_name_of(c->server.fd, true, c->server_name, sizeof(c->server_name));
 	if (c->px->target_sun_len)
 		snprintf(c->server_name, sizeof(c->server_name), "%s", c->px->target.path);
-	conn_set_side(c->client.fd, c->number, "client");
 	conn_set_side(c->server.fd, c->number, "server");
 	report_conn_event("connected", c->number, c->server_name, NULL, "connected to %s",
 			  c->server_name);
@@ -320,9 +329,11 @@ static event_handler connect_ready;
  */
 static int begin_connect(struct connection *c, const struct sockaddr *sa, socklen_t len)
 {
+	int timeout_ms = c->px->o->timeout_ms;
 	bool done;
 	int err;
 
+	c->deadline = timeout_ms >= 0 ? clock_now_seconds() + timeout_ms / 1000.0 : 0;
 	c->server.fd = net_connect_start(sa, len, &done);
 	if (c->server.fd < 0)
 		return -1;
@@ -339,19 +350,42 @@ static int begin_connect(struct connection *c, const struct sockaddr *sa, sockle
 	return -1;
 }
 
+/* How often a UNIX TARGET whose backlog is full is tried again. */
+enum { UNIX_RETRY_MS = 20 };
+
 /*
- * The next address TARGET has, after a failed one (err): every address
- * its name resolves to is tried in turn; a UNIX TARGET has one.
+ * A UNIX listener with a full backlog refuses a non-blocking connect with
+ * EAGAIN where a blocking one would wait: the client waits as it would
+ * have, and the connect is tried again, until -w if given.
+ */
+static void connect_unix_target(struct connection *c)
+{
+	struct proxy *px = c->px;
+	double now = clock_now_seconds();
+
+	if (begin_connect(c, (const struct sockaddr *)&px->target_sun, px->target_sun_len) == 0)
+		return;
+	if (errno == EAGAIN && (!c->give_up_at || now < c->give_up_at)) {
+		c->retry_at = now + UNIX_RETRY_MS / 1000.0;
+		return;
+	}
+	connect_failed(c, errno == EAGAIN ? ETIMEDOUT : errno);
+}
+
+/*
+ * The next address TARGET has, after a failed one (err; 0 for the first):
+ * every address its name resolves to is tried in turn, each with its -w;
+ * a UNIX TARGET has one.
  */
 static void try_next_address(struct connection *c, int err)
 {
 	struct proxy *px = c->px;
 
 	if (px->target_sun_len) {
-		if (!err && begin_connect(c, (const struct sockaddr *)&px->target_sun,
-					  px->target_sun_len) == 0)
-			return;
-		connect_failed(c, err ? err : errno);
+		if (err)
+			connect_failed(c, err);
+		else
+			connect_unix_target(c);
 		return;
 	}
 	for (const struct addrinfo *next = c->trying ? c->trying->ai_next : px->targets; next;
@@ -380,35 +414,53 @@ static void connect_ready(struct event_loop *loop, int fd, unsigned events, void
 	try_next_address(c, err);
 }
 
-/* -w: connections still connecting past their deadline give up. */
-static void expire_connects(struct proxy *px)
+/* When a connecting connection next needs the loop: a retry, a deadline; 0: never. */
+static double next_timer(const struct connection *c)
+{
+	if (!c->connecting)
+		return 0;
+	if (c->retry_at)
+		return c->retry_at;
+	return c->server.fd >= 0 ? c->deadline : 0;
+}
+
+/* The connects' timers: a UNIX TARGET tried again, an address past its -w. */
+static void run_connect_timers(struct proxy *px)
 {
 	double now = clock_now_seconds();
 	struct connection *c = px->oldest, *next;
 
-	if (px->o->timeout_ms < 0)
-		return;
+	if (!px->connecting)
+		return;	/* no walk over thousands of connections for nothing */
 	for (; c; c = next) {
+		double at = next_timer(c);
 		next = c->next;
-		if (!c->connecting || now < c->deadline)
+		if (!at || now < at)
 			continue;
+		if (c->retry_at) {
+			c->retry_at = 0;
+			connect_unix_target(c);
+			continue;
+		}
 		(void)event_forget(px->loop, c->server.fd);
 		sys_close(c->server.fd);
 		c->server.fd = -1;
-		connect_failed(c, ETIMEDOUT);
+		try_next_address(c, ETIMEDOUT);
 	}
 }
 
-/* How long the loop may wait: until the nearest connect deadline, or for ever. */
+/* How long the loop may wait: until the nearest connect timer, or for ever. */
 static int wait_ms(const struct proxy *px)
 {
 	double nearest = 0, now = clock_now_seconds();
 
-	if (px->o->timeout_ms < 0)
+	if (!px->connecting)
 		return -1;
-	for (const struct connection *c = px->oldest; c; c = c->next)
-		if (c->connecting && (nearest == 0 || c->deadline < nearest))
-			nearest = c->deadline;
+	for (const struct connection *c = px->oldest; c; c = c->next) {
+		double at = next_timer(c);
+		if (at && (nearest == 0 || at < nearest))
+			nearest = at;
+	}
 	if (nearest == 0)
 		return -1;
 	return nearest <= now ? 0 : (int)((nearest - now) * 1000) + 1;
@@ -452,10 +504,14 @@ static void open_connection(struct proxy *px, int fd, const struct sockaddr_stor
 	name_client(fd, ss, len, c->client_name, sizeof(c->client_name));
 	report_conn_event("connection", c->number, c->client_name, NULL, "connection from %s",
 			  c->client_name);
+	/* The proxy's from now: summed up in its lines, not as a socket of its own. */
+	conn_set_side(fd, c->number, "client");
 	pump_end_init(&c->client, px->loop, fd, connection_changed, c);
 	pump_end_init(&c->server, px->loop, -1, connection_changed, c);
 	c->connecting = true;
-	c->deadline = c->opened + (px->o->timeout_ms >= 0 ? px->o->timeout_ms / 1000.0 : 0);
+	px->connecting++;
+	if (px->o->timeout_ms >= 0)
+		c->give_up_at = c->opened + px->o->timeout_ms / 1000.0;
 	try_next_address(c, 0);
 }
 
@@ -556,7 +612,7 @@ static int serve(struct proxy *px, struct sp_error *e)
 			print_open_connections(px);
 		if (event_run_once(px->loop, wait_ms(px), e) < 0)
 			return -1;
-		expire_connects(px);
+		run_connect_timers(px);
 	}
 	return 0;
 }
@@ -588,7 +644,9 @@ static void stop_proxy(struct proxy *px)
 		struct connection *c = px->oldest;
 		if (c->connecting && c->server.fd >= 0)
 			(void)event_forget(px->loop, c->server.fd);
-		if (!c->ending)
+		/* A fifth ending, the proxy's own: neither side ended it.  One
+		 * still connecting had no "connected" and gets no ending. */
+		if (!c->ending && !c->connecting)
 			c->ending = "closed by proxy";
 		end_connection(c, false);
 	}

@@ -282,19 +282,21 @@ static const char *ending(const struct conn *c)
 	return c->peer_eof_first ? "closed by peer" : "closed by us";
 }
 
-static void print_kernel_view(const struct conn_view *v)
+/* The kernel's view as a line; side: a proxy's "client" or "server" ("tcp client: ..."). */
+static void print_kernel_view(const struct conn_view *v, const char *side)
 {
 	char line[512];
 	int len = 0;
 
 	if (v->tcp)
 		len = snprintf(line, sizeof(line),
-			       "tcp: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%" PRIu64
+			       "tcp%s%s: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%" PRIu64
 			       " bytes_received:%" PRIu64 " delivery_rate:%" PRIu64 "bps\n",
+			       side ? " " : "", side ? side : "",
 			       v->rtt_us / 1000.0, v->rttvar_us / 1000.0, v->cwnd, v->retrans,
 			       v->total_retrans, v->pmtu, v->bytes_acked, v->bytes_received,
 			       v->delivery_rate * 8);
-	else if (v->unix_domain)
+	else if (v->unix_domain && !side)
 		len = snprintf(line, sizeof(line), "unix: peer pid %d uid %u gid %u, inq %d, outq %d\n",
 			       v->pid, v->uid, v->gid, v->inq, v->outq);
 	if (len > 0)
@@ -362,7 +364,7 @@ static void print_stats(const struct conn *c, const char *end, const struct conn
 		       c->received, c->reads, c->reads == 1 ? "" : "s", end);
 	trace_write(line, (size_t)len);
 	if (v)
-		print_kernel_view(v);
+		print_kernel_view(v, NULL);
 }
 
 /* A proxy's sides are summed up by the proxy, a connection a line. */
@@ -403,6 +405,19 @@ void conn_closing(int fd)
 		print_stats(c, ending(c), &v);
 	}
 	c->open = false;
+}
+
+/* A proxy's TCP side, after its connection's line: "tcp client: ..." (text only). */
+void conn_report_side(int fd)
+{
+	const struct conn *c = socket_of(fd);
+	struct conn_view v;
+
+	if (!c || !c->side || !viewer || trace_json)
+		return;
+	memset(&v, 0, sizeof(v));
+	viewer(fd, &v);
+	print_kernel_view(&v, c->side);
 }
 
 /* SIGUSR1: the summary of an open connection, marked "open". */

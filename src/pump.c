@@ -160,6 +160,9 @@ static enum took move_in(struct pump_flow *p)
 	room = flow_room(f);
 	if (flow_splices(f)) {
 		n = flow_splice_in(f, p->from->fd, false);
+		/* A source splice() refuses (EINVAL: gVisor's sockets) is read(). */
+		if (f->source_unspliced || !flow_splices(f))
+			p->may_splice = false;
 	} else if (flow_pending(f) == 0) {
 		n = read_through(p, room);
 	} else if (flow_need_buffer(f) < 0) {
@@ -211,15 +214,26 @@ static void pump_move(struct pump_flow *p)
 static event_handler end_ready;
 
 /* Asks the loop for what the end's flows wait for now, and only that. */
+static bool alive(const struct pump_flow *p)
+{
+	return p && !pump_done(p);
+}
+
 static void rearm(struct pump_end *end)
 {
 	unsigned want = (wants_input(end->reader) ? EPOLLIN : 0) |
 			(wants_output(end->writer) ? EPOLLOUT : 0);
 	int r;
 
+	/*
+	 * An end that waits for nothing while a flow on it lives (the other
+	 * side is full) must still hear of a reset: epoll reports an error or
+	 * hang-up with no event asked, edge-triggered so once, never a spin.
+	 */
+	if (!want && (alive(end->reader) || alive(end->writer)))
+		want = EPOLLET;
 	if (end->fd < 0 || want == end->watched)
 		return;
-	/* With nothing asked, epoll would still report a hang-up, and spin. */
 	r = want ? event_watch(end->loop, end->fd, want, end_ready, end)
 		 : event_forget(end->loop, end->fd);
 	if (r == 0) {
@@ -238,6 +252,22 @@ static void rearm_flow(struct pump_flow *p)
 	rearm(p->to);
 }
 
+/*
+ * The socket's pending error (a reset), for a flow that would not have met
+ * it: its reader's, or its writer's when nothing is read from it.
+ */
+static void take_socket_error(struct pump_end *end)
+{
+	int err = 0;
+
+	if (sys_getsockopt_int(end->fd, SOL_SOCKET, SO_ERROR, &err) < 0 || err == 0)
+		return;
+	if (alive(end->reader))
+		end->reader->read_error = err;
+	else if (alive(end->writer))
+		end->writer->write_error = err;
+}
+
 static void end_ready(struct event_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct pump_end *end = arg;
@@ -249,6 +279,8 @@ static void end_ready(struct event_loop *loop, int fd, unsigned events, void *ar
 		pump_move(writer);
 	if (reader && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		pump_move(reader);
+	if (events & EPOLLERR)
+		take_socket_error(end);
 	if (writer)
 		rearm_flow(writer);
 	if (reader)

@@ -182,6 +182,7 @@ bool conn_wants_stats(int fd);
 typedef void conn_viewer(int fd, struct conn_view *v);
 void conn_set_viewer(conn_viewer *f);
 void conn_closing(int fd);
+void conn_report_side(int fd);
 void conn_report_open(int fd, const struct conn_view *v);
 int conn_last_fd(void);
 

@@ -198,9 +198,45 @@ print(got.decode(), end="")' "$PX_PORT"
 	wait_for_line "$PX_ERR" '^#1 reset by server$'
 }
 
+@test "proxy: a client that resets while its server reads nothing is seen at once" {
+	start_server hold
+	start_proxy 0 "127.0.0.1:$SERVER_PORT"
+	run -0 timeout 20 python3 "$PROXY_PEERS" fill-and-reset "$PX_PORT"
+	assert_output full
+	wait_for_line "$PX_ERR" '^#1 reset by client$'
+}
+
+@test "proxy: clients of a UNIX TARGET whose backlog is full wait, as they would have" {
+	bg python3 "$PROXY_PEERS" unix-late-echo "$BATS_TEST_TMPDIR/late.sock" 1 </dev/null \
+		>"$BATS_TEST_TMPDIR/server.out"
+	wait_for_line "$BATS_TEST_TMPDIR/server.out" '^listening on '
+	start_proxy 0 "$BATS_TEST_TMPDIR/late.sock"
+	for n in 1 2 3 4; do
+		bash -c "printf 'client $n\n' | timeout 20 nc -N 127.0.0.1 $PX_PORT" \
+			>"$BATS_TEST_TMPDIR/out.$n" 3>&- &
+		pids[n]=$!
+	done
+	for n in 1 2 3 4; do
+		wait "${pids[n]}"
+		run -0 cat "$BATS_TEST_TMPDIR/out.$n"
+		assert_output "client $n"
+	done
+	run -1 grep 'connect(' "$PX_ERR"
+}
+
+@test "proxy: a source splice() refuses is read instead, with no spin" {
+	build_faults
+	start_server echo
+	head -c 8M /dev/zero >"$BATS_TEST_TMPDIR/in"
+	SP_FAULT_SPLICE_IN_EINVAL_AFTER=300000 LD_PRELOAD=$FAULTS_SO start_proxy 0 "127.0.0.1:$SERVER_PORT"
+	timeout 20 nc -N 127.0.0.1 "$PX_PORT" <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 3>&-
+	cmp "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/out"
+	wait_for_line "$PX_ERR" '^#1 closed by client$'
+}
+
 @test "proxy: a refused TARGET resets the client, says why with the number, and goes on" {
 	start_refused_port
-	start_proxy 0 "127.0.0.1:$REFUSED_PORT"
+	start_proxy --stats 0 "127.0.0.1:$REFUSED_PORT"
 	for n in 1 2; do
 		run -0 timeout 10 python3 "$PROXY_PEERS" client-sees-reset "$PX_PORT"
 		assert_output reset
@@ -209,6 +245,7 @@ print(got.decode(), end="")' "$PX_PORT"
 	kill -0 "$PX_SP"
 	stop_proxy
 	assert_equal "$BG_STATUS" 0
+	run -1 grep -E '^(stats: 127|tcp: )' "$PX_ERR"
 }
 
 @test "proxy: --once ends with the connection, with the status of its failure" {
@@ -276,6 +313,9 @@ print(got.decode(), end="")' "$PX_PORT"
 	wait_for_line "$PX_ERR" '^stats: #1 '
 	run -0 grep '^stats: #1 ' "$PX_ERR"
 	assert_output --regexp "^stats: #1 127\\.0\\.0\\.1:[0-9]+ -> 127\\.0\\.0\\.1:$SERVER_PORT [0-9.]+ s, client sent 5 bytes, server sent 5 bytes, closed by client\$"
+	run -0 grep -c -E '^tcp client: rtt:[0-9.]+/[0-9.]+ cwnd:' "$PX_ERR"
+	run -0 grep -c -E '^tcp server: rtt:[0-9.]+/[0-9.]+ cwnd:' "$PX_ERR"
+	run -1 grep -E '^(stats: 127|tcp: )' "$PX_ERR"
 	stop_proxy
 	run -0 tail -1 "$PX_ERR"
 	assert_output 'stats: proxy served 1 connections, client sent 5 bytes, server sent 5 bytes, at most 1 at once'

@@ -15,6 +15,14 @@ port (or a UNIX path) and announce "listening on 127.0.0.1:PORT" (or
                                        answers "ok", reads until the client's
                                        reset; prints "reset" (or "eof")
   proxy_peers.py client-resets PORT    TCP client: sends "abc", reads "ok", resets
+  proxy_peers.py hold                  TCP server, one client: never reads it
+                                       (20 s at most), so that it fills up
+  proxy_peers.py unix-late-echo PATH SECONDS
+                                       UNIX echo server with a backlog of 1 that
+                                       accepts only after SECONDS: clients past
+                                       its backlog are refused EAGAIN meanwhile
+  proxy_peers.py fill-and-reset PORT   TCP client: sends until the proxy takes no
+                                       more, prints "full", then resets
   proxy_peers.py client-sees-reset PORT
                                        TCP client: sends "abc", reads until the
                                        connection ends; prints "reset" or "eof"
@@ -24,6 +32,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 6\r\nX-Peer: recorder\r\n\r\nhello\n"
 
@@ -125,6 +134,37 @@ def server_sees_reset():
     print(read_to_end(c), flush=True)
 
 
+def hold():
+    c, _ = tcp_server().accept()
+    time.sleep(20)
+
+
+def unix_late_echo(path, seconds):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.listen(1)
+    announce(path)
+    time.sleep(float(seconds))
+    s.settimeout(20)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=echo_one, args=(c,), daemon=True).start()
+
+
+def fill_and_reset(port):
+    c = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    c.setblocking(False)
+    idle_since = time.time()
+    while time.time() - idle_since < 0.5:
+        try:
+            c.send(b"x" * 65536)
+            idle_since = time.time()
+        except BlockingIOError:
+            time.sleep(0.01)
+    print("full", flush=True)
+    reset(c)
+
+
 def client(port):
     c = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
     c.sendall(b"abc")
@@ -155,6 +195,12 @@ def main():
         server_sees_reset()
     elif mode == "client-resets":
         client_resets(args[0])
+    elif mode == "hold":
+        hold()
+    elif mode == "unix-late-echo":
+        unix_late_echo(args[0], args[1])
+    elif mode == "fill-and-reset":
+        fill_and_reset(args[0])
     elif mode == "client-sees-reset":
         client_sees_reset(args[0])
     else:
