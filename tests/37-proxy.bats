@@ -248,6 +248,16 @@ print(got.decode(), end="")' "$PX_PORT"
 	run -1 grep -E '^(stats: 127|tcp: )' "$PX_ERR"
 }
 
+@test "proxy: an unreachable TARGET gives up after -w, resets the client, and --once exits 5" {
+	start_peer never-accepts
+	start_proxy --once -w 0.5 0 "127.0.0.1:$PEER_PORT"
+	run -0 timeout 10 python3 "$PROXY_PEERS" client-sees-reset "$PX_PORT"
+	assert_output reset
+	wait_exit "$PX_PID"
+	assert_equal "$BG_STATUS" 5
+	run -0 grep -Fx "sockpair: proxy: #1 connect(127.0.0.1:$PEER_PORT): Connection timed out" "$PX_ERR"
+}
+
 @test "proxy: --once ends with the connection, with the status of its failure" {
 	start_refused_port
 	start_proxy --once 0 "127.0.0.1:$REFUSED_PORT"
