@@ -604,17 +604,23 @@ static void print_open_connections(const struct proxy *px)
 
 static int serve(struct proxy *px, struct sp_error *e)
 {
+	sigset_t waiting;
+	int r = 0;
+
 	watch_listener(px, true);
 	if (!px->accepting)
 		return fail_errno(e, SP_FAILURE, errno, "epoll_ctl(%d)", px->lfd);
-	while (!proc_stopped_by() && !px->once_over) {
+	proc_hold_signals(&waiting);
+	event_loop_wait_with(px->loop, &waiting);
+	while (r == 0 && !proc_stopped_by() && !px->once_over) {
 		if (proc_usr1_pending())
 			print_open_connections(px);
-		if (event_run_once(px->loop, wait_ms(px), e) < 0)
-			return -1;
+		r = event_run_once(px->loop, wait_ms(px), e) < 0 ? -1 : 0;
 		run_connect_timers(px);
 	}
-	return 0;
+	event_loop_wait_with(px->loop, NULL);
+	proc_release_signals(&waiting);
+	return r < 0 ? -1 : 0;
 }
 
 static void print_totals(const struct proxy *px)

@@ -622,17 +622,26 @@ static void client_ready(struct event_loop *loop, int fd, unsigned events, void 
 
 static int serve(struct server *srv, struct sp_error *e)
 {
-	while (!srv->shutdown_requested && !proc_stopped_by()) {
+	sigset_t waiting;
+	int r = 0;
+
+	/* Signals come only while the loop waits: none is missed before it. */
+	proc_hold_signals(&waiting);
+	event_loop_wait_with(srv->loop, &waiting);
+	while (r == 0 && !srv->shutdown_requested && !proc_stopped_by()) {
 		if (proc_usr1_pending())
 			stats_report_connections();
-		if (event_run_once(srv->loop, next_expiry(srv), e) < 0)
-			return -1;
+		r = event_run_once(srv->loop, next_expiry(srv), e) < 0 ? -1 : 0;
+		if (r < 0)
+			break;
 		if (srv->o->idle_timeout_ms >= 0)
 			expire_idle_clients(srv);
 		settle_turn(srv, false);
 		free_dead_clients(srv);
 	}
-	return 0;
+	event_loop_wait_with(srv->loop, NULL);
+	proc_release_signals(&waiting);
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- start and end ---------------------------------------------------- */

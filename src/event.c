@@ -26,6 +26,7 @@ struct event_loop {
 	struct registration *table;	/* indexed by descriptor */
 	size_t size;
 	uint32_t generation;
+	const sigset_t *wait_mask;	/* the signal mask while waiting; NULL: as is */
 };
 
 enum { EVENTS_PER_WAIT = 256 };
@@ -116,6 +117,12 @@ int event_forget(struct event_loop *l, int fd)
 	return sys_epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, 0, 0);
 }
 
+/* The signals the loop lets in only while it waits (proc_hold_signals()). */
+void event_loop_wait_with(struct event_loop *l, const sigset_t *mask)
+{
+	l->wait_mask = mask;
+}
+
 /*
  * Waits up to timeout_ms (-1: no limit) and calls the handler of each
  * descriptor that is ready.  Returns the number handled (0 on a timeout
@@ -124,7 +131,7 @@ int event_forget(struct event_loop *l, int fd)
 int event_run_once(struct event_loop *l, int timeout_ms, struct sp_error *e)
 {
 	struct epoll_event ready[EVENTS_PER_WAIT];
-	int n = sys_epoll_wait(l->epfd, ready, EVENTS_PER_WAIT, timeout_ms);
+	int n = sys_epoll_wait(l->epfd, ready, EVENTS_PER_WAIT, timeout_ms, l->wait_mask);
 
 	if (n < 0 && errno == EINTR)
 		return 0;

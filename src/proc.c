@@ -132,6 +132,32 @@ void proc_report_on_usr1(void)
 	conn_counting = true;
 }
 
+/*
+ * A loop that checks proc_stopped_by() and then waits could miss a signal
+ * that lands between the two, and wait on.  So the loop holds the signals
+ * (blocked) and lets them in only while it waits (epoll_pwait with the
+ * mask stored in *waiting); proc_release_signals() ends that.
+ */
+void proc_hold_signals(sigset_t *waiting)
+{
+	sigset_t held;
+
+	sigemptyset(&held);
+	sigaddset(&held, SIGINT);
+	sigaddset(&held, SIGTERM);
+	sigaddset(&held, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &held, waiting);
+	sigdelset(waiting, SIGINT);
+	sigdelset(waiting, SIGTERM);
+	sigdelset(waiting, SIGUSR1);
+}
+
+/* The signals held by proc_hold_signals() come as they did before. */
+void proc_release_signals(const sigset_t *waiting)
+{
+	sigprocmask(SIG_SETMASK, waiting, NULL);
+}
+
 /* Whether SIGUSR1 came since the last call. */
 bool proc_usr1_pending(void)
 {

@@ -232,7 +232,8 @@ int sys_fstat(int fd, struct stat *st);
 int sys_poll(struct pollfd *p, unsigned n, int timeout_ms);
 int sys_epoll_create(void);
 int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data);
-int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms);
+int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms,
+		   const sigset_t *mask);
 int sys_fstatat(int dirfd, const char *name, struct stat *st);
 int sys_unlinkat(int dirfd, const char *name);
 int sys_stat(const char *path, struct stat *st);
@@ -334,6 +335,8 @@ void proc_stop_on_signals(void);
 int proc_stopped_by(void);
 void proc_report_on_usr1(void);
 bool proc_usr1_pending(void);
+void proc_hold_signals(sigset_t *waiting);
+void proc_release_signals(const sigset_t *waiting);
 
 /* io.c */
 int io_write_all(int fd, const void *buf, size_t n, struct sp_error *e);
@@ -540,6 +543,7 @@ int event_watch(struct event_loop *l, int fd, unsigned events, event_handler *ha
 		void *arg);
 int event_forget(struct event_loop *l, int fd);
 int event_run_once(struct event_loop *l, int timeout_ms, struct sp_error *e);
+void event_loop_wait_with(struct event_loop *l, const sigset_t *mask);
 
 /* pump.c: flows on the event loop, many at once */
 struct pump_flow;

@@ -447,9 +447,12 @@ int sys_epoll_ctl(int epfd, int op, int fd, unsigned events, uint64_t data)
 	return r;
 }
 
-int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms)
+/* epoll_wait(), or epoll_pwait() with mask as the signal mask while it waits. */
+int sys_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms,
+		   const sigset_t *mask)
 {
-	return epoll_wait(epfd, events, max, timeout_ms);
+	return mask ? epoll_pwait(epfd, events, max, timeout_ms, mask)
+		    : epoll_wait(epfd, events, max, timeout_ms);
 }
 
 /* ---- files around a UNIX socket ------------------------------------------- */
