@@ -8,7 +8,7 @@
  * sockets and two flows (pump.c): up, client to server, and down, server
  * to client; each end of data passed on as a half-close, a reset as a
  * reset.  The connect to TARGET does not wait either: the loop watches
- * it, with -w as its deadline.  (Some 620 lines: endpoints, connecting,
+ * it, with -w as its deadline.  (Some 700 lines: endpoints, connecting,
  * the connections' lives and their diagnostics; --swap and the faults
  * will be files of their own.)
  */

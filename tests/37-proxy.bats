@@ -487,6 +487,6 @@ names() {
 }
 
 @test "proxy --swap takes no LISTEN or TARGET" {
-	run -2 --separate-stderr "$SOCKPAIR" proxy --swap /tmp/x.sock 0 1.2.3.4:80
+	run -2 --separate-stderr "$SOCKPAIR" proxy --swap "$BATS_TEST_TMPDIR/x.sock" 0 127.0.0.1:80
 	assert_usage_error "sockpair: proxy: --swap PATH takes no LISTEN or TARGET"
 }
