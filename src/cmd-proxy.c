@@ -17,6 +17,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -41,6 +45,7 @@ struct proxy_opts {
 	int family, backlog, timeout_ms;
 	unsigned long max_clients;
 	bool max_clients_given, once;
+	struct fault_plan faults;
 };
 
 struct proxy;
@@ -56,6 +61,13 @@ struct connection {
 	double give_up_at;		/* a UNIX TARGET's retries end (-w); 0: never */
 	double retry_at;		/* a UNIX TARGET's next try (its backlog was full); 0: none */
 	bool connecting;
+	bool client_tcp;	/* the client came over TCP (not UNIX) */
+	bool faulty;		/* the faults touch it (--faulty): its flows have gates */
+	struct fault_gate up_gate, down_gate;
+	bool fault_acted;	/* a gate's close or reset was done */
+	struct event_timer blackhole_timer;	/* --blackhole=MS: the close */
+	struct event_timer reset_timer;		/* --reset-after: until the bytes are out */
+	double reset_by;	/* ... the reset comes at the latest */
 	const char *ending;	/* "closed by client", ...; NULL: not yet */
 	double opened;
 	char client_name[128], server_name[128];
@@ -78,6 +90,7 @@ struct proxy {
 	uint64_t client_bytes, server_bytes;
 	int once_status;	/* --once: the one connection's exit status */
 	bool once_over;
+	bool faults_on;		/* SIGUSR2 turns them off and on */
 };
 
 enum { OPT_ONCE = CMD_LONG_ONLY, OPT_MAX_CLIENTS, OPT_SWAP };
@@ -87,6 +100,13 @@ static const struct cmd_option proxy_options[] = {
 	  "                       PATH.sockpair-orig until the end)" },
 	{ OPT_ONCE, "once", NULL, "serve one client, then exit when its connection is over" },
 	{ OPT_MAX_CLIENTS, "max-clients", "N", "at most N connections at once; more wait (10000)" },
+	{ FAULT_DELAY, "delay", "MS[~J]", "forward each chunk MS ms (+/- J) after it came" },
+	{ FAULT_RATE, "rate", "BYTES", "at most BYTES a second (k, M) per connection" },
+	{ FAULT_SLICE, "slice", "N[/MS]", "forward in pieces of N bytes, MS ms apart" },
+	{ FAULT_CLOSE_AFTER, "close-after", "N", "forward N bytes, then close both sides" },
+	{ FAULT_RESET_AFTER, "reset-after", "N", "forward N bytes, then reset both sides" },
+	{ FAULT_BLACKHOLE, "blackhole", "[=MS]", "forward nothing; close both sides after MS" },
+	{ FAULT_FAULTY, "faulty", "FRAC", "the share of connections the faults touch (0 to 1; 1)" },
 	CMD_OPT_TIMEOUT("give up connecting to TARGET after SECS"),
 	CMD_OPT_BACKLOG,
 	CMD_OPT_IPV4,
@@ -145,8 +165,14 @@ static void parse_proxy_options(int argc, char **argv, struct proxy_opts *o)
 		case 'b': o->backlog = cmd_parse_backlog(optarg); break;
 		case '4': case '6': cmd_set_family(&o->family, c); break;
 		case OPT_SWAP: o->swap = cmd_unix_path(optarg); break;
+		case FAULT_DELAY: case FAULT_RATE: case FAULT_SLICE: case FAULT_CLOSE_AFTER:
+		case FAULT_RESET_AFTER: case FAULT_BLACKHOLE: case FAULT_FAULTY:
+			fault_option(&o->faults, c, optarg);
+			break;
 		}
 	}
+	if (o->faults.faulty < 1 && !o->faults.any)
+		usage_error("--faulty needs a fault to apply (--delay, --rate, --slice, ...)");
 	if (o->swap && argc > optind)
 		usage_error("--swap PATH takes no LISTEN or TARGET");
 	if (o->swap) {
@@ -194,6 +220,8 @@ static void json_connection_stats(const struct connection *c, const char *target
 	json_integer(&j, "client_sent", (long long)c->up.taken);
 	json_integer(&j, "server_sent", (long long)c->down.taken);
 	json_cstring(&j, "ending", c->ending ? c->ending : "open");
+	if (c->faulty)
+		fault_json_stats(&j, &c->up_gate, &c->down_gate);
 	trace_write(line, json_end(&j));
 }
 
@@ -213,6 +241,8 @@ static void print_connection_stats(const struct connection *c)
 		     target, clock_now_seconds() - c->opened, c->up.taken, c->down.taken,
 		     c->ending ? c->ending : "open");
 	trace_write(line, (size_t)n);
+	if (c->faulty)
+		fault_print_stats(c->number, &c->up_gate, &c->down_gate);
 }
 
 /*
@@ -226,6 +256,8 @@ static void end_connection(struct connection *c, bool reset)
 
 	if (c->connecting)
 		px->connecting--;
+	event_timer_cancel(px->loop, &c->blackhole_timer);
+	event_timer_cancel(px->loop, &c->reset_timer);
 	pump_end_release(&c->client);
 	pump_end_release(&c->server);
 	if (reset) {
@@ -249,6 +281,8 @@ static void end_connection(struct connection *c, bool reset)
 	px->server_bytes += c->down.taken;
 	pump_flow_free(&c->up);
 	pump_flow_free(&c->down);
+	fault_gate_free(&c->up_gate);
+	fault_gate_free(&c->down_gate);
 	unlink_connection(px, c);
 	px->open--;
 	free(c);
@@ -266,17 +300,129 @@ static const char *reset_ending(const struct connection *c)
 	return "reset by server";
 }
 
+/* ---- faults: what a gate's trip and a blackhole's time do --------------- */
+
+/* A TCP socket's bytes not yet acknowledged (a reset would lose them); a
+ * UNIX one has none: its bytes are in the peer's queue already. */
+static int unsent(int fd, bool tcp)
+{
+	int n = 0;
+
+	if (!tcp || fd < 0 || sys_ioctl_int(fd, SIOCOUTQ, "SIOCOUTQ", &n) < 0)
+		return 0;
+	return n;
+}
+
+/* How long a reset waits for the bytes before it to leave, at most; and how often it looks. */
+static const double RESET_WAIT = 1.0, RESET_LOOK = 0.002;
+
+/* The reset after its bytes: once both sockets' queues are empty (the
+ * peers have them), or RESET_WAIT later. */
+static void reset_when_sent(void *arg)
+{
+	struct connection *c = arg;
+	double now = clock_now_seconds();
+
+	if (now < c->reset_by &&
+	    (unsent(c->client.fd, c->client_tcp) || unsent(c->server.fd, !c->px->target_sun_len)) &&
+	    event_timer_set(c->px->loop, &c->reset_timer, now + RESET_LOOK) == 0)
+		return;
+	end_connection(c, true);
+}
+
+/* A gate forwarded its count: both sides closed (as a half-close each,
+ * the rest dropped) or reset. */
+static void act_on_trip(struct connection *c, struct fault_gate *g)
+{
+	c->fault_acted = true;
+	fault_report_trip(c->number, g);
+	if (g->trip == FAULT_CLOSE) {
+		c->ending = "closed by proxy";
+		pump_drop(&c->up);
+		pump_drop(&c->down);
+		return;
+	}
+	c->ending = "reset by proxy";
+	c->reset_by = clock_now_seconds() + RESET_WAIT;
+	reset_when_sent(c);
+}
+
+static void connection_changed(void *arg);
+
+/* --blackhole=MS: the time after accept is up: both sides closed normally. */
+static void blackhole_over(void *arg)
+{
+	struct connection *c = arg;
+
+	if (!c->px->faults_on || c->fault_acted)
+		return;
+	c->fault_acted = true;
+	fault_report_blackhole(c->number, c->px->o->faults.blackhole_ms);
+	c->ending = "closed by proxy";
+	if (c->connecting) {
+		end_connection(c, false);
+		return;
+	}
+	pump_drop(&c->up);
+	pump_drop(&c->down);
+	connection_changed(c);
+}
+
+/* A faulty connection's gates and timers, as it is accepted; -1: out of memory. */
+static int make_faulty(struct connection *c)
+{
+	struct proxy *px = c->px;
+	const struct fault_plan *plan = &px->o->faults;
+
+	c->faulty = true;
+	if (fault_gate_init(&c->up_gate, &plan->up, &px->faults_on, c->number, "client") < 0 ||
+	    fault_gate_init(&c->down_gate, &plan->down, &px->faults_on, c->number, "server") < 0)
+		return -1;
+	if (plan->blackhole_ms >= 0)
+		return event_timer_set(px->loop, &c->blackhole_timer,
+				       c->opened + plan->blackhole_ms / 1000.0);
+	return 0;
+}
+
+/* SIGUSR2: faults off, or on again, for the open connections too. */
+static void toggle_faults(struct proxy *px)
+{
+	struct connection *c = px->oldest, *next;
+
+	px->faults_on = !px->faults_on;
+	report_event("faults", NULL, "faults %s", px->faults_on ? "on" : "off");
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->faulty || c->connecting)
+			continue;
+		/* Held bytes go at once (off), or wait their turn again (on). */
+		pump_kick(&c->up);
+		pump_kick(&c->down);
+		connection_changed(c);
+	}
+}
+
+/* ---- a connection's life -------------------------------------------------- */
+
 /* The pump's hook: after each turn, how the connection stands. */
 static void connection_changed(void *arg)
 {
 	struct connection *c = arg;
 
+	if (event_timer_pending(&c->reset_timer) && !pump_failed(&c->up) &&
+	    !pump_failed(&c->down))
+		return;	/* the reset is on its way */
+	if (c->faulty && !c->fault_acted && (c->up_gate.trip || c->down_gate.trip))
+		act_on_trip(c, c->up_gate.trip ? &c->up_gate : &c->down_gate);
+	if (c->fault_acted && c->ending && strcmp(c->ending, "reset by proxy") == 0)
+		return;	/* ended by reset_when_sent() */
 	if (!c->ending && c->up.ended)
 		c->ending = "closed by client";
 	else if (!c->ending && c->down.ended)
 		c->ending = "closed by server";
 	if (pump_failed(&c->up) || pump_failed(&c->down)) {
-		c->ending = reset_ending(c);
+		if (!c->fault_acted)
+			c->ending = reset_ending(c);
 		end_connection(c, true);
 		return;
 	}
@@ -287,7 +433,7 @@ static void connection_changed(void *arg)
 /* TARGET answered: the flows start, each way. */
 static void start_relaying(struct connection *c)
 {
-	bool splice = !conn_hexdump && !trace_json;
+	bool splice = !conn_hexdump && !trace_json && !c->faulty;
 
 	c->connecting = false;
 	c->px->connecting--;
@@ -299,6 +445,15 @@ static void start_relaying(struct connection *c)
 			  c->server_name);
 	pump_flow_init(&c->up, &c->client, &c->server, splice);
 	pump_flow_init(&c->down, &c->server, &c->client, splice);
+	if (c->faulty) {
+		if (fault_way_active(c->up_gate.way))
+			pump_set_gate(&c->up, &c->up_gate);
+		if (fault_way_active(c->down_gate.way))
+			pump_set_gate(&c->down, &c->down_gate);
+		/* Each piece a gate lets go is sent as it goes, not coalesced. */
+		(void)sys_setsockopt_int(c->client.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+		(void)sys_setsockopt_int(c->server.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	}
 	pump_start(&c->up);
 	pump_start(&c->down);
 	connection_changed(c);
@@ -502,8 +657,18 @@ static void open_connection(struct proxy *px, int fd, const struct sockaddr_stor
 	if (++px->open > px->most)
 		px->most = px->open;
 	name_client(fd, ss, len, c->client_name, sizeof(c->client_name));
-	report_conn_event("connection", c->number, c->client_name, NULL, "connection from %s",
-			  c->client_name);
+	c->client_tcp = ss->ss_family != AF_UNIX;
+	event_timer_init(&c->blackhole_timer, blackhole_over, c);
+	event_timer_init(&c->reset_timer, reset_when_sent, c);
+	c->client.fd = -1;	/* until the end is made below */
+	c->server.fd = -1;
+	if (fault_chosen(&px->o->faults) && make_faulty(c) < 0) {
+		report_error(SP_FAILURE, "#%lu malloc: %s", c->number, strerror(ENOMEM));
+		c->client.fd = fd;
+		end_connection(c, true);
+		return;
+	}
+	report_conn_opened(c->number, c->client_name, c->faulty);
 	/* The proxy's from now: summed up in its lines, not as a socket of its own. */
 	conn_set_side(fd, c->number, "client");
 	pump_end_init(&c->client, px->loop, fd, connection_changed, c);
@@ -615,6 +780,8 @@ static int serve(struct proxy *px, struct sp_error *e)
 	while (r == 0 && !proc_stopped_by() && !px->once_over) {
 		if (proc_usr1_pending())
 			print_open_connections(px);
+		if (proc_usr2_pending())
+			toggle_faults(px);
 		r = event_run_once(px->loop, wait_ms(px), e) < 0 ? -1 : 0;
 		run_connect_timers(px);
 	}
@@ -675,14 +842,17 @@ static int cmd_proxy_exec(int argc, char **argv)
 	struct proxy_opts o = { .family = AF_UNSPEC, .backlog = SOMAXCONN, .timeout_ms = -1,
 				.max_clients = 10000 };
 	struct proxy px = { .o = &o, .lfd = -1, .spare_fd = -1, .ul = { .dirfd = -1 },
-			    .swap = { .ul = { .dirfd = -1 } } };
+			    .swap = { .ul = { .dirfd = -1 } }, .faults_on = true };
 	struct sp_error e;
 	int r;
 
+	fault_plan_init(&o.faults);
 	parse_proxy_options(argc, argv, &o);
 	px.target = o.target;
 	proc_stop_on_signals();
 	proc_report_on_usr1();
+	if (o.faults.any)
+		proc_toggle_on_usr2();
 	/* Six a connection: two sockets and two pipes of two ends. */
 	cmd_raise_descriptor_limit(o.max_clients, 6, !o.max_clients_given);
 	px.loop = event_loop_new(&e);
@@ -706,12 +876,14 @@ static int cmd_proxy_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_proxy_entry = {
 	.name = "proxy",
-	.synopsis = "[--once] [--max-clients N] [-w SECS] [-b BACKLOG] [-4|-6] LISTEN TARGET | "
+	.synopsis = "[--once] [--max-clients N] [FAULTS] [-w SECS] [-b BACKLOG] [-4|-6] LISTEN TARGET | "
 		    "--swap PATH",
 	.summary = "Relay clients to a server, both ways, to see their conversation (socat -v)",
 	.options = proxy_options,
 	.notes = "LISTEN and TARGET: PORT (LISTEN only, on 127.0.0.1), HOST:PORT, [V6]:PORT,\n"
 		 "a UNIX path (anything with a '/') or @NAME (abstract).  Each connection is\n"
-		 "numbered: -x shows '-- #N client sent' and '-- #N server sent' chunks.\n",
+		 "numbered: -x shows '-- #N client sent' and '-- #N server sent' chunks.\n"
+		 "A fault's value may begin up: (client to server) or down: (server to\n"
+		 "client) for one direction; SIGUSR2 turns the faults off and on.\n",
 	.exec = cmd_proxy_exec,
 };

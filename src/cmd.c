@@ -120,16 +120,22 @@ const struct sp_cmd *cmd_find_or_fail(const char *name)
 	usage_error("unknown command '%s'", name);
 }
 
+/* An argument named "[=MS]" may be left out (long options only). */
+static bool optional_argument_of(const struct cmd_option *o)
+{
+	return o->arg && o->arg[0] == '[';
+}
+
 static void print_option(const struct cmd_option *o, FILE *out)
 {
+	const char *gap = o->arg && !optional_argument_of(o) ? " " : "";
 	char left[40];
 
 	if (o->key < CMD_LONG_ONLY)
-		snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->key, o->name,
-			 o->arg ? " " : "", o->arg ? o->arg : "");
-	else
-		snprintf(left, sizeof(left), "      --%s%s%s", o->name, o->arg ? " " : "",
+		snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->key, o->name, gap,
 			 o->arg ? o->arg : "");
+	else
+		snprintf(left, sizeof(left), "      --%s%s%s", o->name, gap, o->arg ? o->arg : "");
 	fprintf(out, "%-22s %s\n", left, o->help);
 }
 
@@ -179,7 +185,11 @@ static void add_options(struct parser *p, const struct cmd_option *o)
 {
 	for (; o && o->name && p->used + 1 < OPTIONS_MAX; o++) {
 		p->longs[p->used++] = (struct option){
-			o->name, o->arg ? required_argument : no_argument, NULL, o->key
+			o->name,
+			optional_argument_of(o) ? optional_argument
+			: o->arg		 ? required_argument
+						 : no_argument,
+			NULL, o->key
 		};
 		if (o->key < CMD_LONG_ONLY) {
 			size_t n = strlen(p->shorts);

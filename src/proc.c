@@ -146,10 +146,12 @@ void proc_hold_signals(sigset_t *waiting)
 	sigaddset(&held, SIGINT);
 	sigaddset(&held, SIGTERM);
 	sigaddset(&held, SIGUSR1);
+	sigaddset(&held, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &held, waiting);
 	sigdelset(waiting, SIGINT);
 	sigdelset(waiting, SIGTERM);
 	sigdelset(waiting, SIGUSR1);
+	sigdelset(waiting, SIGUSR2);
 }
 
 /* The signals held by proc_hold_signals() come as they did before. */
@@ -164,5 +166,31 @@ bool proc_usr1_pending(void)
 	if (!usr1_seen)
 		return false;
 	usr1_seen = 0;
+	return true;
+}
+
+static volatile sig_atomic_t usr2_seen;
+
+static void remember_usr2(int sig)
+{
+	(void)sig;
+	usr2_seen = 1;
+}
+
+/* SIGUSR2 turns proxy's faults off and on: noted, and the loop acts. */
+void proc_toggle_on_usr2(void)
+{
+	struct sigaction sa = { .sa_handler = remember_usr2 };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+}
+
+/* Whether SIGUSR2 came since the last call. */
+bool proc_usr2_pending(void)
+{
+	if (!usr2_seen)
+		return false;
+	usr2_seen = 0;
 	return true;
 }

@@ -18,6 +18,11 @@
  * thread) and straight out; only what the sink does not take at once is
  * kept, in the flow's own buffer, made then.
  *
+ * A flow may have a gate (fault.c: delays, rates, slices, limits): then
+ * its bytes always go through its own buffer, the gate says how many may
+ * go out now, and while it says none the flow sleeps on a loop timer set
+ * for the gate's next opening, asking nothing of its sink.
+ *
  * An end belongs to one owner (a proxy's connection), told through its
  * on_change(arg) hook after every turn that touched it, as the turn's
  * last act: the owner may then close the ends and free them.
@@ -42,6 +47,8 @@ void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
 	*end = (struct pump_end){ .fd = fd, .loop = loop, .on_change = on_change, .arg = arg };
 }
 
+static void gate_opens(void *arg);
+
 /*
  * A flow from one end to another.  may_splice: nothing watches the bytes,
  * so bulk may move through a kernel pipe of FLOW_BUFFER bytes.  Either
@@ -52,12 +59,22 @@ void pump_flow_init(struct pump_flow *p, struct pump_end *from, struct pump_end 
 {
 	*p = (struct pump_flow){ .from = from, .to = to, .may_splice = may_splice };
 	flow_init_lazy(&p->f);
+	event_timer_init(&p->timer, gate_opens, p);
 	from->reader = p;
 	to->writer = p;
 }
 
+/* The flow's bytes pass the gate (before it starts): never by splice. */
+void pump_set_gate(struct pump_flow *p, struct fault_gate *gate)
+{
+	p->gate = gate;
+	p->may_splice = false;
+}
+
 void pump_flow_free(struct pump_flow *p)
 {
+	if (p->from)
+		event_timer_cancel(p->from->loop, &p->timer);
 	flow_free(&p->f);
 }
 
@@ -66,20 +83,37 @@ bool pump_failed(const struct pump_flow *p)
 	return p->read_error || p->write_error;
 }
 
-/* Over: its end of data passed on, or failed. */
+/* Over: its end of data passed on (once dropping, its source's end come too), or failed. */
 bool pump_done(const struct pump_flow *p)
 {
-	return p->shut || pump_failed(p);
+	return (p->shut && (!p->dropping || p->ended)) || pump_failed(p);
 }
 
 static bool wants_input(const struct pump_flow *p)
 {
-	return p && !p->ended && !pump_failed(p) && flow_room(&p->f) > 0;
+	if (!p || p->ended || pump_failed(p))
+		return false;
+	if (p->dropping)
+		return true;
+	return flow_room(&p->f) > 0 && (!p->gate || fault_gate_has_room(p->gate));
+}
+
+/* How many pending bytes may go out now; *next: when more may (0: no time set). */
+static size_t may_go(const struct pump_flow *p, double *next)
+{
+	size_t pending = flow_pending(&p->f);
+
+	*next = 0;
+	if (!p->gate || !pending)
+		return pending;
+	return fault_gate_allows(p->gate, pending, clock_now_seconds(), next);
 }
 
 static bool wants_output(const struct pump_flow *p)
 {
-	return p && !pump_failed(p) && flow_pending(&p->f) > 0;
+	double next;
+
+	return p && !pump_failed(p) && may_go(p, &next) > 0;
 }
 
 /* Pending bytes out to the sink; true if some went (or it is worth trying again). */
@@ -88,14 +122,22 @@ static bool move_out(struct pump_flow *p)
 	struct flow *f = &p->f;
 	ssize_t n;
 
-	if (!wants_output(p))
+	double next;
+	size_t go = pump_failed(p) ? 0 : may_go(p, &next);
+
+	if (!go)
 		return false;
 	if (flow_splices(f)) {
 		n = flow_splice_out(f, p->to->fd, false);
 	} else {
-		n = sys_write(p->to->fd, f->buf + f->start, flow_pending(f));
+		n = sys_write(p->to->fd, f->buf + f->start, go);
 		if (n > 0)
 			flow_took(f, (size_t)n);
+		if (n > 0 && p->gate)
+			fault_gate_sent(p->gate, (size_t)n, clock_now_seconds());
+		/* Held bytes leave from the front: room made at the back, now and then. */
+		if (n > 0 && p->gate && f->start >= FLOW_BUFFER / 2)
+			flow_compact(f);
 	}
 	if (n > 0 || (n < 0 && errno == EINTR))
 		return true;
@@ -147,6 +189,30 @@ static void splice_if_bulk(struct pump_flow *p)
 		flow_start_splicing(&p->f, FLOW_BUFFER);
 }
 
+/* A dropping flow's source is read and what it says forgotten. */
+static ssize_t read_and_drop(struct pump_flow *p)
+{
+	ssize_t n = sys_read(p->from->fd, shared, sizeof(shared));
+
+	if (n > 0 && p->gate)
+		p->gate->dropped += (uint64_t)n;
+	return n;
+}
+
+/* Into the flow's own buffer, and what the gate keeps of it stays there. */
+static ssize_t read_gated(struct pump_flow *p, size_t room)
+{
+	struct flow *f = &p->f;
+	ssize_t n;
+
+	if (flow_need_buffer(f) < 0)
+		return -1;
+	n = sys_read(p->from->fd, f->buf + f->end, room);
+	if (n > 0)
+		f->end += fault_gate_take(p->gate, (size_t)n, clock_now_seconds());
+	return n;
+}
+
 /* What the source has, into the flow's room. */
 static enum took move_in(struct pump_flow *p)
 {
@@ -157,8 +223,12 @@ static enum took move_in(struct pump_flow *p)
 	if (!wants_input(p))
 		return TOOK_NOTHING;
 	splice_if_bulk(p);
-	room = flow_room(f);
-	if (flow_splices(f)) {
+	room = p->dropping ? sizeof(shared) : flow_room(f);
+	if (p->dropping) {
+		n = read_and_drop(p);
+	} else if (p->gate) {
+		n = read_gated(p, room);
+	} else if (flow_splices(f)) {
 		n = flow_splice_in(f, p->from->fd, false);
 		/* A source splice() refuses (EINVAL: gVisor's sockets) is read(). */
 		if (f->source_unspliced || !flow_splices(f))
@@ -181,6 +251,8 @@ static enum took move_in(struct pump_flow *p)
 	}
 	if (n == 0)
 		p->ended = true;
+	else if (errno == ENOMEM)
+		p->read_error = ENOMEM;	/* no buffer: said, not spun on */
 	else if (errno == EINTR)
 		return TOOK_ROOM;	/* try again: nothing is lost by it */
 	else if (errno != EAGAIN)
@@ -204,7 +276,8 @@ static void pump_move(struct pump_flow *p)
 	}
 	/* What came in the last move goes out before the loop waits again. */
 	move_out(p);
-	if (p->ended && !p->shut && !pump_failed(p) && flow_pending(&p->f) == 0) {
+	if (p->ended && !p->shut && !pump_failed(p) && flow_pending(&p->f) == 0 &&
+	    !(p->gate && fault_gate_holds_end(p->gate))) {
 		p->shut = true;
 		if (sys_shutdown(p->to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
 			p->write_error = errno;
@@ -246,10 +319,27 @@ static void rearm(struct pump_end *end)
 		end->writer->write_error = errno;
 }
 
+/* A gated flow with bytes the gate holds back sleeps until it opens. */
+static void set_gate_timer(struct pump_flow *p)
+{
+	struct event_loop *loop = p->from->loop;
+	double next = 0;
+
+	if (!p->gate || pump_failed(p) || may_go(p, &next) > 0 || next == 0) {
+		event_timer_cancel(loop, &p->timer);
+		return;
+	}
+	if (!event_timer_pending(&p->timer) || p->timer.at != next) {
+		if (event_timer_set(loop, &p->timer, next) < 0)
+			p->write_error = ENOMEM;
+	}
+}
+
 static void rearm_flow(struct pump_flow *p)
 {
 	rearm(p->from);
 	rearm(p->to);
+	set_gate_timer(p);
 }
 
 /*
@@ -293,6 +383,46 @@ void pump_start(struct pump_flow *p)
 {
 	pump_move(p);
 	rearm_flow(p);
+}
+
+/* Moves what the flow may move now (its gate changed: faults off or on);
+ * the owner looks at the connection after. */
+void pump_kick(struct pump_flow *p)
+{
+	if (!p->from)
+		return;
+	pump_move(p);
+	rearm_flow(p);
+}
+
+static void gate_opens(void *arg)
+{
+	struct pump_flow *p = arg;
+
+	pump_kick(p);
+	p->from->on_change(p->from->arg);	/* last: the owner may free the flow */
+}
+
+/*
+ * The flow ends now, as a normal close: what it holds is forgotten, its
+ * sink shut (a half-close), and what its source still sends read and
+ * dropped until its end, so that no unread byte turns the close into a
+ * reset.
+ */
+void pump_drop(struct pump_flow *p)
+{
+	if (!p->from)
+		return;
+	flow_discard(&p->f);
+	if (p->gate)
+		fault_gate_discard(p->gate);
+	p->dropping = true;
+	if (!p->shut && !pump_failed(p)) {
+		p->shut = true;
+		if (sys_shutdown(p->to->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+			p->write_error = errno;
+	}
+	pump_kick(p);
 }
 
 /* The loop forgets the end (before its descriptor is closed). */

@@ -171,6 +171,29 @@ void report_conn_event(const char *event, unsigned long conn, const char *peer,
 	trace_write(line, json_end(&j));
 }
 
+/* A proxy's new connection: "#N connection from CLIENT", and " (faults on)"
+ * (JSON: "faults": true) if the faults touch it. */
+void report_conn_opened(unsigned long conn, const char *peer, bool faulty)
+{
+	char line[1024];
+	struct json j;
+
+	if (report_quiet)
+		return;
+	if (!trace_json) {
+		snprintf(line, sizeof(line), "#%lu connection from %s%s", conn, peer,
+			 faulty ? " (faults on)" : "");
+		emit_line("", line);
+		return;
+	}
+	json_begin(&j, line, sizeof(line), "connection", clock_since_start());
+	json_integer(&j, "conn", (long long)conn);
+	json_cstring(&j, "peer", peer);
+	if (faulty)
+		json_bool(&j, "faults", true);
+	trace_write(line, json_end(&j));
+}
+
 /* Any other announcement, unless -q: its JSON event is a "note". */
 void report_note(const char *fmt, ...)
 {

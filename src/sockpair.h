@@ -282,6 +282,7 @@ extern const char *report_command;	/* "pair", ...; names the error line */
 extern bool report_quiet;
 int report_failure(const struct sp_error *e);
 int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void report_conn_opened(unsigned long conn, const char *peer, bool faulty);
 void report_conn_event(const char *event, unsigned long conn, const char *peer,
 		       const char *ending, const char *fmt, ...) PRINTF_LIKE(5, 6);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
@@ -335,6 +336,8 @@ void proc_stop_on_signals(void);
 int proc_stopped_by(void);
 void proc_report_on_usr1(void);
 bool proc_usr1_pending(void);
+void proc_toggle_on_usr2(void);
+bool proc_usr2_pending(void);
 void proc_hold_signals(sigset_t *waiting);
 void proc_release_signals(const sigset_t *waiting);
 
@@ -544,9 +547,20 @@ int event_watch(struct event_loop *l, int fd, unsigned events, event_handler *ha
 int event_forget(struct event_loop *l, int fd);
 int event_run_once(struct event_loop *l, int timeout_ms, struct sp_error *e);
 void event_loop_wait_with(struct event_loop *l, const sigset_t *mask);
+struct event_timer {		/* fires once, at a monotonic time */
+	double at;		/* clock_now_seconds() */
+	size_t slot;		/* 1 + its place in the loop's heap; 0: not set */
+	void (*fire)(void *arg);
+	void *arg;
+};
+void event_timer_init(struct event_timer *t, void (*fire)(void *arg), void *arg);
+int event_timer_set(struct event_loop *l, struct event_timer *t, double at);
+void event_timer_cancel(struct event_loop *l, struct event_timer *t);
+bool event_timer_pending(const struct event_timer *t);
 
 /* pump.c: flows on the event loop, many at once */
 struct pump_flow;
+struct fault_gate;
 struct pump_end {		/* one descriptor, as the pump moves it */
 	int fd;
 	struct event_loop *loop;
@@ -562,14 +576,20 @@ struct pump_flow {
 	bool shut;		/* ... and was passed on: the sink is shut down */
 	bool may_splice;	/* nothing watches the bytes: bulk may splice */
 	bool bulk;		/* a read filled its room: splice from now on */
+	bool dropping;		/* pump_drop(): its sink shut, what comes is dropped */
 	int read_error, write_error;	/* the source's failure, the sink's */
 	uint64_t taken;		/* bytes read from the source */
+	struct fault_gate *gate;	/* faults: what may go out when; NULL: all, now */
+	struct event_timer timer;	/* the gate's next opening */
 };
 void pump_end_init(struct pump_end *end, struct event_loop *loop, int fd,
 		   void (*on_change)(void *arg), void *arg);
 void pump_flow_init(struct pump_flow *p, struct pump_end *from, struct pump_end *to,
 		    bool may_splice);
+void pump_set_gate(struct pump_flow *p, struct fault_gate *gate);
 void pump_start(struct pump_flow *p);
+void pump_kick(struct pump_flow *p);
+void pump_drop(struct pump_flow *p);
 bool pump_failed(const struct pump_flow *p);
 bool pump_done(const struct pump_flow *p);
 void pump_end_release(struct pump_end *end);
@@ -641,5 +661,58 @@ extern const struct sp_cmd cmd_talkback_entry;
 extern const struct sp_cmd cmd_http_head_entry;
 extern const struct sp_cmd cmd_bench_entry;
 extern const struct sp_cmd cmd_proxy_entry;
+
+/* fault.c: proxy's faults */
+enum fault_key {		/* proxy's option keys for them */
+	FAULT_DELAY = CMD_LONG_ONLY + 64, FAULT_RATE, FAULT_SLICE, FAULT_CLOSE_AFTER,
+	FAULT_RESET_AFTER, FAULT_BLACKHOLE, FAULT_FAULTY
+};
+struct fault_way {		/* one direction's faults, as asked */
+	unsigned delay_ms, jitter_ms;
+	uint64_t rate;		/* bytes per second; 0: no limit */
+	uint64_t slice;		/* bytes per write; 0: as they come */
+	unsigned slice_ms;	/* between slices */
+	uint64_t close_after, reset_after;	/* 0: never */
+	bool blackhole;
+};
+struct fault_plan {
+	struct fault_way up, down;	/* client to server, server to client */
+	int blackhole_ms;	/* both sides closed this long after accept; -1: never */
+	double faulty;		/* the share of connections touched, 0 to 1 */
+	bool any;		/* a fault was asked for */
+};
+enum fault_trip { FAULT_NONE, FAULT_CLOSE, FAULT_RESET };
+struct fault_chunk;
+struct fault_gate {		/* one faulty direction's bytes, held */
+	const struct fault_way *way;
+	const bool *on;		/* the faults are on (SIGUSR2 turns them off) */
+	unsigned long conn;
+	const char *side;	/* who sent the bytes: "client", "server" */
+	struct fault_chunk *chunks;	/* a ring of the chunks held */
+	unsigned head, count;
+	double last_due, rate_at, slice_at;
+	uint64_t queued;	/* bytes held now */
+	uint64_t forwarded, held, dropped;
+	double most_waited;
+	enum fault_trip trip;	/* the limit was reached: the proxy acts */
+};
+void fault_plan_init(struct fault_plan *p);
+void fault_option(struct fault_plan *p, int key, const char *arg);
+bool fault_chosen(const struct fault_plan *p);
+bool fault_way_active(const struct fault_way *w);
+int fault_gate_init(struct fault_gate *g, const struct fault_way *w, const bool *on,
+		    unsigned long conn, const char *side);
+void fault_gate_free(struct fault_gate *g);
+bool fault_gate_has_room(const struct fault_gate *g);
+size_t fault_gate_take(struct fault_gate *g, size_t n, double now);
+size_t fault_gate_allows(const struct fault_gate *g, size_t pending, double now, double *next);
+void fault_gate_sent(struct fault_gate *g, size_t n, double now);
+void fault_gate_discard(struct fault_gate *g);
+bool fault_gate_holds_end(const struct fault_gate *g);
+void fault_report_trip(unsigned long conn, const struct fault_gate *g);
+void fault_report_blackhole(unsigned long conn, int ms);
+void fault_print_stats(unsigned long conn, const struct fault_gate *up,
+		       const struct fault_gate *down);
+void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down);
 
 #endif

@@ -330,6 +330,26 @@ start_http_peer() {
 	PEER_PORT=$(announced_port "$out")
 }
 
+# sockpair proxy ARGS in the background; stderr in $PX_ERR, PX_PORT from
+# the announcement (a TCP LISTEN), PX_PID (timeout's) and PX_SP (sockpair's).
+start_proxy() {
+	PX_ERR=$BATS_TEST_TMPDIR/proxy.err
+	: >"$PX_ERR"
+	bg "$SOCKPAIR" proxy "$@" </dev/null 2>"$PX_ERR"
+	PX_PID=$BG_LAST PX_SP=$BG_CHILD
+	wait_for_line "$PX_ERR" '^listening on |"event":"listening"'
+	PX_PORT=$(announced_port "$PX_ERR")
+	if grep -q '"event":"listening"' "$PX_ERR"; then
+		PX_PORT=$(jq -r 'select(.event == "listening") | .port // empty' "$PX_ERR")
+	fi
+}
+
+# Ends the proxy with SIGTERM; its exit status in BG_STATUS.
+stop_proxy() {
+	kill -TERM "$PX_SP"
+	wait_exit "$PX_PID"
+}
+
 # ---- costs ----------------------------------------------------------------
 
 # CPU time (user + system, in clock ticks) a process has used so far.
