@@ -331,8 +331,9 @@ static void reset_when_sent(void *arg)
 }
 
 /* A gate forwarded its count: both sides closed (as a half-close each,
- * the rest dropped) or reset. */
-static void act_on_trip(struct connection *c, struct fault_gate *g)
+ * the rest dropped) or reset.  Returns true if the reset must be now (no
+ * timer could be had for it). */
+static bool act_on_trip(struct connection *c, struct fault_gate *g)
 {
 	c->fault_acted = true;
 	fault_report_trip(c->number, g);
@@ -340,11 +341,12 @@ static void act_on_trip(struct connection *c, struct fault_gate *g)
 		c->ending = "closed by proxy";
 		pump_drop(&c->up);
 		pump_drop(&c->down);
-		return;
+		return false;
 	}
 	c->ending = "reset by proxy";
 	c->reset_by = clock_now_seconds() + RESET_WAIT;
-	reset_when_sent(c);
+	/* From the loop, after this turn: the caller still holds the connection. */
+	return event_timer_set(c->px->loop, &c->reset_timer, clock_now_seconds()) < 0;
 }
 
 static void connection_changed(void *arg);
@@ -412,9 +414,12 @@ static void connection_changed(void *arg)
 	if (event_timer_pending(&c->reset_timer) && !pump_failed(&c->up) &&
 	    !pump_failed(&c->down))
 		return;	/* the reset is on its way */
-	if (c->faulty && !c->fault_acted && (c->up_gate.trip || c->down_gate.trip))
-		act_on_trip(c, c->up_gate.trip ? &c->up_gate : &c->down_gate);
-	if (c->fault_acted && c->ending && strcmp(c->ending, "reset by proxy") == 0)
+	if (c->faulty && !c->fault_acted && (c->up_gate.trip || c->down_gate.trip) &&
+	    act_on_trip(c, c->up_gate.trip ? &c->up_gate : &c->down_gate)) {
+		end_connection(c, true);
+		return;
+	}
+	if (event_timer_pending(&c->reset_timer))
 		return;	/* ended by reset_when_sent() */
 	if (!c->ending && c->up.ended)
 		c->ending = "closed by client";
