@@ -12,7 +12,7 @@ _sockpair_options() {
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
 	bench) echo "--via --mode --size --count --time --cpus --buffer" ;;
-	proxy) echo "--swap --once --max-clients -w --timeout -b --backlog -4 --ipv4 -6 --ipv6" ;;
+	proxy) echo "--swap --once --max-clients --delay --rate --slice --close-after --reset-after --blackhole --faulty -w --timeout -b --backlog -4 --ipv4 -6 --ipv6" ;;
 	esac
 }
 
@@ -40,7 +40,8 @@ _sockpair_values() {
 	bench:--cpus) echo "same split any" ;;
 	bench:--size | bench:--count | bench:--time | bench:--buffer) echo "-" ;;
 	proxy:--swap) echo "=files" ;;
-	proxy:--max-clients | proxy:-w | proxy:--timeout | proxy:-b | proxy:--backlog) echo "-" ;;
+	proxy:--max-clients | proxy:-w | proxy:--timeout | proxy:-b | proxy:--backlog | proxy:--faulty) echo "-" ;;
+	proxy:--delay | proxy:--rate | proxy:--slice | proxy:--close-after | proxy:--reset-after) echo "up: down:" ;;
 	esac
 }
 

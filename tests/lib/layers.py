@@ -18,6 +18,7 @@ ORDER = [
      "cmd-http-head", "cmd-bench", "cmd-proxy"],
     ["cmd"],
     ["relay", "pump", "scan", "swap"],
+    ["fault"],
     ["event"],
     ["net", "editor", "http", "line", "flow"],
     ["io", "proc", "stats"],
@@ -30,7 +31,7 @@ ORDER = [
     ["text"],
 ]
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report"}
-PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "event": "event", "net": "net",
+PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "fault": "fault", "event": "event", "net": "net",
           "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
           "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "swap": "swap", "sys": "sys", "conn": "conn", "trace": "trace",
           "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",
