@@ -222,3 +222,27 @@ vg_listen_status() {
 		kill_bg
 	done
 }
+
+@test "valgrind: proxy with faults (a delay, a slice, a reset after a count) frees its gates and timers and leaves no descriptor open" {
+	for faults in "--delay 20~10 --slice 4096/1" "--reset-after down:100000"; do
+		rm -f "$VG_LOGS"/vg.*
+		start_script_peer server.out proxy_peers.py echo
+		: >"$BATS_TEST_TMPDIR/err"
+		# shellcheck disable=SC2086 # the faults are several words
+		"${MEMCHECK[@]}" "$SOCKPAIR" proxy --once $faults 0 "127.0.0.1:$PEER_PORT" \
+			</dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+		vg_pid=$!
+		TRIES=400 wait_for_line "$BATS_TEST_TMPDIR/err" '^listening on ' 400
+		port=$(announced_port "$BATS_TEST_TMPDIR/err")
+		run bash -c "head -c 300000 /dev/urandom | timeout 20 nc -N 127.0.0.1 $port > $BATS_TEST_TMPDIR/out"
+		status=0
+		wait "$vg_pid" || status=$?
+		[ "$status" -eq 0 ] || fail "proxy exited $status: $(cat "$BATS_TEST_TMPDIR/err" "$VG_LOGS"/vg.*)"
+		case $faults in
+		--reset*) run -0 stat -c %s "$BATS_TEST_TMPDIR/out"; assert_output 100000 ;;
+		*) run -0 stat -c %s "$BATS_TEST_TMPDIR/out"; assert_output 300000 ;;
+		esac
+		assert_clean_logs
+		kill_bg
+	done
+}
