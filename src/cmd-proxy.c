@@ -8,9 +8,14 @@
  * sockets and two flows (pump.c): up, client to server, and down, server
  * to client; each end of data passed on as a half-close, a reset as a
  * reset.  The connect to TARGET does not wait either: the loop watches
- * it, with -w as its deadline.  (Some 700 lines: endpoints, connecting,
- * the connections' lives and their diagnostics; --swap and the faults
- * will be files of their own.)
+ * it, with -w as its deadline, on the loop's timers.
+ *
+ * It is long (some 860 lines): endpoints, connecting, the connections'
+ * lives and their diagnostics, and what a fault's trip or a blackhole's
+ * time does to a connection (both sides closed or reset).  The gates that
+ * hold the bytes are fault.c's and --swap is swap.c's; what is left all
+ * works on struct connection, which a further split would have to share
+ * through a header of its own.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
@@ -57,9 +62,9 @@ struct connection {
 	struct pump_end client, server;
 	struct pump_flow up, down;	/* client to server, server to client */
 	const struct addrinfo *trying;	/* connecting: this address, then the next */
-	double deadline;		/* connecting: when -w gives up this address; 0: never */
+	struct event_timer connect_timer;	/* connecting: -w for this address, or a retry */
 	double give_up_at;		/* a UNIX TARGET's retries end (-w); 0: never */
-	double retry_at;		/* a UNIX TARGET's next try (its backlog was full); 0: none */
+	bool retrying;			/* the timer is a UNIX TARGET's next try (its backlog was full) */
 	bool connecting;
 	bool client_tcp;	/* the client came over TCP (not UNIX) */
 	bool faulty;		/* the faults touch it (--faulty): its flows have gates */
@@ -86,7 +91,6 @@ struct proxy {
 	socklen_t target_sun_len;
 	struct connection *oldest, *newest;
 	unsigned long numbered, open, most;
-	unsigned long connecting;	/* connections not yet connected to TARGET */
 	uint64_t client_bytes, server_bytes;
 	int once_status;	/* --once: the one connection's exit status */
 	bool once_over;
@@ -254,10 +258,9 @@ static void end_connection(struct connection *c, bool reset)
 {
 	struct proxy *px = c->px;
 
-	if (c->connecting)
-		px->connecting--;
 	event_timer_cancel(px->loop, &c->blackhole_timer);
 	event_timer_cancel(px->loop, &c->reset_timer);
+	event_timer_cancel(px->loop, &c->connect_timer);
 	pump_end_release(&c->client);
 	pump_end_release(&c->server);
 	if (reset) {
@@ -441,7 +444,6 @@ static void start_relaying(struct connection *c)
 	bool splice = !conn_hexdump && !trace_json && !c->faulty;
 
 	c->connecting = false;
-	c->px->connecting--;
 	(void)net_name_of(c->server.fd, true, c->server_name, sizeof(c->server_name));
 	if (c->px->target_sun_len)
 		snprintf(c->server_name, sizeof(c->server_name), "%s", c->px->target.path);
@@ -493,7 +495,6 @@ static int begin_connect(struct connection *c, const struct sockaddr *sa, sockle
 	bool done;
 	int err;
 
-	c->deadline = timeout_ms >= 0 ? clock_now_seconds() + timeout_ms / 1000.0 : 0;
 	c->server.fd = net_connect_start(sa, len, &done);
 	if (c->server.fd < 0)
 		return -1;
@@ -501,9 +502,13 @@ static int begin_connect(struct connection *c, const struct sockaddr *sa, sockle
 		start_relaying(c);
 		return 0;
 	}
-	if (event_watch(c->px->loop, c->server.fd, EPOLLOUT, connect_ready, c) == 0)
+	/* -w is this address's: the timer gives up on it, and the next is tried. */
+	if (event_watch(c->px->loop, c->server.fd, EPOLLOUT, connect_ready, c) == 0 &&
+	    (timeout_ms < 0 || event_timer_set(c->px->loop, &c->connect_timer,
+					       clock_now_seconds() + timeout_ms / 1000.0) == 0))
 		return 0;
 	err = errno;
+	(void)event_forget(c->px->loop, c->server.fd);
 	sys_close(c->server.fd);
 	c->server.fd = -1;
 	errno = err;
@@ -525,8 +530,9 @@ static void connect_unix_target(struct connection *c)
 
 	if (begin_connect(c, (const struct sockaddr *)&px->target_sun, px->target_sun_len) == 0)
 		return;
-	if (errno == EAGAIN && (!c->give_up_at || now < c->give_up_at)) {
-		c->retry_at = now + UNIX_RETRY_MS / 1000.0;
+	if (errno == EAGAIN && (!c->give_up_at || now < c->give_up_at) &&
+	    event_timer_set(px->loop, &c->connect_timer, now + UNIX_RETRY_MS / 1000.0) == 0) {
+		c->retrying = true;
 		return;
 	}
 	connect_failed(c, errno == EAGAIN ? ETIMEDOUT : errno);
@@ -565,6 +571,7 @@ static void connect_ready(struct event_loop *loop, int fd, unsigned events, void
 
 	(void)events;
 	(void)event_forget(loop, fd);
+	event_timer_cancel(loop, &c->connect_timer);
 	if (err == 0) {
 		start_relaying(c);
 		return;
@@ -574,56 +581,20 @@ static void connect_ready(struct event_loop *loop, int fd, unsigned events, void
 	try_next_address(c, err);
 }
 
-/* When a connecting connection next needs the loop: a retry, a deadline; 0: never. */
-static double next_timer(const struct connection *c)
+/* The connect's timer: a UNIX TARGET tried again, or an address past its -w. */
+static void connect_timer_fired(void *arg)
 {
-	if (!c->connecting)
-		return 0;
-	if (c->retry_at)
-		return c->retry_at;
-	return c->server.fd >= 0 ? c->deadline : 0;
-}
+	struct connection *c = arg;
 
-/* The connects' timers: a UNIX TARGET tried again, an address past its -w. */
-static void run_connect_timers(struct proxy *px)
-{
-	double now = clock_now_seconds();
-	struct connection *c = px->oldest, *next;
-
-	if (!px->connecting)
-		return;	/* no walk over thousands of connections for nothing */
-	for (; c; c = next) {
-		double at = next_timer(c);
-		next = c->next;
-		if (!at || now < at)
-			continue;
-		if (c->retry_at) {
-			c->retry_at = 0;
-			connect_unix_target(c);
-			continue;
-		}
-		(void)event_forget(px->loop, c->server.fd);
-		sys_close(c->server.fd);
-		c->server.fd = -1;
-		try_next_address(c, ETIMEDOUT);
+	if (c->retrying) {
+		c->retrying = false;
+		connect_unix_target(c);
+		return;
 	}
-}
-
-/* How long the loop may wait: until the nearest connect timer, or for ever. */
-static int wait_ms(const struct proxy *px)
-{
-	double nearest = 0, now = clock_now_seconds();
-
-	if (!px->connecting)
-		return -1;
-	for (const struct connection *c = px->oldest; c; c = c->next) {
-		double at = next_timer(c);
-		if (at && (nearest == 0 || at < nearest))
-			nearest = at;
-	}
-	if (nearest == 0)
-		return -1;
-	return nearest <= now ? 0 : (int)((nearest - now) * 1000) + 1;
+	(void)event_forget(c->px->loop, c->server.fd);
+	sys_close(c->server.fd);
+	c->server.fd = -1;
+	try_next_address(c, ETIMEDOUT);
 }
 
 /* The client's name: its address, or an unnamed UNIX client's credentials. */
@@ -665,6 +636,7 @@ static void open_connection(struct proxy *px, int fd, const struct sockaddr_stor
 	c->client_tcp = ss->ss_family != AF_UNIX;
 	event_timer_init(&c->blackhole_timer, blackhole_over, c);
 	event_timer_init(&c->reset_timer, reset_when_sent, c);
+	event_timer_init(&c->connect_timer, connect_timer_fired, c);
 	c->client.fd = -1;	/* until the end is made below */
 	c->server.fd = -1;
 	if (fault_chosen(&px->o->faults) && make_faulty(c) < 0) {
@@ -679,7 +651,6 @@ static void open_connection(struct proxy *px, int fd, const struct sockaddr_stor
 	pump_end_init(&c->client, px->loop, fd, connection_changed, c);
 	pump_end_init(&c->server, px->loop, -1, connection_changed, c);
 	c->connecting = true;
-	px->connecting++;
 	if (px->o->timeout_ms >= 0)
 		c->give_up_at = c->opened + px->o->timeout_ms / 1000.0;
 	try_next_address(c, 0);
@@ -787,8 +758,7 @@ static int serve(struct proxy *px, struct sp_error *e)
 			print_open_connections(px);
 		if (proc_usr2_pending())
 			toggle_faults(px);
-		r = event_run_once(px->loop, wait_ms(px), e) < 0 ? -1 : 0;
-		run_connect_timers(px);
+		r = event_run_once(px->loop, -1, e) < 0 ? -1 : 0;
 	}
 	event_loop_wait_with(px->loop, NULL);
 	proc_release_signals(&waiting);
