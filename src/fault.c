@@ -300,7 +300,9 @@ size_t fault_gate_take(struct fault_gate *g, size_t n, double now)
 	if (*g->on && g->way->blackhole)
 		keep = 0;
 	if (*g->on && limit_of(g->way) != UINT64_MAX) {
-		uint64_t left = limit_of(g->way) - g->forwarded - g->queued;
+		uint64_t used = g->forwarded + g->queued, limit = limit_of(g->way);
+		/* Bytes kept while faults were off may already pass the limit. */
+		uint64_t left = used < limit ? limit - used : 0;
 		keep = keep < left ? keep : (size_t)left;
 	}
 	g->dropped += n - keep;
