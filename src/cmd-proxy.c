@@ -225,7 +225,7 @@ static void json_connection_stats(const struct connection *c, const char *target
 	json_integer(&j, "server_sent", (long long)c->down.taken);
 	json_cstring(&j, "ending", c->ending ? c->ending : "open");
 	if (c->faulty)
-		fault_json_stats(&j, &c->up_gate, &c->down_gate);
+		fault_json_stats(&j, &c->up_gate, &c->down_gate, c->up.dropped, c->down.dropped);
 	trace_write(line, json_end(&j));
 }
 
@@ -246,7 +246,8 @@ static void print_connection_stats(const struct connection *c)
 		     c->ending ? c->ending : "open");
 	trace_write(line, (size_t)n);
 	if (c->faulty)
-		fault_print_stats(c->number, &c->up_gate, &c->down_gate);
+		fault_print_stats(c->number, &c->up_gate, &c->down_gate, c->up.dropped,
+				  c->down.dropped);
 }
 
 /*

@@ -438,10 +438,9 @@ bool fault_gate_holds_end(const struct fault_gate *g)
 	return *g->on && g->way->blackhole;
 }
 
-/* What it held is gone (the flow was discarded): no record is left of it. */
+/* What it held is gone (the flow was discarded, and counts it): no record is left of it. */
 void fault_gate_discard(struct fault_gate *g)
 {
-	g->dropped += g->queued;
 	g->queued = 0;
 	g->head = g->count = 0;
 }
@@ -491,9 +490,13 @@ void fault_report_blackhole(unsigned long conn, int ms)
 	trace_write(line, json_end(&j));
 }
 
-/* --stats: the held and dropped bytes of a faulty connection's two directions. */
+/*
+ * --stats: the held and dropped bytes of a faulty connection's two
+ * directions; up_dropped, down_dropped: those its flows forgot besides the
+ * gates' own (after a close, and in a direction with no gate).
+ */
 void fault_print_stats(unsigned long conn, const struct fault_gate *up,
-		       const struct fault_gate *down)
+		       const struct fault_gate *down, uint64_t up_dropped, uint64_t down_dropped)
 {
 	char line[512];
 	int n;
@@ -502,18 +505,19 @@ void fault_print_stats(unsigned long conn, const struct fault_gate *up,
 		     "faults: #%lu client sent: held %" PRIu64 " bytes, waited %.3f s at most, "
 		     "dropped %" PRIu64 " bytes; server sent: held %" PRIu64
 		     " bytes, waited %.3f s at most, dropped %" PRIu64 " bytes\n",
-		     conn, up->held, up->most_waited, up->dropped, down->held, down->most_waited,
-		     down->dropped);
+		     conn, up->held, up->most_waited, up->dropped + up_dropped, down->held,
+		     down->most_waited, down->dropped + down_dropped);
 	trace_write(line, (size_t)n);
 }
 
 /* --stats --json: the same, as fields of the connection's "stats" event. */
-void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down)
+void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down,
+		      uint64_t up_dropped, uint64_t down_dropped)
 {
 	json_integer(j, "client_held", (long long)up->held);
 	json_number(j, "client_waited", up->most_waited, 3);
-	json_integer(j, "client_dropped", (long long)up->dropped);
+	json_integer(j, "client_dropped", (long long)(up->dropped + up_dropped));
 	json_integer(j, "server_held", (long long)down->held);
 	json_number(j, "server_waited", down->most_waited, 3);
-	json_integer(j, "server_dropped", (long long)down->dropped);
+	json_integer(j, "server_dropped", (long long)(down->dropped + down_dropped));
 }

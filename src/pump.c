@@ -120,10 +120,9 @@ static bool wants_output(const struct pump_flow *p)
 static bool move_out(struct pump_flow *p)
 {
 	struct flow *f = &p->f;
-	ssize_t n;
-
 	double next;
 	size_t go = pump_failed(p) ? 0 : may_go(p, &next);
+	ssize_t n;
 
 	if (!go)
 		return false;
@@ -194,8 +193,8 @@ static ssize_t read_and_drop(struct pump_flow *p)
 {
 	ssize_t n = sys_read(p->from->fd, shared, sizeof(shared));
 
-	if (n > 0 && p->gate)
-		p->gate->dropped += (uint64_t)n;
+	if (n > 0)
+		p->dropped += (uint64_t)n;
 	return n;
 }
 
@@ -413,6 +412,7 @@ void pump_drop(struct pump_flow *p)
 {
 	if (!p->from)
 		return;
+	p->dropped += flow_pending(&p->f);
 	flow_discard(&p->f);
 	if (p->gate)
 		fault_gate_discard(p->gate);

@@ -579,6 +579,7 @@ struct pump_flow {
 	bool dropping;		/* pump_drop(): its sink shut, what comes is dropped */
 	int read_error, write_error;	/* the source's failure, the sink's */
 	uint64_t taken;		/* bytes read from the source */
+	uint64_t dropped;	/* ... and forgotten: pending at pump_drop(), or read since */
 	struct fault_gate *gate;	/* faults: what may go out when; NULL: all, now */
 	struct event_timer timer;	/* the gate's next opening */
 };
@@ -712,7 +713,8 @@ bool fault_gate_holds_end(const struct fault_gate *g);
 void fault_report_trip(unsigned long conn, const struct fault_gate *g);
 void fault_report_blackhole(unsigned long conn, int ms);
 void fault_print_stats(unsigned long conn, const struct fault_gate *up,
-		       const struct fault_gate *down);
-void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down);
+		       const struct fault_gate *down, uint64_t up_dropped, uint64_t down_dropped);
+void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down,
+		      uint64_t up_dropped, uint64_t down_dropped);
 
 #endif
