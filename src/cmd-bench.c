@@ -652,67 +652,64 @@ static int rate_decimals(double per_second)
 	return per_second >= 100 ? 0 : 2;
 }
 
-static void print_latency(const struct row *row, const struct latency_result *r, bool first)
+/* A result row on stdout: the table's text (its header before the first
+ * row), or its JSON object. */
+static void begin_row(struct record *r, const struct row *row, const char *mode)
 {
-	char line[512];
-	struct json j;
-	static const char *const keys[5] = { "p50_us", "p90_us", "p99_us", "p999_us", "max_us" };
-
-	if (!trace_json) {
-		if (first)
-			printf("%-20s %8s %9s %9s %9s %9s %9s %9s %10s\n", "VIA", "SIZE", "p50",
-			       "p90", "p99", "p99.9", "max", "mean", "rt/s");
-		printf("%-20s %8zu", row->m->name, row->size);
-		for (int i = 0; i < 5; i++)
-			printf(" %9.2f", r->pct[i] * 1e6);
-		printf(" %9.2f %10.*f\n", r->mean * 1e6, rate_decimals(r->per_second),
-		       r->per_second);
-		return;
-	}
-	json_start(&j, line, sizeof(line));
-	json_cstring(&j, "via", row->m->name);
-	json_cstring(&j, "mode", "latency");
-	json_integer(&j, "size", (long long)row->size);
-	for (int i = 0; i < 5; i++)
-		json_number(&j, keys[i], r->pct[i] * 1e6, 3);
-	json_number(&j, "mean_us", r->mean * 1e6, 3);
-	json_number(&j, "rt_per_s", r->per_second, rate_decimals(r->per_second));
-	fwrite(line, 1, json_end(&j), stdout);
+	record_init(r, RECORD_LINE, "row");
+	r->to_stdout = true;
+	record_cstring(r, "via", row->m->name);
+	record_cstring(r, "mode", mode);
+	record_integer(r, "size", (long long)row->size);
 }
 
+static void print_latency(const struct row *row, const struct latency_result *r, bool first)
+{
+	static const char *const keys[5] = { "p50_us", "p90_us", "p99_us", "p999_us", "max_us" };
+	struct record rec;
+
+	begin_row(&rec, row, "latency");
+	if (first)
+		record_text(&rec, "%-20s %8s %9s %9s %9s %9s %9s %9s %10s\n", "VIA", "SIZE", "p50",
+			    "p90", "p99", "p99.9", "max", "mean", "rt/s");
+	record_text(&rec, "%-20s %8zu", row->m->name, row->size);
+	for (int i = 0; i < 5; i++) {
+		record_text(&rec, " %9.2f", r->pct[i] * 1e6);
+		record_number(&rec, keys[i], r->pct[i] * 1e6, 3);
+	}
+	record_text(&rec, " %9.2f %10.*f", r->mean * 1e6, rate_decimals(r->per_second),
+		    r->per_second);
+	record_number(&rec, "mean_us", r->mean * 1e6, 3);
+	record_number(&rec, "rt_per_s", r->per_second, rate_decimals(r->per_second));
+	event_emit(&rec);
+}
+
+/* after_table: the latency table came before, a blank line after it. */
 static void print_throughput(const struct row *row, const struct throughput_result *r,
-			     bool first)
+			     bool first, bool after_table)
 {
 	double mib = (double)r->bytes / (1024.0 * 1024.0) / r->seconds;
 	double msgs = (double)r->messages / r->seconds;
 	uint64_t lost = r->sent > r->messages ? r->sent - r->messages : 0;
-	char line[512];
-	struct json j;
+	struct record rec;
 
-	if (!trace_json) {
-		if (first)
-			printf("%-20s %8s %10s %11s %14s %10s\n", "VIA", "SIZE", "MiB/s", "msg/s",
-			       "bytes", "lost");
-		printf("%-20s %8zu %10.1f %11.*f %14" PRIu64, row->m->name, row->size, mib,
-		       rate_decimals(msgs), msgs, r->bytes);
-		if (is_stream(row->m))
-			printf(" %10s\n", "-");
-		else
-			printf(" %10" PRIu64 "\n", lost);
-		return;
+	begin_row(&rec, row, "throughput");
+	if (first)
+		record_text(&rec, "%s%-20s %8s %10s %11s %14s %10s\n", after_table ? "\n" : "",
+			    "VIA", "SIZE", "MiB/s", "msg/s", "bytes", "lost");
+	record_text(&rec, "%-20s %8zu %10.1f %11.*f %14" PRIu64, row->m->name, row->size, mib,
+		    rate_decimals(msgs), msgs, r->bytes);
+	record_number(&rec, "mib_per_s", mib, 3);
+	record_number(&rec, "msg_per_s", msgs, rate_decimals(msgs));
+	record_integer(&rec, "bytes", (long long)r->bytes);
+	if (is_stream(row->m)) {
+		record_text(&rec, " %10s", "-");
+		record_cstring(&rec, "lost", NULL);
+	} else {
+		record_text(&rec, " %10" PRIu64, lost);
+		record_integer(&rec, "lost", (long long)lost);
 	}
-	json_start(&j, line, sizeof(line));
-	json_cstring(&j, "via", row->m->name);
-	json_cstring(&j, "mode", "throughput");
-	json_integer(&j, "size", (long long)row->size);
-	json_number(&j, "mib_per_s", mib, 3);
-	json_number(&j, "msg_per_s", msgs, rate_decimals(msgs));
-	json_integer(&j, "bytes", (long long)r->bytes);
-	if (is_stream(row->m))
-		json_cstring(&j, "lost", NULL);
-	else
-		json_integer(&j, "lost", (long long)lost);
-	fwrite(line, 1, json_end(&j), stdout);
+	event_emit(&rec);
 }
 
 /* ---- the two processes ---------------------------------------------------- */
@@ -862,7 +859,7 @@ static int run_mode(const struct bench_opts *o, bool latency, struct report_prog
 			if (latency)
 				print_latency(&row, &r.latency, first);
 			else
-				print_throughput(&row, &r.throughput, first);
+				print_throughput(&row, &r.throughput, first, o->latency);
 			first = false;
 			if (io_flush_stdout(e) < 0)
 				return -1;
@@ -884,8 +881,6 @@ static int cmd_bench_exec(int argc, char **argv)
 	report_progress_init(&p);
 	if (o.latency && run_mode(&o, true, &p, &e) < 0)
 		return report_failure(&e);
-	if (o.latency && o.throughput && !trace_json)
-		putchar('\n');
 	if (o.throughput && run_mode(&o, false, &p, &e) < 0)
 		return report_failure(&e);
 	return SP_OK;

@@ -286,24 +286,33 @@ struct zero_io {
 	int status;		/* the first failure's, in port order */
 };
 
-/* --json: one check as one object on stdout, as bench prints its rows. */
-static void print_check_json(const char *host, unsigned port, const char *path,
-			     enum scan_result r, double ms)
+/* One check's result on stdout: "HOST PORT open 0.120 ms", "PATH refused"
+ * (or, with --json, its object, as bench prints its rows). */
+static void print_check(const char *host, unsigned port, const char *path, enum scan_result r,
+			double ms)
 {
-	char line[1024];
-	struct json j;
+	char shown[256];
+	struct record rec;
 
-	json_start(&j, line, sizeof(line));
+	record_init(&rec, RECORD_LINE, "check");
+	rec.to_stdout = true;
 	if (path) {
-		json_cstring(&j, "path", path);
+		record_text(&rec, "%s", text_escape(path, strlen(path), shown, sizeof(shown)));
+		record_cstring(&rec, "path", path);
 	} else {
-		json_cstring(&j, "host", host);
-		json_integer(&j, "port", port);
+		record_text(&rec, "%s %u", host, port);
+		record_cstring(&rec, "host", host);
+		record_integer(&rec, "port", port);
 	}
-	json_cstring(&j, "state", result_words[r]);
-	if (r == SCAN_OPEN)
-		json_number(&j, "ms", ms, 3);
-	fwrite(line, 1, json_end(&j), stdout);
+	record_text(&rec, " %s", result_words[r]);
+	record_cstring(&rec, "state", result_words[r]);
+	if (r == SCAN_OPEN && !path) {
+		record_text(&rec, " %.3f ms", ms);
+		record_number(&rec, "ms", ms, 3);
+	} else if (r == SCAN_OPEN) {
+		record_number(&rec, "ms", ms, 3);
+	}
+	event_emit(&rec);
 	fflush(stdout);
 }
 
@@ -311,13 +320,7 @@ static void print_port(const struct scan_port *p, void *arg)
 {
 	struct zero_io *z = arg;
 
-	if (trace_json)
-		print_check_json(z->host, p->port, NULL, p->result, p->ms);
-	else if (p->result == SCAN_OPEN)
-		printf("%s %u open %.3f ms\n", z->host, p->port, p->ms);
-	else
-		printf("%s %u %s\n", z->host, p->port, result_words[p->result]);
-	fflush(stdout);
+	print_check(z->host, p->port, NULL, p->result, p->ms);
 	if (!z->status)
 		z->status = result_status(p->result);
 }
@@ -354,13 +357,8 @@ static int check_unix(const struct connect_opts *o)
 	double ms = (clock_now_seconds() - start) * 1000;
 	enum scan_result r = err == 0 ? SCAN_OPEN : err == ECONNREFUSED || err == ENOENT
 			     ? SCAN_REFUSED : SCAN_UNREACHABLE;
-	char shown[256];
 
-	if (trace_json)
-		print_check_json(NULL, 0, o->unix_path, r, ms);
-	else
-		printf("%s %s\n", text_escape(o->unix_path, strlen(o->unix_path), shown,
-					       sizeof(shown)), result_words[r]);
+	print_check(NULL, 0, o->unix_path, r, ms);
 	return result_status(r);
 }
 

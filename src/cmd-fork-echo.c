@@ -291,13 +291,13 @@ static bool print_child_lines(void *arg, int fd)
 		return errno == EAGAIN || errno == EINTR;
 	len += (size_t)n;
 	while ((nl = memchr(held, '\n', len)) != NULL) {
-		trace_write(held, (size_t)(nl + 1 - held));
+		out_write(held, (size_t)(nl + 1 - held));
 		len -= (size_t)(nl + 1 - held);
 		memmove(held, nl + 1, len);
 	}
 	if (n == 0 || len == size) {
 		if (len)
-			trace_write(held, len);
+			out_write(held, len);
 		len = 0;
 	}
 	lines->len = len;
@@ -451,10 +451,10 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 	/* To the parent before the first traced call: written straight to the
 	 * terminal, a line would land on the parent's prompt. */
 	if (o->diagnostics[1] >= 0) {
-		trace_set_writer((struct trace_writer){ write_to_parent, &parent_fd });
+		out_set_writer((struct out_writer){ write_to_parent, &parent_fd });
 		/* Not stderr: no lock to share.  Held while the pipe is full, it
 		 * would stop the parent, which empties the pipe, in its own trace. */
-		trace_set_lock(NULL);
+		out_set_lock(NULL);
 		sys_close(o->diagnostics[0]);
 	}
 	sys_close(fds[1]);

@@ -348,22 +348,15 @@ static ssize_t request_once(const struct http_head_opts *o, unsigned port, const
 /* time: namelookup 0.112 connect 0.204 ... (or its JSON event). */
 static void report_timing(const struct attempt *at)
 {
-	char line[512];
-	struct json j;
-	int n = snprintf(line, sizeof(line), "time:");
+	struct record r;
 
-	if (trace_json) {
-		json_begin(&j, line, sizeof(line), "timing", clock_since_start());
-		for (int p = 0; p < PHASES; p++)
-			json_number(&j, phase_names[p], at->ms[p], 3);
-		trace_write(line, json_end(&j));
-		return;
+	record_init(&r, RECORD_LINE, "timing");
+	record_text(&r, "time:");
+	for (int p = 0; p < PHASES; p++) {
+		record_text(&r, " %s %.3f", phase_names[p], at->ms[p]);
+		record_number(&r, phase_names[p], at->ms[p], 3);
 	}
-	for (int p = 0; p < PHASES; p++)
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %.3f", phase_names[p],
-			      at->ms[p]);
-	line[n++] = '\n';
-	trace_write(line, (size_t)n);
+	event_emit(&r);
 }
 
 /* The manual's one request, each step said as it goes. */
@@ -399,27 +392,22 @@ struct tally {
 
 static void report_request(unsigned long k, const struct attempt *at, const struct sp_error *e)
 {
-	char line[768];
-	struct json j;
+	struct record r;
 
-	if (trace_json) {
-		json_begin(&j, line, sizeof(line), "request", clock_since_start());
-		json_integer(&j, "number", (long long)k);
-		json_bool(&j, "ok", e == NULL);
-		if (e) {
-			json_cstring(&j, "reason", e->text);
-			json_integer(&j, "status", e->status);
-		} else {
-			json_integer(&j, "code", at->code);
-			for (int p = 0; p < PHASES; p++)
-				json_number(&j, phase_names[p], at->ms[p], 3);
-		}
-		trace_write(line, json_end(&j));
-	} else if (e) {
-		report_result("#%lu failed: %s", k, e->text);
+	record_init(&r, RECORD_LINE, "request");
+	record_integer(&r, "number", (long long)k);
+	record_bool(&r, "ok", e == NULL);
+	if (e) {
+		record_text(&r, "#%lu failed: %s", k, e->text);
+		record_cstring(&r, "reason", e->text);
+		record_integer(&r, "status", e->status);
 	} else {
-		report_result("#%lu %d total %.3f", k, at->code, at->ms[TOTAL]);
+		record_text(&r, "#%lu %d total %.3f", k, at->code, at->ms[TOTAL]);
+		record_integer(&r, "code", at->code);
+		for (int p = 0; p < PHASES; p++)
+			record_number(&r, phase_names[p], at->ms[p], 3);
 	}
+	event_emit(&r);
 }
 
 static void sort_phase(double *v, unsigned long n, double q[5])
@@ -437,31 +425,25 @@ static void report_summary(struct tally *t)
 {
 	static const enum phase shown[] = { NAMELOOKUP, CONNECT, STARTTRANSFER, TOTAL };
 	static const char *const keys[5] = { "min", "median", "p90", "p99", "max" };
-	char line[2048];
-	struct json j;
+	struct record r;
 	double q[5];
 
-	if (!trace_json)
-		report_result("summary: %lu requests, %lu ok, %lu failed", t->done, t->ok,
-			    t->done - t->ok);
-	json_begin(&j, line, sizeof(line), "summary", clock_since_start());
-	json_integer(&j, "requests", (long long)t->done);
-	json_integer(&j, "ok", (long long)t->ok);
-	json_integer(&j, "failed", (long long)(t->done - t->ok));
+	record_init(&r, RECORD_LINE, "summary");
+	record_text(&r, "summary: %lu requests, %lu ok, %lu failed", t->done, t->ok,
+		    t->done - t->ok);
+	record_integer(&r, "requests", (long long)t->done);
+	record_integer(&r, "ok", (long long)t->ok);
+	record_integer(&r, "failed", (long long)(t->done - t->ok));
 	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && t->ok; i++) {
 		sort_phase(t->ms[shown[i]], t->ok, q);
-		if (!trace_json) {
-			report_result("%s min %.3f median %.3f p90 %.3f p99 %.3f max %.3f",
-				    phase_names[shown[i]], q[0], q[1], q[2], q[3], q[4]);
-			continue;
-		}
-		json_open(&j, phase_names[shown[i]]);
+		record_text(&r, "\n%s min %.3f median %.3f p90 %.3f p99 %.3f max %.3f",
+			    phase_names[shown[i]], q[0], q[1], q[2], q[3], q[4]);
+		record_open(&r, phase_names[shown[i]]);
 		for (int k = 0; k < 5; k++)
-			json_number(&j, keys[k], q[k], 3);
-		json_close(&j);
+			record_number(&r, keys[k], q[k], 3);
+		record_close(&r);
 	}
-	if (trace_json)
-		trace_write(line, json_end(&j));
+	event_emit(&r);
 }
 
 /* Sleeps ms, or less when a stop signal comes; waiting costs nothing. */

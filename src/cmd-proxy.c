@@ -210,44 +210,30 @@ static void unlink_connection(struct proxy *px, struct connection *c)
 		px->newest = c->prev;
 }
 
-/* --stats --json: the connection's "stats" event. */
-static void json_connection_stats(const struct connection *c, const char *target)
-{
-	char line[1024];
-	struct json j;
-
-	json_begin(&j, line, sizeof(line), "stats", clock_since_start());
-	json_integer(&j, "conn", (long long)c->number);
-	json_cstring(&j, "client", c->client_name);
-	json_cstring(&j, "server", target);
-	json_number(&j, "seconds", clock_now_seconds() - c->opened, 3);
-	json_integer(&j, "client_sent", (long long)c->up.taken);
-	json_integer(&j, "server_sent", (long long)c->down.taken);
-	json_cstring(&j, "ending", c->ending ? c->ending : "open");
-	if (c->faulty)
-		fault_json_stats(&j, &c->up_gate, &c->down_gate, c->up.dropped, c->down.dropped);
-	trace_write(line, json_end(&j));
-}
-
-/* --stats: the connection's line as it ends (or on SIGUSR1, "open"). */
+/* --stats: the connection's line as it ends (or on SIGUSR1, "open"), and
+ * its faults' line if it had them. */
 static void print_connection_stats(const struct connection *c)
 {
 	const char *target = c->server_name[0] ? c->server_name : c->px->target.text;
-	char line[512];
-	int n;
+	const char *ending = c->ending ? c->ending : "open";
+	double seconds = clock_now_seconds() - c->opened;
+	struct record r;
 
-	if (trace_json) {
-		json_connection_stats(c, target);
-		return;
-	}
-	n = snprintf(line, sizeof(line), "stats: #%lu %s -> %s %.3f s, client sent %" PRIu64
-		     " bytes, server sent %" PRIu64 " bytes, %s\n", c->number, c->client_name,
-		     target, clock_now_seconds() - c->opened, c->up.taken, c->down.taken,
-		     c->ending ? c->ending : "open");
-	trace_write(line, (size_t)n);
+	record_init(&r, RECORD_LINE, "stats");
+	record_text(&r, "stats: #%lu %s -> %s %.3f s, client sent %" PRIu64 " bytes, server sent %"
+		    PRIu64 " bytes, %s", c->number, c->client_name, target, seconds, c->up.taken,
+		    c->down.taken, ending);
+	record_integer(&r, "conn", (long long)c->number);
+	record_cstring(&r, "client", c->client_name);
+	record_cstring(&r, "server", target);
+	record_number(&r, "seconds", seconds, 3);
+	record_integer(&r, "client_sent", (long long)c->up.taken);
+	record_integer(&r, "server_sent", (long long)c->down.taken);
+	record_cstring(&r, "ending", ending);
 	if (c->faulty)
-		fault_print_stats(c->number, &c->up_gate, &c->down_gate, c->up.dropped,
-				  c->down.dropped);
+		fault_add_stats(&r, c->number, &c->up_gate, &c->down_gate, c->up.dropped,
+				c->down.dropped);
+	event_emit(&r);
 }
 
 /*
@@ -442,7 +428,7 @@ static void connection_changed(void *arg)
 /* TARGET answered: the flows start, each way. */
 static void start_relaying(struct connection *c)
 {
-	bool splice = !conn_hexdump && !trace_json && !c->faulty;
+	bool splice = !conn_hexdump && !c->faulty;
 
 	c->connecting = false;
 	(void)net_name_of(c->server.fd, true, c->server_name, sizeof(c->server_name));
@@ -768,23 +754,17 @@ static int serve(struct proxy *px, struct sp_error *e)
 
 static void print_totals(const struct proxy *px)
 {
-	char line[256];
-	struct json j;
-	int n;
+	struct record r;
 
-	if (trace_json) {
-		json_begin(&j, line, sizeof(line), "totals", clock_since_start());
-		json_integer(&j, "served", (long long)px->numbered);
-		json_integer(&j, "client_sent", (long long)px->client_bytes);
-		json_integer(&j, "server_sent", (long long)px->server_bytes);
-		json_integer(&j, "most", (long long)px->most);
-		trace_write(line, json_end(&j));
-		return;
-	}
-	n = snprintf(line, sizeof(line), "stats: proxy served %lu connections, client sent %" PRIu64
-		     " bytes, server sent %" PRIu64 " bytes, at most %lu at once\n", px->numbered,
-		     px->client_bytes, px->server_bytes, px->most);
-	trace_write(line, (size_t)n);
+	record_init(&r, RECORD_LINE, "totals");
+	record_text(&r, "stats: proxy served %lu connections, client sent %" PRIu64 " bytes, "
+		    "server sent %" PRIu64 " bytes, at most %lu at once", px->numbered,
+		    px->client_bytes, px->server_bytes, px->most);
+	record_integer(&r, "served", (long long)px->numbered);
+	record_integer(&r, "client_sent", (long long)px->client_bytes);
+	record_integer(&r, "server_sent", (long long)px->server_bytes);
+	record_integer(&r, "most", (long long)px->most);
+	event_emit(&r);
 }
 
 static void stop_proxy(struct proxy *px)

@@ -683,24 +683,18 @@ static int start_server(struct server *srv, struct sp_error *e)
 
 static void print_totals(const struct totals *t)
 {
-	char line[256];
-	struct json j;
-	int n;
+	struct record r;
 
-	if (trace_json) {
-		json_begin(&j, line, sizeof(line), "totals", clock_since_start());
-		json_integer(&j, "served", (long long)t->served);
-		json_integer(&j, "lines", (long long)t->lines);
-		json_integer(&j, "sent", (long long)t->sent);
-		json_integer(&j, "received", (long long)t->received);
-		json_integer(&j, "most", (long long)t->most);
-		trace_write(line, json_end(&j));
-		return;
-	}
-	n = snprintf(line, sizeof(line), "stats: talkback served %lu clients, %lu lines, "
-		     "sent %" PRIu64 " bytes, received %" PRIu64 " bytes, at most %lu at once\n",
-		     t->served, t->lines, t->sent, t->received, t->most);
-	trace_write(line, (size_t)n);
+	record_init(&r, RECORD_LINE, "totals");
+	record_text(&r, "stats: talkback served %lu clients, %lu lines, sent %" PRIu64 " bytes, "
+		    "received %" PRIu64 " bytes, at most %lu at once", t->served, t->lines, t->sent,
+		    t->received, t->most);
+	record_integer(&r, "served", (long long)t->served);
+	record_integer(&r, "lines", (long long)t->lines);
+	record_integer(&r, "sent", (long long)t->sent);
+	record_integer(&r, "received", (long long)t->received);
+	record_integer(&r, "most", (long long)t->most);
+	event_emit(&r);
 }
 
 /* SIGINT, SIGTERM and "shutdown" all end here: every client closed. */

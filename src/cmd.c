@@ -293,7 +293,7 @@ int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv)
 				cmd_print_usage(stdout);
 			exit(fflush(stdout) == 0 ? SP_OK : SP_FAILURE);
 		case 'q':
-			report_quiet = true;
+			record_quiet = true;
 			continue;
 		case OPT_TRACE:
 			trace_enabled = true;
@@ -305,7 +305,7 @@ int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv)
 			conn_stats = true;
 			continue;
 		case OPT_JSON:
-			trace_json = true;
+			record_json = true;
 			continue;
 		case ':': case '?':
 			option_error(&p, c, argv);

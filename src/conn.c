@@ -1,12 +1,12 @@
 /*
  * conn.c: what sockpair knows of each socket it holds, by descriptor:
  * the peer's name, the bytes and calls each way, how the connection
- * ended.  The call layer (sys.c) keeps it up to date; the two sinks here
- * read it: -x shows every chunk that crosses a socket as xxd lines, and
- * --stats a summary when a connection ends (or on SIGUSR1).
+ * ended.  The call layer (sys.c) keeps it up to date, and this file makes
+ * the records that tell of it (record.c): each chunk that crosses a socket
+ * (-x), and a summary when a connection ends or on SIGUSR1 (--stats).
  *
  * The state lives beside the descriptor, not in the sinks: the sinks only
- * format it (with the kernel's view that sys.c reads for them).
+ * format its records (with the kernel's view that stats.c reads).
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
@@ -38,16 +38,6 @@ struct conn {
 
 static struct conn *table;
 static size_t table_size;
-static char child_prefix[24];
-static int child_pid;
-
-/* A forked child's -x headers read "-- [pid N] sent ...". */
-void conn_set_child(void)
-{
-	snprintf(child_prefix, sizeof(child_prefix), "[pid %d] ", (int)getpid());
-	child_pid = (int)getpid();
-}
-
 /* The state of fd, grown into as needed; NULL if memory is short. */
 static struct conn *slot(int fd)
 {
@@ -137,104 +127,36 @@ void conn_shut(int fd)
 
 /* ---- -x: the bytes ------------------------------------------------------ */
 
-/* The longest line xxd_line() writes, with the "> " before it. */
-enum { XXD_LINE_MAX = 2 + 16 + 1 + 40 + 2 + 16 + 1 };
-
-/* One line as xxd prints it: offset, 8 groups of 2 bytes, the text. */
-static size_t xxd_line(char *out, uint64_t offset, const unsigned char *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t used = (size_t)sprintf(out, "%08" PRIx64 ":", offset);
-
-	for (size_t i = 0; i < 16; i++) {
-		if (i % 2 == 0)
-			out[used++] = ' ';
-		out[used++] = i < n ? digits[p[i] >> 4] : ' ';
-		out[used++] = i < n ? digits[p[i] & 15] : ' ';
-	}
-	out[used++] = ' ';
-	out[used++] = ' ';
-	for (size_t i = 0; i < n; i++)
-		out[used++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
-	out[used++] = '\n';
-	return used;
-}
-
-/* Bytes of data in one JSON data event: its hex is twice as long. */
-enum { JSON_DATA_BYTES = 4096 };
-
-static void json_dump(const struct conn *c, bool sent, const unsigned char *p, size_t n,
-		      uint64_t offset, const char *peer)
-{
-	static const char digits[] = "0123456789abcdef";
-	char line[2 * JSON_DATA_BYTES + 512], hex[2 * JSON_DATA_BYTES];
-	struct json j;
-
-	for (size_t at = 0; at < n; at += JSON_DATA_BYTES) {
-		size_t len = n - at < JSON_DATA_BYTES ? n - at : JSON_DATA_BYTES;
-
-		for (size_t i = 0; i < len; i++) {
-			hex[2 * i] = digits[p[at + i] >> 4];
-			hex[2 * i + 1] = digits[p[at + i] & 15];
-		}
-		json_begin(&j, line, sizeof(line), "data", clock_since_start());
-		if (child_pid)
-			json_integer(&j, "pid", child_pid);
-		if (c->side) {
-			json_integer(&j, "conn", (long long)c->number);
-			json_cstring(&j, "from", c->side);
-		} else {
-			json_cstring(&j, "peer", peer);
-			json_cstring(&j, "direction", sent ? "sent" : "received");
-		}
-		json_integer(&j, "bytes", (long long)len);
-		json_integer(&j, "offset", (long long)(offset + at));
-		json_string(&j, "hex", hex, 2 * len);
-		trace_write(line, json_end(&j));
-	}
-}
-
-/* The header of a chunk: "-- sent 5 bytes at +0.000102 s", or a proxy's
- * "-- #3 client sent 5 bytes at ...". */
-static int dump_header(const struct conn *c, bool sent, size_t n, const char *peer, char *text,
-		       size_t size)
-{
-	if (c->side)
-		return snprintf(text, size, "-- #%lu %s sent %zu bytes at +%.6f s\n", c->number,
-				c->side, n, clock_since_start());
-	return snprintf(text, size, "-- %s%s%s%s %zu bytes at +%.6f s\n", child_prefix,
-			conn_name_peers ? peer : "", conn_name_peers ? " " : "",
-			sent ? "sent" : "received", n, clock_since_start());
-}
-
+/*
+ * A chunk as a record: "-- sent 5 bytes at +0.000102 s", a proxy's
+ * "-- #3 client sent 5 bytes at ...", or a server's "-- PEER sent ...";
+ * the sinks show its bytes (hexdump, JSON).
+ */
 static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uint64_t offset,
 		 const char *peer)
 {
-	const unsigned char *p = buf;
-	static char text[64 * 1024];
-	/* A proxy's client is the one who sends "> " lines, as a user would. */
-	char mark = c->side ? (strcmp(c->side, "client") == 0 ? '>' : '<') : sent ? '>' : '<';
-	size_t used;
+	struct record r;
 
-	if (trace_json) {
-		json_dump(c, sent, p, n, offset, peer);
-		return;
+	record_init(&r, RECORD_DATA, "data");
+	r.data = buf;
+	r.data_len = n;
+	r.offset = offset;
+	/* A proxy's client is the one who sends "> " lines, as a user would. */
+	r.mark = c->side ? (strcmp(c->side, "client") == 0 ? '>' : '<') : sent ? '>' : '<';
+	record_child_field(&r);
+	if (c->side) {
+		record_text(&r, "-- #%lu %s sent %zu bytes at +%.6f s", c->number, c->side, n,
+			    r.time);
+		record_integer(&r, "conn", (long long)c->number);
+		record_cstring(&r, "from", c->side);
+	} else {
+		record_text(&r, "-- %s%s%s%s %zu bytes at +%.6f s", record_child_prefix(),
+			    conn_name_peers ? peer : "", conn_name_peers ? " " : "",
+			    sent ? "sent" : "received", n, r.time);
+		record_cstring(&r, "peer", peer);
+		record_cstring(&r, "direction", sent ? "sent" : "received");
 	}
-	/* Lines go out a bufferful at a time: a write per line would be the
-	 * cost of -x, not the formatting.  The chunk stays whole. */
-	trace_hold(true);
-	used = (size_t)dump_header(c, sent, n, peer, text, sizeof(text));
-	for (size_t at = 0; at < n; at += 16) {
-		if (used + XXD_LINE_MAX > sizeof(text)) {
-			trace_write(text, used);
-			used = 0;
-		}
-		text[used++] = mark;
-		text[used++] = ' ';
-		used += xxd_line(text + used, offset + at, p + at, n - at < 16 ? n - at : 16);
-	}
-	trace_write(text, used);
-	trace_hold(false);
+	event_emit(&r);
 }
 
 /*
@@ -282,89 +204,63 @@ static const char *ending(const struct conn *c)
 	return c->peer_eof_first ? "closed by peer" : "closed by us";
 }
 
-/* The kernel's view as a line; side: a proxy's "client" or "server" ("tcp client: ..."). */
-static void print_kernel_view(const struct conn_view *v, const char *side)
+/* The kernel's view: its text line ("tcp client: ..." for a proxy's
+ * side) and its fields. */
+static void add_kernel_view(struct record *r, const struct conn_view *v, const char *side)
 {
-	char line[512];
-	int len = 0;
+	const char *nl = r->text_len ? "\n" : "";
 
-	if (v->tcp)
-		len = snprintf(line, sizeof(line),
-			       "tcp%s%s: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%" PRIu64
-			       " bytes_received:%" PRIu64 " delivery_rate:%" PRIu64 "bps\n",
-			       side ? " " : "", side ? side : "",
-			       v->rtt_us / 1000.0, v->rttvar_us / 1000.0, v->cwnd, v->retrans,
-			       v->total_retrans, v->pmtu, v->bytes_acked, v->bytes_received,
-			       v->delivery_rate * 8);
-	else if (v->unix_domain && !side)
-		len = snprintf(line, sizeof(line), "unix: peer pid %d uid %u gid %u, inq %d, outq %d\n",
-			       v->pid, v->uid, v->gid, v->inq, v->outq);
-	if (len > 0)
-		trace_write(line, (size_t)len);
-}
-
-static void json_view(struct json *j, const struct conn_view *v)
-{
 	if (v->tcp) {
-		json_open(j, "tcp");
-		json_number(j, "rtt_ms", v->rtt_us / 1000.0, 3);
-		json_number(j, "rttvar_ms", v->rttvar_us / 1000.0, 3);
-		json_integer(j, "cwnd", v->cwnd);
-		json_integer(j, "retrans", v->retrans);
-		json_integer(j, "total_retrans", v->total_retrans);
-		json_integer(j, "pmtu", v->pmtu);
-		json_integer(j, "bytes_acked", (long long)v->bytes_acked);
-		json_integer(j, "bytes_received", (long long)v->bytes_received);
-		json_integer(j, "delivery_rate_bps", (long long)(v->delivery_rate * 8));
-		json_close(j);
-	} else if (v->unix_domain) {
-		json_open(j, "unix");
-		json_integer(j, "pid", v->pid);
-		json_integer(j, "uid", v->uid);
-		json_integer(j, "gid", v->gid);
-		json_integer(j, "inq", v->inq);
-		json_integer(j, "outq", v->outq);
-		json_close(j);
+		record_text(r, "%stcp%s%s: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%"
+			    PRIu64 " bytes_received:%" PRIu64 " delivery_rate:%" PRIu64 "bps",
+			    nl, side ? " " : "", side ? side : "", v->rtt_us / 1000.0,
+			    v->rttvar_us / 1000.0, v->cwnd, v->retrans, v->total_retrans, v->pmtu,
+			    v->bytes_acked, v->bytes_received, v->delivery_rate * 8);
+		record_open(r, "tcp");
+		record_number(r, "rtt_ms", v->rtt_us / 1000.0, 3);
+		record_number(r, "rttvar_ms", v->rttvar_us / 1000.0, 3);
+		record_integer(r, "cwnd", v->cwnd);
+		record_integer(r, "retrans", v->retrans);
+		record_integer(r, "total_retrans", v->total_retrans);
+		record_integer(r, "pmtu", v->pmtu);
+		record_integer(r, "bytes_acked", (long long)v->bytes_acked);
+		record_integer(r, "bytes_received", (long long)v->bytes_received);
+		record_integer(r, "delivery_rate_bps", (long long)(v->delivery_rate * 8));
+		record_close(r);
+	} else if (v->unix_domain && !side) {
+		record_text(r, "%sunix: peer pid %d uid %u gid %u, inq %d, outq %d", nl, v->pid, v->uid,
+			    v->gid, v->inq, v->outq);
+		record_open(r, "unix");
+		record_integer(r, "pid", v->pid);
+		record_integer(r, "uid", v->uid);
+		record_integer(r, "gid", v->gid);
+		record_integer(r, "inq", v->inq);
+		record_integer(r, "outq", v->outq);
+		record_close(r);
 	}
-}
-
-static void json_stats(const struct conn *c, const char *end, const struct conn_view *v)
-{
-	char line[1024];
-	struct json j;
-
-	json_begin(&j, line, sizeof(line), "stats", clock_since_start());
-	if (child_pid)
-		json_integer(&j, "pid", child_pid);
-	json_cstring(&j, "peer", c->peer);
-	json_number(&j, "seconds", clock_now_seconds() - c->opened, 3);
-	json_integer(&j, "sent", (long long)c->sent);
-	json_integer(&j, "writes", (long long)c->writes);
-	json_integer(&j, "received", (long long)c->received);
-	json_integer(&j, "reads", (long long)c->reads);
-	json_cstring(&j, "ending", end);
-	if (v)
-		json_view(&j, v);
-	trace_write(line, json_end(&j));
 }
 
 static void print_stats(const struct conn *c, const char *end, const struct conn_view *v)
 {
-	char line[512];
-	int len;
+	double seconds = clock_now_seconds() - c->opened;
+	struct record r;
 
-	if (trace_json) {
-		json_stats(c, end, v);
-		return;
-	}
-	len = snprintf(line, sizeof(line),
-		       "stats: %s%s %.3f s, sent %" PRIu64 " bytes in %lu write%s, received %" PRIu64
-		       " bytes in %lu read%s, %s\n", child_prefix, c->peer,
-		       clock_now_seconds() - c->opened, c->sent, c->writes, c->writes == 1 ? "" : "s",
-		       c->received, c->reads, c->reads == 1 ? "" : "s", end);
-	trace_write(line, (size_t)len);
+	record_init(&r, RECORD_LINE, "stats");
+	record_text(&r, "stats: %s%s %.3f s, sent %" PRIu64 " bytes in %lu write%s, received %"
+		    PRIu64 " bytes in %lu read%s, %s", record_child_prefix(), c->peer, seconds,
+		    c->sent, c->writes, c->writes == 1 ? "" : "s", c->received, c->reads,
+		    c->reads == 1 ? "" : "s", end);
+	record_child_field(&r);
+	record_cstring(&r, "peer", c->peer);
+	record_number(&r, "seconds", seconds, 3);
+	record_integer(&r, "sent", (long long)c->sent);
+	record_integer(&r, "writes", (long long)c->writes);
+	record_integer(&r, "received", (long long)c->received);
+	record_integer(&r, "reads", (long long)c->reads);
+	record_cstring(&r, "ending", end);
 	if (v)
-		print_kernel_view(v, NULL);
+		add_kernel_view(&r, v, NULL);
+	event_emit(&r);
 }
 
 /* A proxy's sides are summed up by the proxy, a connection a line. */
@@ -407,17 +303,23 @@ void conn_closing(int fd)
 	c->open = false;
 }
 
-/* A proxy's TCP side, after its connection's line: "tcp client: ..." (text only). */
+/* A proxy's TCP side, after its connection's line: "tcp client: ..."
+ * (text only: the JSON stats event has the connection's figures). */
 void conn_report_side(int fd)
 {
 	const struct conn *c = socket_of(fd);
 	struct conn_view v;
+	struct record r;
 
-	if (!c || !c->side || !viewer || trace_json)
+	if (!c || !c->side || !viewer)
 		return;
 	memset(&v, 0, sizeof(v));
 	viewer(fd, &v);
-	print_kernel_view(&v, c->side);
+	record_init(&r, RECORD_LINE, "stats");
+	r.text_only = true;
+	add_kernel_view(&r, &v, c->side);
+	if (r.text_len)
+		event_emit(&r);
 }
 
 /* SIGUSR1: the summary of an open connection, marked "open". */

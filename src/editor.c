@@ -35,7 +35,7 @@ struct editor {
 	bool installed;
 	bool eof;
 	char *history_path;	/* NULL: this session's history only */
-	struct trace_writer previous_writer;	/* put back at editor_close() */
+	struct out_writer previous_writer;	/* put back at editor_close() */
 	int history_added;
 	char prompt[64];
 	char partial[PARTIAL_MAX + 1];	/* peer output after its last "\n" */
@@ -196,7 +196,7 @@ struct editor *editor_open(const char *prompt, const char *history_path)
 	active = ed;
 	rl_callback_handler_install(ed->prompt, on_line);
 	ed->installed = true;
-	ed->previous_writer = trace_set_writer((struct trace_writer){ trace_above_prompt, ed });
+	ed->previous_writer = out_set_writer((struct out_writer){ trace_above_prompt, ed });
 	return ed;
 }
 
@@ -277,7 +277,7 @@ void editor_close(struct editor *ed)
 		rl_callback_handler_remove();
 		fflush(rl_outstream);
 	}
-	trace_set_writer(ed->previous_writer);
+	out_set_writer(ed->previous_writer);
 	signal(SIGTSTP, SIG_DFL);
 	save_history(ed);
 	clear_history();

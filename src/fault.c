@@ -368,23 +368,17 @@ size_t fault_gate_allows(const struct fault_gate *g, size_t pending, double now,
 /* -x: when the bytes that came at one time went on, and how long they waited. */
 static void report_forwarded(const struct fault_gate *g, size_t n, double held)
 {
-	char line[256];
-	struct json j;
-	int len;
+	struct record r;
 
-	if (trace_json) {
-		json_begin(&j, line, sizeof(line), "forwarded", clock_since_start());
-		json_integer(&j, "conn", (long long)g->conn);
-		json_cstring(&j, "from", g->side);
-		json_integer(&j, "bytes", (long long)n);
-		json_integer(&j, "offset", (long long)g->forwarded);
-		json_number(&j, "held", held, 6);
-		trace_write(line, json_end(&j));
-		return;
-	}
-	len = snprintf(line, sizeof(line), "-- #%lu %s's %zu bytes forwarded at +%.6f s, held %.6f s\n",
-		       g->conn, g->side, n, clock_since_start(), held);
-	trace_write(line, (size_t)len);
+	record_init(&r, RECORD_LINE, "forwarded");
+	record_text(&r, "-- #%lu %s's %zu bytes forwarded at +%.6f s, held %.6f s", g->conn,
+		    g->side, n, r.time, held);
+	record_integer(&r, "conn", (long long)g->conn);
+	record_cstring(&r, "from", g->side);
+	record_integer(&r, "bytes", (long long)n);
+	record_integer(&r, "offset", (long long)g->forwarded);
+	record_number(&r, "held", held, 6);
+	event_emit(&r);
 }
 
 /* The wait of the pending bytes' oldest, and the records of n bytes gone out. */
@@ -452,72 +446,49 @@ void fault_gate_discard(struct fault_gate *g)
 void fault_report_trip(unsigned long conn, const struct fault_gate *g)
 {
 	const char *name = g->trip == FAULT_RESET ? "reset-after" : "close-after";
-	char line[256];
-	struct json j;
+	struct record r;
 
-	if (report_quiet)
-		return;
-	if (!trace_json) {
-		report_note("#%lu %s: %" PRIu64 " bytes from %s forwarded, %s both sides", conn,
-			    name, g->forwarded, g->side,
-			    g->trip == FAULT_RESET ? "resetting" : "closing");
-		return;
-	}
-	json_begin(&j, line, sizeof(line), "fault", clock_since_start());
-	json_integer(&j, "conn", (long long)conn);
-	json_cstring(&j, "fault", name);
-	json_cstring(&j, "from", g->side);
-	json_integer(&j, "bytes", (long long)g->forwarded);
-	trace_write(line, json_end(&j));
+	record_announce(&r, "fault");
+	record_text(&r, "#%lu %s: %" PRIu64 " bytes from %s forwarded, %s both sides", conn, name,
+		    g->forwarded, g->side, g->trip == FAULT_RESET ? "resetting" : "closing");
+	record_integer(&r, "conn", (long long)conn);
+	record_cstring(&r, "fault", name);
+	record_cstring(&r, "from", g->side);
+	record_integer(&r, "bytes", (long long)g->forwarded);
+	event_emit(&r);
 }
 
 /* A blackhole's time is up: "#3 blackhole: 500 ms, closing both sides". */
 void fault_report_blackhole(unsigned long conn, int ms)
 {
-	char line[256];
-	struct json j;
+	struct record r;
 
-	if (report_quiet)
-		return;
-	if (!trace_json) {
-		report_note("#%lu blackhole: %d ms, closing both sides", conn, ms);
-		return;
-	}
-	json_begin(&j, line, sizeof(line), "fault", clock_since_start());
-	json_integer(&j, "conn", (long long)conn);
-	json_cstring(&j, "fault", "blackhole");
-	json_integer(&j, "ms", ms);
-	trace_write(line, json_end(&j));
+	record_announce(&r, "fault");
+	record_text(&r, "#%lu blackhole: %d ms, closing both sides", conn, ms);
+	record_integer(&r, "conn", (long long)conn);
+	record_cstring(&r, "fault", "blackhole");
+	record_integer(&r, "ms", ms);
+	event_emit(&r);
 }
 
 /*
  * --stats: the held and dropped bytes of a faulty connection's two
- * directions; up_dropped, down_dropped: those its flows forgot besides the
- * gates' own (after a close, and in a direction with no gate).
+ * directions, a line of the connection's stats record and its fields;
+ * up_dropped, down_dropped: those its flows forgot besides the gates' own
+ * (after a close, and in a direction with no gate).
  */
-void fault_print_stats(unsigned long conn, const struct fault_gate *up,
-		       const struct fault_gate *down, uint64_t up_dropped, uint64_t down_dropped)
+void fault_add_stats(struct record *r, unsigned long conn, const struct fault_gate *up,
+		     const struct fault_gate *down, uint64_t up_dropped, uint64_t down_dropped)
 {
-	char line[512];
-	int n;
-
-	n = snprintf(line, sizeof(line),
-		     "faults: #%lu client sent: held %" PRIu64 " bytes, waited %.3f s at most, "
-		     "dropped %" PRIu64 " bytes; server sent: held %" PRIu64
-		     " bytes, waited %.3f s at most, dropped %" PRIu64 " bytes\n",
-		     conn, up->held, up->most_waited, up->dropped + up_dropped, down->held,
-		     down->most_waited, down->dropped + down_dropped);
-	trace_write(line, (size_t)n);
-}
-
-/* --stats --json: the same, as fields of the connection's "stats" event. */
-void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down,
-		      uint64_t up_dropped, uint64_t down_dropped)
-{
-	json_integer(j, "client_held", (long long)up->held);
-	json_number(j, "client_waited", up->most_waited, 3);
-	json_integer(j, "client_dropped", (long long)(up->dropped + up_dropped));
-	json_integer(j, "server_held", (long long)down->held);
-	json_number(j, "server_waited", down->most_waited, 3);
-	json_integer(j, "server_dropped", (long long)(down->dropped + down_dropped));
+	record_text(r, "\nfaults: #%lu client sent: held %" PRIu64 " bytes, waited %.3f s at most, "
+		    "dropped %" PRIu64 " bytes; server sent: held %" PRIu64
+		    " bytes, waited %.3f s at most, dropped %" PRIu64 " bytes",
+		    conn, up->held, up->most_waited, up->dropped + up_dropped, down->held,
+		    down->most_waited, down->dropped + down_dropped);
+	record_integer(r, "client_held", (long long)up->held);
+	record_number(r, "client_waited", up->most_waited, 3);
+	record_integer(r, "client_dropped", (long long)(up->dropped + up_dropped));
+	record_integer(r, "server_held", (long long)down->held);
+	record_number(r, "server_waited", down->most_waited, 3);
+	record_integer(r, "server_dropped", (long long)(down->dropped + down_dropped));
 }

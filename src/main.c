@@ -38,7 +38,7 @@ static int check_stdout(int status)
 
 	if (io_flush_stdout(&e) < 0 && status == SP_OK)
 		status = report_failure(&e);
-	trace_start();
+	record_start();
 	return status;
 }
 
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 	io_trace_stdout_on_socket();
 	clock_mark_start();
 	conn_set_viewer(stats_kernel_view);
-	trace_set_writer((struct trace_writer){ report_trace_line, NULL });
+	out_set_writer((struct out_writer){ report_trace_line, NULL });
 
 	/* A peer that goes away is an event to report, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
 	}
 	cmd = cmd_find_or_fail(argv[optind]);
 	report_command = cmd->name;
-	trace_set_command(cmd->name);
+	record_command = cmd->name;
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: 0 restarts getopt from scratch */

@@ -20,11 +20,10 @@ pid_t proc_fork(struct sp_error *e)
 
 	fflush(NULL);	/* or both processes would print what stdio held */
 	report_share_stderr();
-	trace_start();
+	record_start();
 	pid = sys_fork();
 	if (pid == 0) {
-		trace_set_child();
-		conn_set_child();
+		record_set_child();
 		return 0;
 	}
 	if (pid < 0)

@@ -427,7 +427,7 @@ static int write_local(struct relay *r, struct sp_error *e)
 	/* Data without its "\n" leaves the line open: an event line on the
 	 * same terminal ends it first, instead of gluing onto it. */
 	if (n > 0 && r->out_shares_stderr)
-		trace_note_open_line(written_end[-1] != '\n');
+		out_note_open_line(written_end[-1] != '\n');
 	if (n < 0 && nothing_now(r, STUCK_OUT))
 		return 0;
 	if (n < 0) {

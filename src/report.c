@@ -17,26 +17,6 @@
 #include <unistd.h>
 
 const char *report_command;
-bool report_quiet;
-
-/*
- * One write per line, so lines from parent and child never interleave;
- * through the trace's writer, so that on a terminal owned by the line
- * editor the line prints above the one being typed.
- */
-static void emit_line(const char *prefix, const char *text)
-{
-	char line[1024];
-	int n = snprintf(line, sizeof(line) - 1, "%s%s", prefix, text);
-
-	if (n < 0)
-		return;
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	fflush(stdout);
-	trace_write(line, (size_t)n);
-}
 
 static void error_prefix(char *buf, size_t size)
 {
@@ -46,30 +26,20 @@ static void error_prefix(char *buf, size_t size)
 		snprintf(buf, size, "sockpair: ");
 }
 
-static void json_error(const struct sp_error *e, const char *prefix)
-{
-	char line[2048], message[1024];
-	struct json j;
-
-	snprintf(message, sizeof(message), "%s%s", prefix, e->text);
-	json_begin(&j, line, sizeof(line), "error", clock_since_start());
-	json_cstring(&j, "message", message);
-	json_string(&j, "call", e->text, strcspn(e->text, "(:"));
-	json_cstring(&j, "errno", e->err ? strerrorname_np(e->err) : NULL);
-	json_integer(&j, "status", e->status);
-	trace_write(line, json_end(&j));
-}
-
 /* Prints e as SPEC's error line (or its JSON event); returns its exit status. */
 int report_failure(const struct sp_error *e)
 {
-	char prefix[64];
+	struct record r;
 
-	error_prefix(prefix, sizeof(prefix));
-	if (trace_json)
-		json_error(e, prefix);
-	else
-		emit_line(prefix, e->text);
+	record_init(&r, RECORD_LINE, "error");
+	error_prefix(r.text, sizeof(r.text));
+	r.text_len = strlen(r.text);
+	record_text(&r, "%s", e->text);
+	record_string(&r, "message", r.text, r.text_len);
+	record_string(&r, "call", e->text, strcspn(e->text, "(:"));
+	record_cstring(&r, "errno", e->err ? strerrorname_np(e->err) : NULL);
+	record_integer(&r, "status", e->status);
+	event_emit(&r);
 	return e->status;
 }
 
@@ -85,46 +55,21 @@ int report_error(int status, const char *fmt, ...)
 	return report_failure(&e);
 }
 
-/* An event's JSON object begun, with its peer if there is one. */
-static void begin_event(struct json *j, char *line, size_t size, const char *event,
-			const char *peer)
-{
-	json_begin(j, line, size, event, clock_since_start());
-	if (peer)
-		json_cstring(j, "peer", peer);
-}
-
+/* An announcement: its text, and as JSON the event with the peer (if
+ * any) and the text as its message. */
 static void vreport_event(const char *event, const char *peer, const char *fmt, va_list ap)
 {
-	char text[768], line[1024];
-	struct json j;
+	struct record r;
 
-	if (report_quiet)
+	if (record_quiet)
 		return;
-	text_vformat(text, sizeof(text), fmt, ap);
-	if (!trace_json) {
-		emit_line("", text);
-		return;
-	}
-	begin_event(&j, line, sizeof(line), event, peer);
-	json_cstring(&j, "message", text);
-	trace_write(line, json_end(&j));
-}
-
-/*
- * A result asked for (http-head -n's line per request and its summary,
- * --recv-fd's descriptors), on stderr as text even under -q, which
- * silences announcements, not results.
- */
-void report_result(const char *fmt, ...)
-{
-	char text[768];
-	va_list ap;
-
-	va_start(ap, fmt);
-	text_vformat(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	emit_line("", text);
+	record_announce(&r, event);
+	text_vformat(r.text, sizeof(r.text), fmt, ap);
+	r.text_len = strlen(r.text);
+	if (peer)
+		record_cstring(&r, "peer", peer);
+	record_string(&r, "message", r.text, r.text_len);
+	event_emit(&r);
 }
 
 /* A connection event on stderr, unless -q: the text line, or the JSON event
@@ -146,52 +91,40 @@ void report_event(const char *event, const char *peer, const char *fmt, ...)
 void report_conn_event(const char *event, unsigned long conn, const char *peer,
 		       const char *ending, const char *fmt, ...)
 {
-	char text[768], shown[800], line[1024];
-	struct json j;
+	struct record r;
 	va_list ap;
 
-	if (report_quiet)
+	if (record_quiet)
 		return;
+	record_announce(&r, event);
+	record_text(&r, "#%lu ", conn);
 	va_start(ap, fmt);
-	text_vformat(text, sizeof(text), fmt, ap);
+	text_vformat(r.text + r.text_len, sizeof(r.text) - r.text_len, fmt, ap);
 	va_end(ap);
-	if (!trace_json) {
-		snprintf(shown, sizeof(shown), "#%lu %s", conn, text);
-		emit_line("", shown);
-		return;
-	}
-	json_begin(&j, line, sizeof(line), event, clock_since_start());
-	json_integer(&j, "conn", (long long)conn);
+	record_integer(&r, "conn", (long long)conn);
 	if (peer)
-		json_cstring(&j, "peer", peer);
+		record_cstring(&r, "peer", peer);
 	if (ending)
-		json_cstring(&j, "ending", ending);
+		record_cstring(&r, "ending", ending);
 	else
-		json_cstring(&j, "message", text);
-	trace_write(line, json_end(&j));
+		record_cstring(&r, "message", r.text + r.text_len);
+	r.text_len = strlen(r.text);
+	event_emit(&r);
 }
 
 /* A proxy's new connection: "#N connection from CLIENT", and " (faults on)"
  * (JSON: "faults": true) if the faults touch it. */
 void report_conn_opened(unsigned long conn, const char *peer, bool faulty)
 {
-	char line[1024];
-	struct json j;
+	struct record r;
 
-	if (report_quiet)
-		return;
-	if (!trace_json) {
-		snprintf(line, sizeof(line), "#%lu connection from %s%s", conn, peer,
-			 faulty ? " (faults on)" : "");
-		emit_line("", line);
-		return;
-	}
-	json_begin(&j, line, sizeof(line), "connection", clock_since_start());
-	json_integer(&j, "conn", (long long)conn);
-	json_cstring(&j, "peer", peer);
+	record_announce(&r, "connection");
+	record_text(&r, "#%lu connection from %s%s", conn, peer, faulty ? " (faults on)" : "");
+	record_integer(&r, "conn", (long long)conn);
+	record_cstring(&r, "peer", peer);
 	if (faulty)
-		json_bool(&j, "faults", true);
-	trace_write(line, json_end(&j));
+		record_bool(&r, "faults", true);
+	event_emit(&r);
 }
 
 /* Any other announcement, unless -q: its JSON event is a "note". */
@@ -204,39 +137,37 @@ void report_note(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A descriptor received from peer: "received descriptor N: WHAT (KIND)". */
+/*
+ * A descriptor received from peer: "received descriptor N: WHAT (KIND)".
+ * Asked for (--recv-fd): a result, not an announcement -q silences.
+ */
 void report_descriptor(const char *peer, int fd, const char *what, const char *kind)
 {
-	char line[1024];
-	struct json j;
+	struct record r;
 
-	/* Asked for (--recv-fd): not an announcement -q silences. */
-	if (!trace_json) {
-		report_result("received descriptor %d: %s (%s)", fd, what, kind);
-		return;
-	}
-	begin_event(&j, line, sizeof(line), "descriptor", peer);
-	json_integer(&j, "fd", fd);
-	json_cstring(&j, "target", what);
-	json_cstring(&j, "kind", kind);
-	trace_write(line, json_end(&j));
+	record_init(&r, RECORD_LINE, "descriptor");
+	record_text(&r, "received descriptor %d: %s (%s)", fd, what, kind);
+	if (peer)
+		record_cstring(&r, "peer", peer);
+	record_integer(&r, "fd", fd);
+	record_cstring(&r, "target", what);
+	record_cstring(&r, "kind", kind);
+	event_emit(&r);
 }
 
 /* Who sent a message (SCM_CREDENTIALS): "credentials: pid N uid N gid N". */
 void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid)
 {
-	char line[512];
-	struct json j;
+	struct record r;
 
-	if (!trace_json) {
-		report_result("credentials: pid %d uid %u gid %u", pid, uid, gid);
-		return;
-	}
-	begin_event(&j, line, sizeof(line), "credentials", peer);
-	json_integer(&j, "pid", pid);
-	json_integer(&j, "uid", uid);
-	json_integer(&j, "gid", gid);
-	trace_write(line, json_end(&j));
+	record_init(&r, RECORD_LINE, "credentials");
+	record_text(&r, "credentials: pid %d uid %u gid %u", pid, uid, gid);
+	if (peer)
+		record_cstring(&r, "peer", peer);
+	record_integer(&r, "pid", pid);
+	record_integer(&r, "uid", uid);
+	record_integer(&r, "gid", gid);
+	event_emit(&r);
 }
 
 /*
@@ -245,24 +176,18 @@ void report_credentials(const char *peer, int pid, unsigned uid, unsigned gid)
  */
 void report_listening(const char *address, bool unix_path)
 {
-	char line[1024];
 	struct host_port hp;
-	struct json j;
+	struct record r;
 
-	if (report_quiet)
-		return;
-	if (!trace_json) {
-		emit_line("listening on ", address);
-		return;
-	}
-	json_begin(&j, line, sizeof(line), "listening", clock_since_start());
+	record_announce(&r, "listening");
+	record_text(&r, "listening on %s", address);
 	if (unix_path || addr_split_host_port(address, strlen(address), &hp) != 0 || !hp.port) {
-		json_cstring(&j, "path", address);
+		record_cstring(&r, "path", address);
 	} else {
-		json_string(&j, "address", hp.host, hp.host_len);
-		json_integer(&j, "port", strtol(hp.port, NULL, 10));
+		record_string(&r, "address", hp.host, hp.host_len);
+		record_integer(&r, "port", strtol(hp.port, NULL, 10));
 	}
-	trace_write(line, json_end(&j));
+	event_emit(&r);
 }
 
 /* The step report_step() began, for its JSON event at the end. */
@@ -276,54 +201,63 @@ static char step_text[512];
  */
 void report_step(const char *fmt, ...)
 {
+	struct record r;
 	va_list ap;
 
-	if (report_quiet)
+	if (record_quiet)
 		return;
 	va_start(ap, fmt);
 	text_vformat(step_text, sizeof(step_text), fmt, ap);
 	va_end(ap);
-	if (trace_json)
-		return;
-	fflush(stdout);
-	trace_write(step_text, strlen(step_text));
-	trace_note_open_line(true);
+	record_init(&r, RECORD_STEP, "progress");
+	r.announcement = r.text_only = true;
+	record_text(&r, "%s", step_text);
+	event_emit(&r);
+}
+
+/* The step's name for JSON: its text without the dots or colon after it. */
+static size_t step_name_length(void)
+{
+	size_t n = strlen(step_text);
+
+	while (n > 0 && (step_text[n - 1] == '.' || step_text[n - 1] == ':'))
+		n--;
+	return n;
+}
+
+static void end_step(bool ok, bool live)
+{
+	struct record r;
+
+	record_init(&r, RECORD_STEP_DONE, "progress");
+	r.announcement = true;
+	r.live = live;
+	record_text(&r, "%s", ok ? "OK." : "failed.");
+	record_string(&r, "step", step_text, step_name_length());
+	record_bool(&r, "ok", ok);
+	event_emit(&r);
+}
+
+/* Ends a progress line with "OK." or "failed.". */
+void report_step_done(bool ok)
+{
+	end_step(ok, false);
 }
 
 /* A step that is its own line ("Reading response:"); as JSON, a progress
  * event that went well. */
 void report_milestone(const char *text)
 {
-	if (report_quiet)
+	struct record r;
+
+	if (record_quiet)
 		return;
-	if (!trace_json) {
-		emit_line("", text);
-		return;
-	}
 	snprintf(step_text, sizeof(step_text), "%s", text);
-	report_step_done(true);
-}
-
-/* Ends a progress line with "OK." or "failed.". */
-void report_step_done(bool ok)
-{
-	char line[1024];
-	struct json j;
-	size_t n = strlen(step_text);
-
-	if (report_quiet)
-		return;
-	if (!trace_json) {
-		trace_note_open_line(false);
-		trace_write(ok ? "OK.\n" : "failed.\n", ok ? 4 : 8);
-		return;
-	}
-	while (n > 0 && (step_text[n - 1] == '.' || step_text[n - 1] == ':'))
-		n--;
-	json_begin(&j, line, sizeof(line), "progress", clock_since_start());
-	json_string(&j, "step", step_text, n);
-	json_bool(&j, "ok", ok);
-	trace_write(line, json_end(&j));
+	record_announce(&r, "progress");
+	record_text(&r, "%s", text);
+	record_string(&r, "step", step_text, step_name_length());
+	record_bool(&r, "ok", true);
+	event_emit(&r);
 }
 
 /*
@@ -337,17 +271,20 @@ enum { PROGRESS_EVERY_MS = 250 };
 void report_progress_init(struct report_progress *p)
 {
 	*p = (struct report_progress){
-		.live = !report_quiet && !trace_json && sys_isatty(STDERR_FILENO)
+		.live = record_live_progress() && sys_isatty(STDERR_FILENO)
 	};
 }
 
-static void progress_draw(struct report_progress *p, const char *extra)
+/* fraction < 0: just begun. */
+static void progress_draw(struct report_progress *p, double fraction)
 {
-	char line[192];
-	int n = snprintf(line, sizeof(line), "\r\033[K%s%s", p->text, extra);
+	struct record r;
 
-	report_raw(line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
-	trace_note_open_line(true);
+	record_init(&r, RECORD_PROGRESS, "progress");
+	r.announcement = r.text_only = true;
+	r.fraction = fraction;
+	record_text(&r, "%s", p->text);
+	event_emit(&r);
 	p->next = clock_now_seconds() + PROGRESS_EVERY_MS / 1000.0;
 }
 
@@ -360,7 +297,7 @@ void report_progress_begin(struct report_progress *p, const char *fmt, ...)
 	va_end(ap);
 	p->next = 0;
 	if (p->live)
-		progress_draw(p, "");
+		progress_draw(p, -1);
 	else
 		report_step("%s...", p->text);
 }
@@ -368,20 +305,15 @@ void report_progress_begin(struct report_progress *p, const char *fmt, ...)
 /* How far the step has gone, 0 to 1: shown when report_progress_due(). */
 void report_progress_tick(struct report_progress *p, double fraction)
 {
-	char extra[16];
-
-	snprintf(extra, sizeof(extra), " %3.0f%%", fraction * 100);
-	progress_draw(p, extra);
+	progress_draw(p, fraction);
 }
 
 void report_progress_end(struct report_progress *p, bool ok)
 {
-	if (!p->live) {
+	if (p->live)
+		end_step(ok, true);
+	else
 		report_step_done(ok);
-		return;
-	}
-	report_raw("\r\033[K", 4);
-	trace_note_open_line(false);
 }
 
 /* SPEC's usage error: the reason, the Try line, exit 2; plain text even
@@ -419,12 +351,12 @@ static void lock_stderr(bool lock)
  */
 void report_share_stderr(void)
 {
-	if (!trace_enabled && !trace_json && !conn_wanted())
+	if (!trace_enabled && !record_json && !conn_wanted())
 		return;	/* errors only: one line, one write */
 	if (stderr_lock < 0)
 		stderr_lock = sys_memfd_quiet("sockpair-stderr");
 	if (stderr_lock >= 0)
-		trace_set_lock(lock_stderr);
+		out_set_lock(lock_stderr);
 }
 
 /*

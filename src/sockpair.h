@@ -6,7 +6,11 @@
  *   error.c                          the error record
  *   parse.c addr.c clock.c samples.c values and names; addresses; the clock;
  *   frame.c                          percentiles of measured times; framing
- *   trace.c                          --trace's lines, and the line writer
+ *   out.c                            where diagnostic lines go, whole
+ *   sink-text.c sink-json.c          the sinks: a record as text, as JSON,
+ *   sink-hexdump.c                   as -x's hexdump
+ *   record.c                         the one event record; event_emit()
+ *   trace.c                          --trace: each call a record
  *   conn.c                           each socket's counters: -x, --stats
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
@@ -130,26 +134,93 @@ double samples_percentile(const double *sorted, size_t n, double q);
 size_t frame_crlf(char *p, size_t n, bool *last_was_cr);
 size_t frame_datagram(const char *p, size_t n, size_t max, bool at_end);
 
-/* trace.c */
-extern bool trace_enabled;
-extern bool trace_json;		/* --json: every diagnostic is a JSON object */
-void trace_note_open_line(bool open);
-void trace_set_command(const char *name);
-void trace_start(void);
-void trace_set_child(void);
-struct trace_writer {
+/* out.c */
+struct out_writer {
 	void (*write)(void *arg, const char *line, size_t n);
 	void *arg;
 };
-struct trace_writer trace_set_writer(struct trace_writer writer);
-typedef void trace_lock_fn(bool lock);
-void trace_set_lock(trace_lock_fn *lock);
-void trace_hold(bool hold);
+struct out_writer out_set_writer(struct out_writer writer);
+bool out_has_writer(void);
+typedef void out_lock_fn(bool lock);
+void out_set_lock(out_lock_fn *lock);
+void out_hold(bool hold);
+void out_note_open_line(bool open);
+void out_write(const char *line, size_t n);
+void out_write_raw(const char *bytes, size_t n);
+
+/* record.c: one event record, whatever it tells; the sinks format it */
+enum record_kind {
+	RECORD_LINE,		/* an announcement, a result, a stats line, an error */
+	RECORD_STEP,		/* a step begun: its text stays on an open line */
+	RECORD_PROGRESS,	/* a long step's live line: its text and fraction */
+	RECORD_STEP_DONE,	/* "OK." or "failed." (text), the JSON progress event */
+	RECORD_CALL,		/* --trace: a call and its result */
+	RECORD_DATA,		/* -x: a chunk of data that crossed a socket */
+};
+enum field_type { FIELD_STRING, FIELD_INTEGER, FIELD_NUMBER, FIELD_BOOL, FIELD_OPEN, FIELD_CLOSE };
+struct record_field {
+	const char *key;
+	enum field_type type;
+	int decimals;		/* FIELD_NUMBER's */
+	const char *s;		/* FIELD_STRING's, len bytes; NULL: null */
+	size_t len;
+	long long i;
+	double d;
+	bool b;
+};
+enum { RECORD_TEXT = 1024, RECORD_FIELDS = 40 };
+struct record {
+	enum record_kind kind;
+	const char *event;	/* its JSON event's name */
+	bool announcement;	/* -q silences it */
+	bool text_only;		/* no JSON form: a table's spacing, a side line */
+	bool to_stdout;		/* a result row (bench, -z): on stdout */
+	bool live;		/* RECORD_STEP_DONE of a live line: erase it */
+	double time;		/* seconds since the start */
+	double fraction;	/* RECORD_PROGRESS: how far; < 0: just begun */
+	size_t text_len;
+	char text[RECORD_TEXT];	/* its line(s) of text, no last newline */
+	unsigned nfields;
+	struct record_field field[RECORD_FIELDS];
+	/* RECORD_DATA: the bytes, the offset of their direction, the mark of
+	 * their hexdump lines ('>' sent, '<' received) */
+	const unsigned char *data;
+	size_t data_len;
+	uint64_t offset;
+	char mark;
+};
+extern bool record_json;	/* --json: the JSON sink instead of text */
+extern bool record_quiet;	/* -q: announcements silenced */
+extern const char *record_command;	/* for the JSON start event */
+void record_init(struct record *r, enum record_kind kind, const char *event);
+void record_announce(struct record *r, const char *event);
+void record_text(struct record *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void record_string(struct record *r, const char *key, const void *s, size_t n);
+void record_cstring(struct record *r, const char *key, const char *s);
+void record_integer(struct record *r, const char *key, long long v);
+void record_number(struct record *r, const char *key, double v, int decimals);
+void record_bool(struct record *r, const char *key, bool v);
+void record_open(struct record *r, const char *key);
+void record_close(struct record *r);
+void record_set_child(void);
+const char *record_child_prefix(void);
+void record_child_field(struct record *r);
+bool record_live_progress(void);
+void record_start(void);
+void event_emit(const struct record *r);
+
+/* sink-text.c, sink-json.c, sink-hexdump.c: the sinks event_emit() feeds */
+void sink_text_emit(const struct record *r);
+void sink_json_start(void);
+void sink_json_emit(const struct record *r);
+void sink_hexdump_emit(const struct record *r);
+
+/* trace.c */
+extern bool trace_enabled;
 void trace_call(const char *result, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_ret(long ret, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void trace_data(const char *call, int fd, const void *buf, size_t shown_len,
 		size_t count, ssize_t ret, const char *extra);
-void trace_write(const char *line, size_t n);
 
 /* conn.c */
 extern bool conn_hexdump;	/* -x: every chunk that crosses a socket */
@@ -170,7 +241,6 @@ struct conn_view {
 	int pid, inq, outq;
 	unsigned uid, gid;
 };
-void conn_set_child(void);
 bool conn_is_socket(int fd);
 void conn_open(int fd, bool accepted, const char *peer);
 void conn_connected(int fd, const char *peer, bool established);
@@ -279,14 +349,12 @@ void sys_recvmsg_seen(int fd, const void *buf, size_t n, ssize_t r, const struct
 
 /* report.c */
 extern const char *report_command;	/* "pair", ...; names the error line */
-extern bool report_quiet;
 int report_failure(const struct sp_error *e);
 int report_error(int status, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void report_conn_opened(unsigned long conn, const char *peer, bool faulty);
 void report_conn_event(const char *event, unsigned long conn, const char *peer,
 		       const char *ending, const char *fmt, ...) PRINTF_LIKE(5, 6);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void report_result(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_event(const char *event, const char *peer, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void report_listening(const char *address, bool unix_path);
 void report_descriptor(const char *peer, int fd, const char *what, const char *kind);
@@ -712,9 +780,7 @@ void fault_gate_discard(struct fault_gate *g);
 bool fault_gate_holds_end(const struct fault_gate *g);
 void fault_report_trip(unsigned long conn, const struct fault_gate *g);
 void fault_report_blackhole(unsigned long conn, int ms);
-void fault_print_stats(unsigned long conn, const struct fault_gate *up,
-		       const struct fault_gate *down, uint64_t up_dropped, uint64_t down_dropped);
-void fault_json_stats(struct json *j, const struct fault_gate *up, const struct fault_gate *down,
-		      uint64_t up_dropped, uint64_t down_dropped);
+void fault_add_stats(struct record *r, unsigned long conn, const struct fault_gate *up,
+		     const struct fault_gate *down, uint64_t up_dropped, uint64_t down_dropped);
 
 #endif

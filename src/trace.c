@@ -1,5 +1,6 @@
 /*
- * trace.c: --trace, the one place that formats a call and its result.
+ * trace.c: --trace, the one place that makes a call and its result a
+ * record (record.c; the sinks print it).
  *
  * Lines look like strace's, one per call, on stderr:
  *   socketpair(AF_UNIX, SOCK_STREAM, 0) = [3, 4]
@@ -17,170 +18,38 @@
 #include <string.h>
 #include <unistd.h>
 
-bool trace_enabled, trace_json;
-static char trace_prefix[32];
-/* The pid of a forked child, 0 in the parent: JSON lines carry it. */
-static int child_pid;
-static struct trace_writer trace_writer;
+bool trace_enabled;
 
 /*
- * Where trace lines go: stderr, through report.c, which main() sets; the
- * editor takes them while it owns the terminal, to print them above the
- * line being typed.  Returns the writer there was, to put back.  Without
- * one (a fuzz harness), lines go nowhere.
+ * A call as a record: the strace-like line, and for JSON its name, the
+ * arguments as shown, the result (a number where it is one, else the
+ * text: "[3, 4]", an address), and the errno name of a failure.
  */
-struct trace_writer trace_set_writer(struct trace_writer writer)
+static void trace_line(const char *call, const char *result)
 {
-	struct trace_writer old = trace_writer;
-
-	trace_writer = writer;
-	return old;
-}
-
-/*
- * Taken around what must reach stderr in one piece when another process
- * writes there too (report.c sets it before a fork); NULL: none needed.
- */
-static trace_lock_fn *trace_lock;
-static int trace_held;
-
-void trace_set_lock(trace_lock_fn *lock)
-{
-	trace_lock = lock;
-}
-
-/*
- * Keeps the lines written until trace_hold(false) together, one process's
- * at a time: a -x chunk is a header and many writes of lines.  Nests.
- */
-void trace_hold(bool hold)
-{
-	if ((hold ? trace_held++ : --trace_held) == 0 && trace_lock)
-		trace_lock(hold);
-}
-
-/* The command, for --json's first event. */
-static const char *command_name;
-static bool start_sent;
-
-void trace_set_command(const char *name)
-{
-	command_name = name;
-}
-
-/* --json's first line, before whatever comes first. */
-static void send_start_event(void)
-{
-	char line[256];
-	struct json j;
-
-	if (!trace_writer.write)
-		return;
-	start_sent = true;
-	json_begin(&j, line, sizeof(line), "start", 0.0);
-	json_integer(&j, "version", 1);
-	json_cstring(&j, "command", command_name);
-	json_cstring(&j, "sockpair", SOCKPAIR_VERSION);
-	trace_writer.write(trace_writer.arg, line, json_end(&j));
-}
-
-/*
- * --json's start event now, if nothing has sent it yet: at the end of a
- * run that had nothing else to say (SPEC: always printed), and before a
- * fork, so that a child's first line does not begin a second start.
- */
-void trace_start(void)
-{
-	if (!trace_json || start_sent)
-		return;
-	trace_hold(true);
-	send_start_event();
-	trace_hold(false);
-}
-
-/* Whether stderr holds a line begun and not ended (a progress step). */
-static bool line_open;
-
-/* report.c says when its progress line is left open, or closed. */
-void trace_note_open_line(bool open)
-{
-	line_open = open;
-}
-
-/* A forked child's lines begin "[pid N] " from now on. */
-void trace_set_child(void)
-{
-	snprintf(trace_prefix, sizeof(trace_prefix), "[pid %d] ", (int)getpid());
-	child_pid = (int)getpid();
-}
-
-/*
- * A whole line to where trace lines go (-x and --stats use it too): a
- * progress line being printed is ended first.
- */
-void trace_write(const char *line, size_t n)
-{
-	if (!trace_writer.write)
-		return;
-	trace_hold(true);
-	if (trace_json && !start_sent)
-		send_start_event();
-	if (line_open) {
-		line_open = false;
-		trace_writer.write(trace_writer.arg, "\n", 1);
-	}
-	trace_writer.write(trace_writer.arg, line, n);
-	trace_hold(false);
-}
-
-/*
- * A call as a JSON object: its name, the arguments as shown, the result
- * (a number where it is one, else the text: "[3, 4]", an address), and
- * the errno name of a failure.
- */
-static void json_call(const char *call, const char *result)
-{
-	char line[1024], *end;
 	const char *open = strchr(call, '(');
 	size_t name_len = open ? (size_t)(open - call) : strlen(call);
 	size_t args_len = open && strlen(open) >= 2 ? strlen(open) - 2 : 0;
+	char *end, name[32];
 	long long number = strtoll(result, &end, 10);
-	struct json j;
+	struct record r;
 
-	json_begin(&j, line, sizeof(line), "call", clock_since_start());
-	if (child_pid)
-		json_integer(&j, "pid", child_pid);
-	json_string(&j, "name", call, name_len);
-	json_string(&j, "args", open ? open + 1 : "", args_len);
+	record_init(&r, RECORD_CALL, "call");
+	record_text(&r, "%s%s = %s", record_child_prefix(), call, result);
+	record_child_field(&r);
+	record_string(&r, "name", call, name_len);
+	record_string(&r, "args", open ? open + 1 : "", args_len);
 	if (end != result && (*end == '\0' || *end == ' '))
-		json_integer(&j, "result", number);
+		record_integer(&r, "result", number);
 	else
-		json_cstring(&j, "result", result);
+		record_cstring(&r, "result", result);
 	if (number == -1 && *end == ' ') {
-		char name[32];
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(end + 1, " "), end + 1);
-		json_cstring(&j, "errno", name);
+		record_cstring(&r, "errno", name);
 	} else {
-		json_cstring(&j, "errno", NULL);
+		record_cstring(&r, "errno", NULL);
 	}
-	trace_write(line, json_end(&j));
-}
-
-static void trace_line(const char *call, const char *result)
-{
-	char line[512];
-	int n;
-
-	if (trace_json) {
-		json_call(call, result);
-		return;
-	}
-	n = snprintf(line, sizeof(line), "%s%s = %s\n", trace_prefix, call, result);
-	if (n >= (int)sizeof(line)) {
-		n = (int)sizeof(line);
-		line[n - 1] = '\n';
-	}
-	trace_write(line, (size_t)n);
+	event_emit(&r);
 }
 
 static void format_errno_result(char *buf, size_t size, int err)

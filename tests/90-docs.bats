@@ -190,7 +190,7 @@ completion_options() {
 	tmux_start "bash --norc --noprofile"
 	tmux_send "PS1='$ '; source '$ROOT/completions/sockpair.bash'; cd '$BATS_TEST_TMPDIR/c'" Enter
 	# Keys typed before the prompt is drawn would be echoed before it.
-	tmux_wait_for '^\$ $'
+	tmux_wait_for '^\$ *$'
 	tmux_send "sockpair listen -U su" Tab
 	tmux_wait_for '^\$ sockpair listen -U sub/$'
 	tmux_send C-u "sockpair listen -U my" Tab

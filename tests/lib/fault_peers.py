@@ -28,6 +28,7 @@ Clients (of 127.0.0.1:PORT):
   fault_peers.py serial PORT N      N connections one after another, each sends
                                     "x" and reads to the end: "done N"
 """
+import errno
 import resource
 import selectors
 import socket
@@ -101,6 +102,11 @@ def send_one(c, data):
         c.shutdown(socket.SHUT_WR)
         how = read_to_end(c)[1]
     except (ConnectionResetError, BrokenPipeError):
+        how = "reset"
+    except OSError as e:
+        # A reset that came before shutdown(): the socket is no longer connected.
+        if e.errno != errno.ENOTCONN:
+            raise
         how = "reset"
     print("server saw %s" % how, flush=True)
     c.close()
