@@ -1,6 +1,6 @@
 /*
  * clock.c: the one clock: monotonic, for deadlines, idle times and the
- * time since start.
+ * time since start; and the time of day, for a capture's timestamps.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
@@ -37,4 +37,14 @@ double clock_now_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Microseconds since the epoch: a capture's timestamps, which readers
+ * show as the time of day. */
+uint64_t clock_epoch_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }

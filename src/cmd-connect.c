@@ -405,6 +405,7 @@ static int cmd_connect_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_connect_entry = {
 	.name = "connect",
+	.capture = CAPTURE_FILE,
 	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] [-z] [-F] HOST PORT | HOST:PORT | "
 		    "-U PATH [--send-fd N]...",
 	.summary = "Connect and relay stdin and stdout, like nc or telnet",

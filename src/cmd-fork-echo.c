@@ -525,6 +525,7 @@ static int cmd_fork_echo_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_fork_echo_entry = {
 	.name = "fork-echo",
+	.capture = CAPTURE_FILE,
 	.synopsis = "[--style socket|stream] [-t TYPE] [-i] [--pass-fd FILE]",
 	.summary = "Talk to a forked child over a socket pair, as the IPC examples do",
 	.options = fork_echo_options,

@@ -525,6 +525,7 @@ static int cmd_http_head_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_http_head_entry = {
 	.name = "http-head",
+	.capture = CAPTURE_FILE,
 	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] "
 		    "HOST [PORT] | URL",
 	.summary = "Send an HTTP HEAD request and print the response head, like curl -I",

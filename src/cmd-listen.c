@@ -314,6 +314,7 @@ static int cmd_listen_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_listen_entry = {
 	.name = "listen",
+	.capture = CAPTURE_FILE,
 	.synopsis = "[-p PORT] [-a ADDRESS] [-U PATH [--recv-fd [--attach]] [--creds]] [-u] "
 		    "[-b BACKLOG] [-k] [-4|-6] [PORT]",
 	.summary = "Listen, accept a client and relay it to stdin and stdout, like nc -l",

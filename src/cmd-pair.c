@@ -523,6 +523,7 @@ static int cmd_pair_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_pair_entry = {
 	.name = "pair",
+	.capture = CAPTURE_FILE,
 	.synopsis = "[-d DOMAIN] [-t TYPE] [-P PROTOCOL] [-m TEXT] [--raw] [--info] [--emulate] [--size N]",
 	.summary = "Create a socket pair, send a message across it and var_dump() it",
 	.options = pair_options,

@@ -428,13 +428,14 @@ static void connection_changed(void *arg)
 /* TARGET answered: the flows start, each way. */
 static void start_relaying(struct connection *c)
 {
-	bool splice = !conn_hexdump && !c->faulty;
+	bool splice = !conn_sees_bytes() && !c->faulty;
 
 	c->connecting = false;
 	(void)net_name_of(c->server.fd, true, c->server_name, sizeof(c->server_name));
 	if (c->px->target_sun_len)
 		snprintf(c->server_name, sizeof(c->server_name), "%s", c->px->target.path);
 	conn_set_side(c->server.fd, c->number, "server");
+	conn_join(c->client.fd, c->server.fd);
 	report_conn_event("connected", c->number, c->server_name, NULL, "connected to %s",
 			  c->server_name);
 	pump_flow_init(&c->up, &c->client, &c->server, splice);
@@ -832,6 +833,7 @@ static int cmd_proxy_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_proxy_entry = {
 	.name = "proxy",
+	.capture = CAPTURE_FILE_OR_STDOUT,
 	.synopsis = "[--once] [--max-clients N] [FAULTS] [-w SECS] [-b BACKLOG] [-4|-6] LISTEN TARGET | "
 		    "--swap PATH",
 	.summary = "Relay clients to a server, both ways, to see their conversation (socat -v)",

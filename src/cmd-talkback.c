@@ -742,6 +742,7 @@ static int cmd_talkback_exec(int argc, char **argv)
 
 const struct sp_cmd cmd_talkback_entry = {
 	.name = "talkback",
+	.capture = CAPTURE_FILE,
 	.synopsis = "[-p PORT] [-a ADDRESS] [-b BACKLOG] [-4|-6] [--max-clients N] [--max-line BYTES]"
 		    " [--idle-timeout SECS]",
 	.summary = "The manual's simple TCP server, serving many clients at once",

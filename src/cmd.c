@@ -7,12 +7,16 @@
 #include "sockpair.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 const struct sp_cmd *const sp_commands[] = {
 	&cmd_pair_entry,
@@ -27,7 +31,7 @@ const struct sp_cmd *const sp_commands[] = {
 	NULL
 };
 
-enum { OPT_TRACE = CMD_LONG_ONLY + 0x80, OPT_STATS, OPT_JSON };
+enum { OPT_TRACE = CMD_LONG_ONLY + 0x80, OPT_STATS, OPT_JSON, OPT_PCAP };
 
 /* The options every command takes, before or after its name. */
 static const struct cmd_option common_options[] = {
@@ -36,6 +40,7 @@ static const struct cmd_option common_options[] = {
 	{ 'x', "hexdump", NULL, "show every chunk that crosses a socket, as xxd lines" },
 	{ OPT_STATS, "stats", NULL, "a summary of each connection as it ends (SIGUSR1: now)" },
 	{ OPT_JSON, "json", NULL, "every diagnostic on stderr as one JSON object per line" },
+	{ OPT_PCAP, "pcap", "FILE", "write what crosses the sockets to FILE as pcapng (tshark)" },
 	{ 'h', "help", NULL, "show this help and exit" },
 	CMD_OPT_END
 };
@@ -260,6 +265,77 @@ static _Noreturn void option_error(const struct parser *p, int c, char **argv)
 	usage_error("invalid option -- '%c'", optopt);
 }
 
+/* ---- --pcap: the capture file ------------------------------------------- */
+
+static const char *capture_path;	/* as given; NULL: no capture */
+static int capture_fd = -1;
+
+/* A capture block, whole: a FIFO's reader sees blocks, never parts. */
+static int write_capture(const void *block, size_t n)
+{
+	const char *p = block;
+
+	while (n) {
+		ssize_t w = sys_write_quiet(capture_fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			/* stdout may be non-blocking, shared with another process */
+			(void)sys_poll(&(struct pollfd){ .fd = capture_fd, .events = POLLOUT }, 1, -1);
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * --pcap FILE, once the command is known: FILE created 0600 (a capture
+ * holds whatever crossed, secrets too) or truncated keeping its mode;
+ * "-" stdout, only where stdout carries no data (proxy).
+ */
+static void open_capture(const struct sp_cmd *cmd)
+{
+	bool to_stdout = strcmp(capture_path, "-") == 0;
+
+	if (cmd->capture == CAPTURE_NONE)
+		usage_error("option '--pcap' is not for %s: it captures no sockets", cmd->name);
+	if (to_stdout && cmd->capture != CAPTURE_FILE_OR_STDOUT)
+		usage_error("'--pcap -': %s's stdout carries data; give a FILE", cmd->name);
+	capture_fd = to_stdout ? STDOUT_FILENO
+			       : sys_open(capture_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					  "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
+	if (capture_fd < 0)
+		exit(report_error(SP_FAILURE, "open(%s): %s", capture_path, strerror(errno)));
+	if (sink_pcap_start(write_capture) < 0)
+		exit(report_error(SP_FAILURE, "write(%s): %s", capture_path, strerror(errno)));
+	conn_capture = true;
+}
+
+/* The command's status, or a failure if the capture could not be written
+ * whole: a capture cut short is never a success. */
+int cmd_end_capture(int status)
+{
+	int err = sink_pcap_error();
+
+	if (capture_fd < 0)
+		return status;
+	sink_pcap_forget();
+	conn_capture = false;
+	if (!err && capture_fd != STDOUT_FILENO && sys_close(capture_fd) < 0)
+		err = errno;
+	capture_fd = -1;
+	if (err) {
+		report_error(SP_FAILURE, "write(%s): %s", capture_path, strerror(err));
+		return status == SP_OK ? SP_FAILURE : status;
+	}
+	return status;
+}
+
 /*
  * getopt_long() over the command's options and the common ones, which it
  * handles itself (-h, -q, --trace), as it does every error, in SPEC's
@@ -307,8 +383,15 @@ int cmd_getopt(const struct sp_cmd *cmd, int argc, char **argv)
 		case OPT_JSON:
 			record_json = true;
 			continue;
+		case OPT_PCAP:
+			capture_path = optarg;
+			continue;
 		case ':': case '?':
 			option_error(&p, c, argv);
+		case -1:
+			if (cmd && capture_path && capture_fd < 0)
+				open_capture(cmd);
+			return c;
 		default:
 			return c;
 		}

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
+#include "conn-layer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,24 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-bool conn_hexdump, conn_stats, conn_counting, conn_name_peers;
-
-struct conn {
-	bool open;		/* a socket of ours */
-	bool connection;	/* connected or accepted: worth a summary */
-	bool listening;
-	bool peer_eof_first;	/* the peer's end of data came before our shutdown */
-	bool shut_by_us;
-	int failure;		/* the first errno that was not EAGAIN or EINTR */
-	double opened;		/* clock_now_seconds() at open */
-	uint64_t sent, received;
-	unsigned long writes, reads;
-	char peer[128];
-	/* A proxy's side of connection number: what it receives is what
-	 * that side sent, shown once (what we send on is the other side's). */
-	unsigned long number;
-	const char *side;	/* "client", "server"; NULL: not a proxy's */
-};
+bool conn_hexdump, conn_stats, conn_counting, conn_name_peers, conn_capture;
 
 static struct conn *table;
 static size_t table_size;
@@ -60,14 +44,14 @@ static struct conn *slot(int fd)
 }
 
 /* An open socket of ours, or NULL: only sockets are counted and shown. */
-static struct conn *socket_of(int fd)
+struct conn *conn_socket_of(int fd)
 {
 	return fd >= 0 && (size_t)fd < table_size && table[fd].open ? &table[fd] : NULL;
 }
 
 bool conn_is_socket(int fd)
 {
-	return socket_of(fd) != NULL;
+	return conn_socket_of(fd) != NULL;
 }
 
 /*
@@ -82,14 +66,15 @@ void conn_open(int fd, bool accepted, const char *peer)
 
 	if (!c)
 		return;
-	*c = (struct conn){ .open = true, .connection = accepted, .opened = clock_now_seconds() };
+	*c = (struct conn){ .open = true, .connection = accepted, .accepted = accepted,
+			    .opened = clock_now_seconds() };
 	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "(unnamed)");
 }
 
 /* connect() named the peer (NULL: as before); established: it answered. */
 void conn_connected(int fd, const char *peer, bool established)
 {
-	struct conn *c = socket_of(fd);
+	struct conn *c = conn_socket_of(fd);
 
 	if (!c)
 		return;
@@ -100,7 +85,7 @@ void conn_connected(int fd, const char *peer, bool established)
 
 void conn_listening(int fd)
 {
-	struct conn *c = socket_of(fd);
+	struct conn *c = conn_socket_of(fd);
 
 	if (c)
 		c->listening = true;
@@ -109,7 +94,7 @@ void conn_listening(int fd)
 /* fd is a proxy's side ("client", "server") of its connection number. */
 void conn_set_side(int fd, unsigned long number, const char *side)
 {
-	struct conn *c = socket_of(fd);
+	struct conn *c = conn_socket_of(fd);
 
 	if (c) {
 		c->number = number;
@@ -119,10 +104,12 @@ void conn_set_side(int fd, unsigned long number, const char *side)
 
 void conn_shut(int fd)
 {
-	struct conn *c = socket_of(fd);
+	struct conn *c = conn_socket_of(fd);
 
 	if (c && !c->peer_eof_first)
 		c->shut_by_us = true;
+	if (c && c->flow && !c->side)
+		capture_end(c, false, false);
 }
 
 /* ---- -x: the bytes ------------------------------------------------------ */
@@ -130,10 +117,12 @@ void conn_shut(int fd)
 /*
  * A chunk as a record: "-- sent 5 bytes at +0.000102 s", a proxy's
  * "-- #3 client sent 5 bytes at ...", or a server's "-- PEER sent ...";
- * the sinks show its bytes (hexdump, JSON).
+ * the sinks show its bytes (hexdump, JSON) where shown, and --pcap
+ * writes it as a packet of its flow where flow is given.
  */
 static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uint64_t offset,
-		 const char *peer)
+		 const char *peer, bool shown, struct capture_flow *flow,
+		 const struct sockaddr *other)
 {
 	struct record r;
 
@@ -141,6 +130,14 @@ static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uin
 	r.data = buf;
 	r.data_len = n;
 	r.offset = offset;
+	r.shown = shown;
+	r.flow = flow;
+	r.from = sent ? 1 - c->peer_end : c->peer_end;
+	r.other = other;
+	if (!shown) {
+		event_emit(&r);
+		return;
+	}
 	/* A proxy's client is the one who sends "> " lines, as a user would. */
 	r.mark = c->side ? (strcmp(c->side, "client") == 0 ? '>' : '<') : sent ? '>' : '<';
 	record_child_field(&r);
@@ -162,30 +159,43 @@ static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uin
 /*
  * A call moved data on fd: n bytes (buf: the bytes, or NULL when they
  * stayed in the kernel, as with splice), sent or received; n < 0: it
- * failed with err.  from: the datagram's sender or receiver, if any.
+ * failed with err.  other: the datagram's sender or receiver, if any.
  */
-void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const char *other)
+void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err,
+		const struct sockaddr *other, socklen_t other_len)
 {
-	struct conn *c = socket_of(fd);
+	struct conn *c = conn_socket_of(fd);
+	char other_text[128];
+	struct capture_flow *flow;
 	uint64_t *count;
+	bool shown;
 
 	if (!c)
 		return;
 	if (n < 0) {
 		if (err != EAGAIN && err != EINTR && !c->failure)
 			c->failure = err;
+		if (c->flow && err == ECONNRESET)
+			capture_end(c, true, true);
 		return;
 	}
+	if (other)
+		addr_format(other, other_len, other_text, sizeof(other_text));
 	/* An unconnected datagram socket's peer is whom it last heard or told. */
 	if (other && !c->connection)
-		snprintf(c->peer, sizeof(c->peer), "%s", other);
+		snprintf(c->peer, sizeof(c->peer), "%s", other_text);
 	count = sent ? &c->sent : &c->received;
 	if (n == 0 && !sent && !c->shut_by_us)
 		c->peer_eof_first = true;
 	/* A proxy's side: what it sent us is shown; what we send it, the
 	 * other side's bytes, was shown as they arrived. */
-	if (n > 0 && conn_hexdump && buf && !(c->side && sent))
-		dump(c, sent, buf, (size_t)n, *count, other ? other : c->peer);
+	shown = n > 0 && conn_hexdump && buf && !(c->side && sent);
+	flow = buf ? capture_flow_of(c, sent, (size_t)n) : NULL;
+	if (shown || flow)
+		dump(c, sent, buf, (size_t)n, *count, other ? other_text : c->peer, shown, flow,
+		     other);
+	if (n == 0 && !sent && c->flow && !c->flow->datagrams)
+		capture_end(c, true, false);
 	*count += (uint64_t)n;
 	if (sent)
 		c->writes++;
@@ -272,7 +282,7 @@ static bool worth_a_summary(const struct conn *c)
 /* Whether fd is a connection whose summary --stats would print. */
 bool conn_wants_stats(int fd)
 {
-	const struct conn *c = socket_of(fd);
+	const struct conn *c = conn_socket_of(fd);
 
 	return conn_stats && c && worth_a_summary(c);
 }
@@ -289,7 +299,7 @@ void conn_set_viewer(conn_viewer *f)
  * socket still has one, then the state is forgotten. */
 void conn_closing(int fd)
 {
-	struct conn *c = socket_of(fd);
+	struct conn *c = conn_socket_of(fd);
 	struct conn_view v;
 
 	if (!c)
@@ -300,6 +310,8 @@ void conn_closing(int fd)
 			viewer(fd, &v);
 		print_stats(c, ending(c), &v);
 	}
+	if (c->flow)
+		capture_closing(c);
 	c->open = false;
 }
 
@@ -307,7 +319,7 @@ void conn_closing(int fd)
  * (text only: the JSON stats event has the connection's figures). */
 void conn_report_side(int fd)
 {
-	const struct conn *c = socket_of(fd);
+	const struct conn *c = conn_socket_of(fd);
 	struct conn_view v;
 	struct record r;
 
@@ -325,7 +337,7 @@ void conn_report_side(int fd)
 /* SIGUSR1: the summary of an open connection, marked "open". */
 void conn_report_open(int fd, const struct conn_view *v)
 {
-	const struct conn *c = socket_of(fd);
+	const struct conn *c = conn_socket_of(fd);
 
 	if (c && worth_a_summary(c))
 		print_stats(c, "open", v);

@@ -85,5 +85,5 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: 0 restarts getopt from scratch */
-	return check_stdout(cmd->exec(argc, argv));
+	return check_stdout(cmd_end_capture(cmd->exec(argc, argv)));
 }

@@ -25,9 +25,11 @@ const char *record_command;
 static char child_prefix[24];
 static int child_pid;
 
-/* A forked child's records carry its pid ("[pid N] " in text). */
+/* A forked child's records carry its pid ("[pid N] " in text); it writes
+ * no capture (its peer, the parent, records the same bytes). */
 void record_set_child(void)
 {
+	sink_pcap_forget();
 	child_pid = (int)getpid();
 	snprintf(child_prefix, sizeof(child_prefix), "[pid %d] ", child_pid);
 }
@@ -51,6 +53,11 @@ void record_init(struct record *r, enum record_kind kind, const char *event)
 	r->data = NULL;
 	r->data_len = 0;
 	r->offset = 0;
+	r->shown = kind == RECORD_DATA;
+	r->flow = NULL;
+	r->from = 0;
+	r->reset = false;
+	r->other = NULL;
 	r->mark = 0;
 }
 
@@ -167,6 +174,10 @@ void record_start(void)
 /* The record to the sinks that are on. */
 void event_emit(const struct record *r)
 {
+	if (r->flow && sink_pcap_on())
+		sink_pcap_emit(r);
+	if ((r->kind == RECORD_DATA && !r->shown) || r->kind == RECORD_FLOW_END)
+		return;
 	if (r->announcement && record_quiet)
 		return;
 	if (record_json) {

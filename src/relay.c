@@ -720,7 +720,7 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 static void choose_splicing(struct relay *r)
 {
 	/* A descriptor passed to us (--attach) may block: read() and write(). */
-	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_hexdump && !r->o.peer_any;
+	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_sees_bytes() && !r->o.peer_any;
 
 	/*
 	 * Descriptors travel with bytes we send or receive ourselves.  A

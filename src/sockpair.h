@@ -8,10 +8,11 @@
  *   frame.c                          percentiles of measured times; framing
  *   out.c                            where diagnostic lines go, whole
  *   sink-text.c sink-json.c          the sinks: a record as text, as JSON,
- *   sink-hexdump.c                   as -x's hexdump
+ *   sink-hexdump.c sink-pcap.c       as -x's hexdump, as --pcap's packets
  *   record.c                         the one event record; event_emit()
  *   trace.c                          --trace: each call a record
- *   conn.c                           each socket's counters: -x, --stats
+ *   conn.c conn-capture.c            each socket's counters: -x, --stats;
+ *                                    its flow for --pcap
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
  *   report.c                         what the user reads on stderr
@@ -125,6 +126,7 @@ long long clock_now_ms(void);
 double clock_now_seconds(void);
 void clock_mark_start(void);
 double clock_since_start(void);
+uint64_t clock_epoch_us(void);
 
 /* samples.c */
 void samples_sort(double *v, size_t n);
@@ -155,7 +157,8 @@ enum record_kind {
 	RECORD_PROGRESS,	/* a long step's live line: its text and fraction */
 	RECORD_STEP_DONE,	/* "OK." or "failed." (text), the JSON progress event */
 	RECORD_CALL,		/* --trace: a call and its result */
-	RECORD_DATA,		/* -x: a chunk of data that crossed a socket */
+	RECORD_DATA,		/* -x, --pcap: a chunk of data that crossed a socket */
+	RECORD_FLOW_END,	/* --pcap: one end of a flow finished (FIN) or reset it */
 };
 enum field_type { FIELD_STRING, FIELD_INTEGER, FIELD_NUMBER, FIELD_BOOL, FIELD_OPEN, FIELD_CLOSE };
 struct record_field {
@@ -169,6 +172,22 @@ struct record_field {
 	bool b;
 };
 enum { RECORD_TEXT = 1024, RECORD_FIELDS = 40 };
+/*
+ * A connection or a datagram socket as --pcap shows it (conn.c fills it,
+ * sink-pcap.c numbers its bytes): two ends with IP addresses, real ones
+ * for TCP and UDP, made up in 127.255.0.0/16 for a UNIX socket.
+ */
+struct capture_flow {
+	bool datagrams;		/* UDP packets; otherwise a TCP flow */
+	/* A stream's [0] connected, its [1] accepted; a datagram socket's
+	 * [0] is ours, [1] its peer (family 0: each datagram names it). */
+	struct sockaddr_storage end[2];
+	char comment[224];	/* on its first packet; "": none */
+	unsigned holders;	/* descriptors of ours on it (conn.c's) */
+	bool forked;		/* a child was forked while both ends were ours */
+	bool started, fin[2], reset;	/* sink-pcap.c's, from here */
+	uint32_t seq[2], acked[2];
+};
 struct record {
 	enum record_kind kind;
 	const char *event;	/* its JSON event's name */
@@ -188,6 +207,13 @@ struct record {
 	size_t data_len;
 	uint64_t offset;
 	char mark;
+	bool shown;		/* -x wants it; otherwise only --pcap does */
+	/* --pcap: the flow, which end sent the bytes or ended, and a
+	 * datagram's other address where the socket has no peer */
+	struct capture_flow *flow;
+	int from;
+	bool reset;		/* RECORD_FLOW_END: an RST, not a FIN */
+	const struct sockaddr *other;
 };
 extern bool record_json;	/* --json: the JSON sink instead of text */
 extern bool record_quiet;	/* -q: announcements silenced */
@@ -214,6 +240,14 @@ void sink_text_emit(const struct record *r);
 void sink_json_start(void);
 void sink_json_emit(const struct record *r);
 void sink_hexdump_emit(const struct record *r);
+/* sink-pcap.c writes each block whole through a writer given from above,
+ * which returns -1 with errno on failure (and then the capture stops). */
+typedef int capture_writer(const void *block, size_t n);
+int sink_pcap_start(capture_writer *write);
+bool sink_pcap_on(void);
+void sink_pcap_emit(const struct record *r);
+void sink_pcap_forget(void);
+int sink_pcap_error(void);
 
 /* trace.c */
 extern bool trace_enabled;
@@ -227,10 +261,18 @@ extern bool conn_hexdump;	/* -x: every chunk that crosses a socket */
 extern bool conn_stats;		/* --stats: a summary as each connection ends */
 extern bool conn_counting;	/* count without --stats: SIGUSR1 may ask */
 
+extern bool conn_capture;	/* --pcap: every chunk, as packets */
+
 /* Whether any sink wants data counted: off, the call layer skips it all. */
 static inline bool conn_wanted(void)
 {
-	return conn_hexdump || conn_stats || conn_counting;
+	return conn_hexdump || conn_stats || conn_counting || conn_capture;
+}
+
+/* Whether a sink must see every byte: nothing may splice them past us. */
+static inline bool conn_sees_bytes(void)
+{
+	return conn_hexdump || conn_capture;
 }
 extern bool conn_name_peers;	/* -x headers name the peer: a server of several */
 /* What the kernel says of a connection, read by stats.c for --stats. */
@@ -247,7 +289,21 @@ void conn_connected(int fd, const char *peer, bool established);
 void conn_listening(int fd);
 void conn_shut(int fd);
 void conn_set_side(int fd, unsigned long number, const char *side);
-void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err, const char *other);
+void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err,
+		const struct sockaddr *other, socklen_t other_len);
+/* What the call layer tells a capture of a socket's connection. */
+struct conn_ends {
+	int type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	struct sockaddr_storage local, peer;
+	socklen_t local_len, peer_len;	/* 0: no name */
+	int peer_pid;		/* a UNIX peer's (SO_PEERCRED); 0: unknown */
+};
+bool conn_needs_ends(int fd);
+void conn_capture_ends(int fd, const struct conn_ends *e);
+void conn_capture_pair(const int fds[2], int type, int pid);
+void conn_join(int client_fd, int server_fd);
+void conn_will_reset(int fd);
+void conn_forked(void);
 bool conn_wants_stats(int fd);
 typedef void conn_viewer(int fd, struct conn_view *v);
 void conn_set_viewer(conn_viewer *f);
@@ -694,8 +750,12 @@ enum { CMD_LONG_ONLY = 0x100 };
 #define CMD_OPT_TIMEOUT(help) { 'w', "timeout", "SECS", help }
 #define CMD_OPT_END { 0, NULL, NULL, NULL }
 
+/* Whether a command's sockets may be captured (--pcap), and where. */
+enum cmd_capture { CAPTURE_NONE, CAPTURE_FILE, CAPTURE_FILE_OR_STDOUT };
+
 struct sp_cmd {
 	const char *name;
+	enum cmd_capture capture;
 	const char *synopsis;	/* the arguments, after "sockpair NAME " */
 	const char *summary;	/* one line, for the list of commands */
 	const struct cmd_option *options;	/* ended by CMD_OPT_END */
@@ -720,6 +780,7 @@ unsigned long cmd_count(const char *arg, unsigned long max, const char *what, co
 int cmd_seconds_ms(const char *arg, const char *what);
 void cmd_announce_listening(int fd, const char *unix_path);
 void cmd_raise_descriptor_limit(unsigned long max_clients, unsigned per_client, bool quiet);
+int cmd_end_capture(int status);
 
 extern const struct sp_cmd cmd_help_entry;
 extern const struct sp_cmd cmd_pair_entry;

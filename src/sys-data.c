@@ -25,7 +25,8 @@ ssize_t sys_read(int fd, void *buf, size_t n)
 	ssize_t r = read(fd, buf, n);
 
 	TRACE(trace_data("read", fd, buf, r > 0 ? (size_t)r : 0, n, r, NULL));
-	COUNT(conn_moved(fd, false, buf, r, errno, NULL));
+	NOTE_ENDS(fd);
+	COUNT(conn_moved(fd, false, buf, r, errno, NULL, 0));
 	return r;
 }
 
@@ -34,7 +35,8 @@ ssize_t sys_write(int fd, const void *buf, size_t n)
 	ssize_t r = write(fd, buf, n);
 
 	TRACE(trace_data("write", fd, buf, n, n, r, NULL));
-	COUNT(conn_moved(fd, true, buf, r, errno, NULL));
+	NOTE_ENDS(fd);
+	COUNT(conn_moved(fd, true, buf, r, errno, NULL, 0));
 	return r;
 }
 
@@ -120,8 +122,9 @@ ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags, flag_text),
 		       from && r >= 0 ? sys_addr_text(from, *from_len, addr, sizeof(addr)) : "NULL");
 	      trace_data("recvfrom", fd, buf, r > 0 ? (size_t)bytes_in(r, n) : 0, n, r, extra));
-	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno,
-			 from && r >= 0 ? sys_addr_text(from, *from_len, addr, sizeof(addr)) : NULL));
+	NOTE_ENDS(fd);
+	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno, from && r >= 0 ? from : NULL,
+			 from && r >= 0 ? *from_len : 0));
 	return r;
 }
 
@@ -135,8 +138,8 @@ ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct so
 	TRACE(snprintf(extra, sizeof(extra), "%s, %s", msg_flags(flags, flag_text),
 		       sys_addr_text(to, to_len, addr, sizeof(addr)));
 	      trace_data("sendto", fd, buf, n, n, r, extra));
-	COUNT(conn_moved(fd, true, buf, r, errno,
-			 to ? sys_addr_text(to, to_len, addr, sizeof(addr)) : NULL));
+	NOTE_ENDS(fd);
+	COUNT(conn_moved(fd, true, buf, r, errno, to, to_len));
 	return r;
 }
 
@@ -214,7 +217,8 @@ ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds,
 	      control_text(ctl, sizeof(ctl), &shown);
 	      snprintf(extra, sizeof(extra), "%s, %s", ctl, msg_flags(flags, flag_text));
 	      trace_data("sendmsg", fd, buf, n, n, r, extra));
-	COUNT(conn_moved(fd, true, buf, r, errno, NULL));
+	NOTE_ENDS(fd);
+	COUNT(conn_moved(fd, true, buf, r, errno, NULL, 0));
 	return r;
 }
 
@@ -302,10 +306,9 @@ ssize_t sys_recvmsg(int fd, void *buf, size_t n, int flags, struct sockaddr *fro
 void sys_recvmsg_seen(int fd, const void *buf, size_t n, ssize_t r, const struct sockaddr *from,
 		      socklen_t from_len)
 {
-	char addr[128];
-
-	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno,
-			 from && r >= 0 ? sys_addr_text(from, from_len, addr, sizeof(addr)) : NULL));
+	NOTE_ENDS(fd);
+	COUNT(conn_moved(fd, false, buf, bytes_in(r, n), errno, from && r >= 0 ? from : NULL,
+			 from && r >= 0 ? from_len : 0));
 }
 
 ssize_t sys_splice(int from, int to, size_t n, unsigned flags)
@@ -315,9 +318,9 @@ ssize_t sys_splice(int from, int to, size_t n, unsigned flags)
 	TRACE(trace_ret(r, "splice(%d, NULL, %d, NULL, %zu, %s)", from, to, n,
 			flags & SPLICE_F_NONBLOCK ? "SPLICE_F_MOVE|SPLICE_F_NONBLOCK"
 						  : "SPLICE_F_MOVE"));
-	/* The bytes stay in the kernel: counted, not shown (-x never splices). */
-	COUNT(conn_moved(from, false, NULL, r, errno, NULL);
-	      conn_moved(to, true, NULL, r, errno, NULL));
+	/* The bytes stay in the kernel: counted, not shown (-x and --pcap never splice). */
+	COUNT(conn_moved(from, false, NULL, r, errno, NULL, 0);
+	      conn_moved(to, true, NULL, r, errno, NULL, 0));
 	return r;
 }
 
@@ -329,7 +332,7 @@ ssize_t sys_sendfile(int to, int from, size_t n)
 	TRACE(trace_ret(r, "sendfile(%d, %d, NULL, %zu)", to, from, n));
 	/* 0 is the file's end, not a write. */
 	if (r != 0)
-		COUNT(conn_moved(to, true, NULL, r, errno, NULL));
+		COUNT(conn_moved(to, true, NULL, r, errno, NULL, 0));
 	return r;
 }
 

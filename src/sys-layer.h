@@ -19,6 +19,11 @@
 #define COUNT(...) AFTER_CALL(conn_wanted(), __VA_ARGS__)
 #define TRACE(...) AFTER_CALL(trace_enabled, __VA_ARGS__)
 
+/* --pcap: a socket's first data names its flow if nothing did before (a
+ * datagram socket, which neither accepts nor connects). */
+#define NOTE_ENDS(fd) AFTER_CALL(conn_needs_ends(fd), sys_note_ends(fd))
+void sys_note_ends(int fd);
+
 /* An address as --trace shows it; "NULL" for none. */
 const char *sys_addr_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 

@@ -68,6 +68,9 @@ int sys_socketpair(int domain, int type, int protocol, int fds[2])
 		     : trace_ret(r, "socketpair(%s)", args));
 	if (r == 0)
 		COUNT(conn_open(fds[0], false, NULL); conn_open(fds[1], false, NULL));
+	if (r == 0)
+		AFTER_CALL(conn_capture,
+			   conn_capture_pair(fds, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), getpid()));
 	return r;
 }
 
@@ -100,6 +103,8 @@ int sys_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 			r >= 0 && sa ? sys_addr_text(sa, *len, addr, sizeof(addr)) : "NULL"));
 	if (r >= 0)
 		COUNT(conn_open(r, true, sa ? sys_addr_text(sa, *len, addr, sizeof(addr)) : NULL));
+	if (r >= 0)
+		NOTE_ENDS(r);
 	return r;
 }
 
@@ -113,6 +118,8 @@ int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	 * once SO_ERROR says 0 (see sys_getsockopt_int). */
 	if (r == 0 || errno == EINPROGRESS)
 		COUNT(conn_connected(fd, sys_addr_text(sa, len, addr, sizeof(addr)), r == 0));
+	if (r == 0)
+		NOTE_ENDS(fd);
 	return r;
 }
 
@@ -159,8 +166,10 @@ int sys_getsockopt_int(int fd, int level, int name, int *value)
 
 	if (r == 0)
 		snprintf(result, sizeof(result), "%d", *value);
-	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && *value == 0)
+	if (r == 0 && level == SOL_SOCKET && name == SO_ERROR && *value == 0) {
 		COUNT(conn_connected(fd, NULL, true));
+		NOTE_ENDS(fd);
+	}
 	TRACE(r == 0 ? trace_call("0", "getsockopt(%d, %s, [%s])", fd,
 				  sockopt_name(level, name, opt, sizeof(opt)), result)
 		     : trace_ret(r, "getsockopt(%d, %s)", fd,
@@ -225,7 +234,33 @@ int sys_set_linger_zero(int fd)
 	int r = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 
 	TRACE(trace_ret(r, "setsockopt(%d, SOL_SOCKET, SO_LINGER, {l_onoff=1, l_linger=0})", fd));
+	if (r == 0)
+		COUNT(conn_will_reset(fd));
 	return r;
+}
+
+/*
+ * --pcap: fd's names, its type and a UNIX peer's pid, for its flow in the
+ * capture.  Not traced: the capture's calls, not the command's (the
+ * trace is the same with --pcap as without).
+ */
+void sys_note_ends(int fd)
+{
+	struct conn_ends e = { .local_len = sizeof(e.local), .peer_len = sizeof(e.peer) };
+	socklen_t len = sizeof(e.type);
+	struct ucred cred;
+
+	if (getsockname(fd, (struct sockaddr *)&e.local, &e.local_len) < 0)
+		e.local_len = 0;
+	if (getpeername(fd, (struct sockaddr *)&e.peer, &e.peer_len) < 0)
+		e.peer_len = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &e.type, &len) < 0)
+		e.type = SOCK_STREAM;
+	len = sizeof(cred);
+	if (e.local.ss_family == AF_UNIX &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		e.peer_pid = cred.pid;
+	conn_capture_ends(fd, &e);
 }
 
 /* getsockname() or getpeername(); the address in *ss and *len. */
