@@ -1,7 +1,7 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
 _sockpair_commands="pair fork-echo listen connect talkback http-head bench proxy help"
-_sockpair_globals="--trace -x --hexdump --stats --json -q --quiet -h --help -V --version"
+_sockpair_globals="--trace -x --hexdump --stats --json --pcap -q --quiet -h --help -V --version"
 
 _sockpair_options() {
 	case $1 in
@@ -19,6 +19,7 @@ _sockpair_options() {
 # The values an option takes, or "-" when it takes a value we cannot list.
 _sockpair_values() {
 	case $1:$2 in
+	*:--pcap) echo "=files" ;;
 	pair:-d | pair:--domain) echo "unix inet inet6" ;;
 	pair:-t | pair:--type) echo "stream dgram seqpacket raw rdm" ;;
 	fork-echo:-t | fork-echo:--type) echo "stream dgram seqpacket" ;;

@@ -204,16 +204,25 @@ static void drop_client(struct server *srv, struct client *c, const char *why)
 }
 
 /* Dropped clients are freed only at the end of a turn: a later event of
- * the same epoll_wait() may still name them. */
+ * the same epoll_wait() may still name them.  What a queue grew through
+ * on its way up lies in the heap between other blocks: after a turn that
+ * freed a lagging client's queue, malloc_trim() hands those pages back
+ * too, so that a flood leaves no memory behind (clients that quit with
+ * nothing queued cost no trim). */
 static void free_dead_clients(struct server *srv)
 {
+	size_t freed = 0;
+
 	while (srv->dead) {
 		struct client *c = srv->dead;
 		srv->dead = c->next_dead;
+		freed += c->out.cap;
 		line_release(&c->lr);
 		queue_free(&c->out);
 		free(c);
 	}
+	if (freed >= MMAP_THRESHOLD)
+		malloc_trim(0);
 }
 
 static event_handler client_ready;

@@ -263,7 +263,7 @@ static void write_packet(size_t len, size_t original, const char *comment)
 }
 
 /* The flow's two ends, from's first, as one IP family. */
-static void flow_ends(const struct capture_flow *f, int from, const struct sockaddr *other,
+static void packet_ends(const struct capture_flow *f, int from, const struct sockaddr *other,
 		      struct ip_end *src, struct ip_end *dst)
 {
 	struct sockaddr_storage far;
@@ -288,7 +288,7 @@ static void tcp_segment(struct capture_flow *f, int from, unsigned flags, const 
 	unsigned char *ip = block + 28, *tcp;
 	size_t hlen = flags & TCP_SYN ? 28 : 20;
 
-	flow_ends(f, from, NULL, &src, &dst);
+	packet_ends(f, from, NULL, &src, &dst);
 	tcp = ip + put_ip(ip, &src, &dst, IPPROTO_TCP, hlen + n);
 	put16be(tcp, src.port);
 	put16be(tcp + 2, dst.port);
@@ -362,7 +362,7 @@ static void udp_datagram(struct capture_flow *f, const struct record *r)
 	size_t n = r->data_len < SEGMENT_MAX ? r->data_len : SEGMENT_MAX;
 	uint16_t sum;
 
-	flow_ends(f, r->from, r->other, &src, &dst);
+	packet_ends(f, r->from, r->other, &src, &dst);
 	udp = ip + put_ip(ip, &src, &dst, IPPROTO_UDP, 8 + n);
 	put16be(udp, src.port);
 	put16be(udp + 2, dst.port);

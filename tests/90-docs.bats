@@ -83,7 +83,7 @@ man_section() {
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
 		for opt in $(long_options "$cmd"); do
-			case $opt in help | quiet | trace | hexdump | stats | json) continue ;; esac
+			case $opt in help | quiet | trace | hexdump | stats | json | pcap) continue ;; esac
 			man_section "$cmd" | grep -qE -- "^\\.It Fl .*\\\\-$opt( |\$)" ||
 				fail "man page entry '$cmd' does not document --$opt"
 		done
@@ -95,7 +95,7 @@ man_section() {
 	for cmd in $(commands); do
 		[ "$cmd" = help ] && continue
 		for opt in $(long_options "$cmd"); do
-			case $opt in help | quiet | trace | hexdump | stats | json) continue ;; esac
+			case $opt in help | quiet | trace | hexdump | stats | json | pcap) continue ;; esac
 			bash -c "source '$ROOT/completions/sockpair.bash'; _sockpair_options '$cmd'; echo --trace --quiet --help" |
 				grep -qw -- "--$opt" || fail "bash completion of $cmd lacks --$opt"
 			completion_options "$ROOT/completions/_sockpair" "$cmd" | grep -qx -- "$opt" ||

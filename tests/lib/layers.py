@@ -36,12 +36,12 @@ ORDER = [
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report", "event_emit": "record"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "fault": "fault", "event": "event", "net": "net",
           "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
-          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "swap": "swap", "sys": "sys", "conn": "conn", "trace": "trace", "record": "record", "sink": "sink", "out": "out",
+          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "swap": "swap", "sys": "sys", "conn": "conn", "capture": "conn", "trace": "trace", "record": "record", "sink": "sink", "out": "out",
           "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",
           "text": "text", "json": "text"}
 # Files of a module other than its own name: they are that module.
 FILES = {"sys-data": "sys", "net-unix": "net", "sink-text": "sink", "sink-json": "sink",
-         "sink-hexdump": "sink"}
+         "sink-hexdump": "sink", "sink-pcap": "sink", "conn-capture": "conn"}
 
 
 def level_of(module):
