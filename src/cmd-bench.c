@@ -725,7 +725,7 @@ static _Noreturn void run_child(const struct bench_opts *o, const struct row *ro
 	/* A parent that dies (kill -9) takes its child along: none is left behind. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
-		_exit(SP_FAILURE);
+		proc_exit_child(SP_FAILURE);
 	close_end(&l->parent);
 	sys_close(l->control[0]);
 	if (!buf)
@@ -737,7 +737,7 @@ static _Noreturn void run_child(const struct bench_opts *o, const struct row *ro
 		r = row->latency ? echo_messages(row, &l->child, buf, &e)
 				 : send_for(row, &l->child, l->control[1], buf, &e);
 	}
-	_exit(r < 0 ? report_failure(&e) : SP_OK);
+	proc_exit_child(r < 0 ? report_failure(&e) : SP_OK);
 }
 
 /*

@@ -426,7 +426,7 @@ static int pass_file(const struct fork_echo_opts *o, int fds[2])
 		sys_close(file);
 		r = receive_file(fds[0], &e);
 		sys_close(fds[0]);
-		_exit(r < 0 ? report_failure(&e) : SP_OK);
+		proc_exit_child(r < 0 ? report_failure(&e) : SP_OK);
 	}
 	sys_close(fds[0]);
 	r = pid < 0 ? -1 : net_send_fds(fds[1], &carrier, 1, &file, 1, &e);
@@ -467,7 +467,7 @@ static _Noreturn void run_child(const struct fork_echo_opts *o, int fds[2])
 		printf("%s\n", shown);
 		r = io_flush_stdout(&e);
 	}
-	_exit(r < 0 ? report_failure(&e) : SP_OK);
+	proc_exit_child(r < 0 ? report_failure(&e) : SP_OK);
 }
 
 static int cmd_fork_echo_exec(int argc, char **argv)

@@ -428,7 +428,7 @@ static _Noreturn void run_writer(int fds[2], struct verifier *v, const struct pa
 	status = writer_child(fds[0], v->block, o->size, o->type);
 	free(v->block);
 	sys_close(fds[0]);
-	_exit(status);
+	proc_exit_child(status);
 }
 
 static int stream_size(const struct pair_opts *o, int fds[2], struct sp_error *e)

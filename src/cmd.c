@@ -293,6 +293,15 @@ static int write_capture(const void *block, size_t n)
 	return 0;
 }
 
+/* The file let go of: in a forked child, which writes none of it, and at
+ * an exit() that did not come back through cmd_end_capture(). */
+static void close_capture(void)
+{
+	if (capture_fd > STDERR_FILENO)
+		(void)sys_close(capture_fd);
+	capture_fd = -1;
+}
+
 /*
  * --pcap FILE, once the command is known: FILE created 0600 (a capture
  * holds whatever crossed, secrets too) or truncated keeping its mode;
@@ -311,7 +320,8 @@ static void open_capture(const struct sp_cmd *cmd)
 					  "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
 	if (capture_fd < 0)
 		exit(report_error(SP_FAILURE, "open(%s): %s", capture_path, strerror(errno)));
-	if (sink_pcap_start(write_capture) < 0)
+	atexit(close_capture);
+	if (sink_pcap_start(write_capture, close_capture) < 0)
 		exit(report_error(SP_FAILURE, "write(%s): %s", capture_path, strerror(errno)));
 	conn_capture = true;
 }
@@ -324,7 +334,7 @@ int cmd_end_capture(int status)
 
 	if (capture_fd < 0)
 		return status;
-	sink_pcap_forget();
+	sink_pcap_stop();	/* no more blocks; the file is closed here */
 	conn_capture = false;
 	if (!err && capture_fd != STDOUT_FILENO && sys_close(capture_fd) < 0)
 		err = errno;

@@ -33,6 +33,14 @@ pid_t proc_fork(struct sp_error *e)
 	return pid;
 }
 
+/* A forked child ends here: what it shared with its parent let go of,
+ * and no exit handler of the parent's run twice. */
+_Noreturn void proc_exit_child(int status)
+{
+	report_release_stderr();
+	_exit(status);
+}
+
 /* Waits for pid; 0 if it exited 0, otherwise -1 and *e saying how it ended. */
 int proc_wait(pid_t pid, struct sp_error *e)
 {
@@ -45,6 +53,7 @@ int proc_wait(pid_t pid, struct sp_error *e)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return fail_errno(e, SP_FAILURE, errno, "waitpid(%d)", (int)pid);
+	report_release_stderr();
 	parse_wait_status(status, how, sizeof(how));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;

@@ -359,6 +359,15 @@ void report_share_stderr(void)
 		out_set_lock(lock_stderr);
 }
 
+/* The child is gone (the parent), or about to be (the child): no lock. */
+void report_release_stderr(void)
+{
+	out_set_lock(NULL);
+	if (stderr_lock >= 0)
+		(void)sys_close_quiet(stderr_lock);
+	stderr_lock = -1;
+}
+
 /*
  * Bytes to stderr as they are, all of them: the trace's lines go out
  * through here.  A stderr that stays full (EAGAIN, set by someone else)

@@ -39,6 +39,7 @@ enum {
 };
 
 static capture_writer *writer;
+static void (*closer)(void);
 static int failure;		/* the errno the writer failed with */
 static unsigned char block[BLOCK_MAX];
 static uint16_t ip_id;
@@ -89,11 +90,12 @@ static void write_block(uint32_t type, size_t len)
 }
 
 /* The file's header: a section, and the one interface its packets use. */
-int sink_pcap_start(capture_writer *write)
+int sink_pcap_start(capture_writer *write, void (*close_file)(void))
 {
 	size_t n = 8;
 
 	writer = write;
+	closer = close_file;
 	failure = 0;
 	n += put32(block + n, 0x1A2B3C4D);	/* the byte-order magic */
 	n += put16(block + n, 1);
@@ -122,10 +124,21 @@ bool sink_pcap_on(void)
 	return writer != NULL;
 }
 
-/* A forked child: its peer, the parent, records the same bytes. */
+/* A forked child, or the end: no more blocks, the file let go of (a
+ * child's peer, the parent, records the same bytes). */
 void sink_pcap_forget(void)
 {
 	writer = NULL;
+	if (closer)
+		closer();
+	closer = NULL;
+}
+
+/* The end: no more blocks; the file is its opener's to close. */
+void sink_pcap_stop(void)
+{
+	writer = NULL;
+	closer = NULL;
 }
 
 /* 0, or the errno a write of the capture failed with. */

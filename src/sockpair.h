@@ -241,12 +241,14 @@ void sink_json_start(void);
 void sink_json_emit(const struct record *r);
 void sink_hexdump_emit(const struct record *r);
 /* sink-pcap.c writes each block whole through a writer given from above,
- * which returns -1 with errno on failure (and then the capture stops). */
+ * which returns -1 with errno on failure (and then the capture stops);
+ * closer lets go of the file where the capture is forgotten (a child). */
 typedef int capture_writer(const void *block, size_t n);
-int sink_pcap_start(capture_writer *write);
+int sink_pcap_start(capture_writer *write, void (*closer)(void));
 bool sink_pcap_on(void);
 void sink_pcap_emit(const struct record *r);
 void sink_pcap_forget(void);
+void sink_pcap_stop(void);
 int sink_pcap_error(void);
 
 /* trace.c */
@@ -338,6 +340,7 @@ ssize_t sys_write(int fd, const void *buf, size_t n);
 ssize_t sys_write_quiet(int fd, const void *buf, size_t n);
 int sys_lock_quiet(int fd, bool lock);
 int sys_memfd_quiet(const char *name);
+int sys_close_quiet(int fd);
 ssize_t sys_writev(int fd, const struct iovec *iov, int count);
 ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
 		     socklen_t *from_len);
@@ -435,6 +438,7 @@ void report_milestone(const char *text);
 void report_raw(const char *bytes, size_t n);
 void report_trace_line(void *arg, const char *line, size_t n);
 void report_share_stderr(void);
+void report_release_stderr(void);
 _Noreturn void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* parse.c: each returns 0, or -1 for anything but a whole valid value */
@@ -454,6 +458,7 @@ void parse_wait_status(int status, char *buf, size_t size);
 /* proc.c */
 pid_t proc_fork(struct sp_error *e);
 int proc_wait(pid_t pid, struct sp_error *e);
+_Noreturn void proc_exit_child(int status);
 bool proc_has_exited(pid_t pid, int wait_ms);
 void proc_kill(pid_t pid);
 void proc_stop_on_signals(void);

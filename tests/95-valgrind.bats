@@ -246,3 +246,20 @@ vg_listen_status() {
 		kill_bg
 	done
 }
+
+@test "valgrind: --pcap in listen and connect, pair and fork-echo is clean, so is its failure; fork-echo -x too" {
+	local cap=$BATS_TEST_TMPDIR/cap.pcapng
+	vg 0 /dev/null pair --pcap "$cap"
+	vg 0 /dev/null pair -t dgram --pcap "$cap"
+	vg 0 /dev/null fork-echo --pcap "$cap"
+	vg 0 /dev/null fork-echo -x
+	vg 1 /dev/null pair --pcap /dev/full
+	vg 1 /dev/null pair --pcap "$BATS_TEST_TMPDIR/no/dir/cap"
+	start_listen -p 0
+	printf 'captured\n' >"$BATS_TEST_TMPDIR/in"
+	vg 0 "$BATS_TEST_TMPDIR/in" connect -q --pcap "$cap" 127.0.0.1 "$LISTEN_PORT"
+	wait_exit "$LISTEN_PID"
+	start_refused_port
+	vg 4 /dev/null connect --pcap "$cap" 127.0.0.1 "$REFUSED_PORT"
+	run -0 tshark -r "$cap" -q
+}
