@@ -248,3 +248,20 @@ assert_clean_capture() {
 	run -0 sp pair --pcap "$BATS_TEST_TMPDIR/new.pcapng"
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new.pcapng")" = 600 ]
 }
+
+@test "pcap: talkback's clients are a flow each; -x beside --pcap shows the same chunks" {
+	start_talkback --pcap "$CAP"
+	run -0 bash -c "printf 'one\nquit\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT"
+	run -0 bash -c "printf 'two\nshutdown\n' | timeout 5 nc -N 127.0.0.1 $TB_PORT"
+	wait_exit "$TB_PID"
+	run -0 ts -r "$CAP" -T fields -e tcp.stream -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0'
+	assert_output $'0\n1'
+	followed 0 0 | grep -qx one
+	followed 1 0 | grep -qx two
+	followed 1 1 | grep -q "You said 'two'"
+	assert_clean_capture
+	run -0 --separate-stderr sp -x pair --pcap "$CAP"
+	assert_regex "${stderr_lines[0]}" '^-- sent 10 bytes at '
+	assert_equal "${stderr_lines[1]}" '> 00000000: 4142 4364 6566 3132 330a                 ABCdef123.'
+	[ "$(followed 0 0)" = ABCdef123 ]
+}
