@@ -175,7 +175,8 @@ static bool tcp_at(const struct diag_socket *s, const struct target *t)
 {
 	unsigned port;
 
-	if (s->family == AF_UNIX || !s->ino || !port_of_address(&s->src, &port) || port != t->port)
+	if (s->family == AF_UNIX || !(s->ino || s->pending) || !port_of_address(&s->src, &port) ||
+	    port != t->port)
 		return false;
 	if (!t->hosts || (s->state == DIAG_LISTEN && is_wildcard(&s->src)))
 		return true;
@@ -217,7 +218,8 @@ static const struct diag_socket *peer_of(const struct peers *p, const struct dia
 	for (size_t i = 0; i < p->sockets.n; i++) {
 		const struct diag_socket *o = &p->sockets.v[i];
 
-		if (o->family == s->family && o->ino && same_endpoint(&o->src, &s->dst) &&
+		if (o != s && o->family == s->family && (o->ino || o->pending) &&
+		    same_endpoint(&o->src, &s->dst) &&
 		    same_endpoint(&o->dst, &s->src))
 			return o;
 	}
@@ -362,17 +364,17 @@ static const char *tcp_end_text(struct peers *p, const struct diag_socket *s,
 	return buf;
 }
 
-/* The peer's fields: {"process", "pid", "fd", "holders"[, "address"]}. */
+/* The peer's fields: {"process", "pid", "fd", "holders"[, "address"]};
+ * where holds the address until the record is emitted. */
 static void add_peer_fields(struct record *r, const struct peers *p,
-			    const struct diag_socket *s, const struct diag_socket *peer)
+			    const struct diag_socket *s, const struct diag_socket *peer,
+			    char *where, size_t size)
 {
-	char where[64];
-
 	record_open(r, "peer");
 	add_holder_fields(r, p, peer);
 	if (s->family != AF_UNIX)
 		record_cstring(r, "address", addr_format((const struct sockaddr *)&s->dst,
-							 sizeof(s->dst), where, sizeof(where)));
+							 sizeof(s->dst), where, size));
 	record_close(r);
 }
 
@@ -385,7 +387,7 @@ static void add_peer_fields(struct record *r, const struct peers *p,
 static void print_connection(struct peers *p, const struct diag_socket *server,
 			     const struct diag_socket *client, const char *name)
 {
-	char left[512], right[512];
+	char left[512], right[512], where[64];
 	long long inq, outq;
 	struct record r;
 
@@ -406,7 +408,7 @@ static void print_connection(struct peers *p, const struct diag_socket *server,
 	add_name_field(&r, server, name);
 	record_cstring(&r, "state", diag_state_name(server));
 	add_holder_fields(&r, p, server);
-	add_peer_fields(&r, p, server, client);
+	add_peer_fields(&r, p, server, client, where, sizeof(where));
 	record_integer(&r, "inq", inq);
 	record_integer(&r, "outq", outq);
 	if (server->view.tcp)
@@ -548,7 +550,8 @@ static void print_other_socket(const struct owner *o)
 }
 
 /* The far end of a --pid row: "<-> PEER, inq X, outq Y", or the listener's backlog. */
-static void add_far_end(struct record *r, struct peers *p, const struct diag_socket *s)
+static void add_far_end(struct record *r, struct peers *p, const struct diag_socket *s,
+			char *where, size_t size)
 {
 	const struct diag_socket *peer = peer_of(p, s);
 	char far[512];
@@ -574,7 +577,7 @@ static void add_far_end(struct record *r, struct peers *p, const struct diag_soc
 		tcp_end_text(p, peer, &s->dst, far, sizeof(far));
 	queues(s, peer, &inq, &outq);
 	record_text(r, " <-> %s, inq %lld, outq %lld", far, inq, outq);
-	add_peer_fields(r, p, s, peer);
+	add_peer_fields(r, p, s, peer, where, size);
 	record_integer(r, "inq", inq);
 	record_integer(r, "outq", outq);
 }
@@ -582,7 +585,7 @@ static void add_far_end(struct record *r, struct peers *p, const struct diag_soc
 /* One socket of --pid's process: "PROCESS PID fd N KIND NAME <-> PEER ...". */
 static void print_own_socket(struct peers *p, const struct owner *o, const struct diag_socket *s)
 {
-	char end[128], name[128], shown[4 * 108 + 1];
+	char end[128], name[128], shown[4 * 108 + 1], where[64];
 	struct record r;
 
 	own_end(o, end, sizeof(end));
@@ -599,7 +602,7 @@ static void print_own_socket(struct peers *p, const struct owner *o, const struc
 	record_cstring(&r, "process", o->comm);
 	record_integer(&r, "pid", o->pid);
 	record_integer(&r, "fd", o->fd);
-	add_far_end(&r, p, s);
+	add_far_end(&r, p, s, where, sizeof(where));
 	if (s->view.tcp && s->state != DIAG_LISTEN)
 		conn_add_kernel_view(&r, &s->view, NULL, "    ");
 	event_emit(&r);

@@ -168,6 +168,8 @@ static int take_inet(struct diag_table *t, const struct nlmsghdr *h)
 	s->ino = m->idiag_inode;
 	s->rqueue = m->idiag_rqueue;
 	s->wqueue = m->idiag_wqueue;
+	/* A connection in its listener's accept queue has no socket inode yet. */
+	s->pending = !s->ino && (s->state == DIAG_ESTABLISHED || s->state == DIAG_CLOSE_WAIT);
 	take_address(&s->src, s->family, m->id.idiag_src, m->id.idiag_sport);
 	take_address(&s->dst, s->family, m->id.idiag_dst, m->id.idiag_dport);
 	EACH_ATTR(a, (const struct nlattr *)(m + 1), len) {

@@ -489,11 +489,11 @@ enum diag_state {
 	DIAG_TIME_WAIT, DIAG_CLOSE, DIAG_CLOSE_WAIT, DIAG_LAST_ACK, DIAG_LISTEN, DIAG_CLOSING
 };
 struct diag_socket {
-	uint32_t ino;		/* the socket's inode: "socket:[INO]" in /proc/PID/fd */
+	uint32_t ino;		/* "socket:[INO]" in /proc/PID/fd; 0: TCP, not accepted */
 	uint8_t family;		/* AF_UNIX, AF_INET, AF_INET6 */
 	uint8_t type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	uint8_t state;		/* enum diag_state */
-	bool pending;		/* UNIX: a connection its listener has not accepted */
+	bool pending;		/* a connection its listener has not accepted */
 	/* Listening: connections queued, and the backlog's limit; else the
 	 * bytes unread here and (TCP) the bytes sent and not acknowledged. */
 	uint32_t rqueue, wqueue;
