@@ -416,6 +416,33 @@ static void print_connection(struct peers *p, const struct diag_socket *server,
 	event_emit(&r);
 }
 
+/*
+ * A UNIX client whose connection is still in the listener's queue:
+ * "  CLIENT <-> (not accepted)".  Its server end has no descriptor yet,
+ * and the kernel's diagnostics do not list it: its queues are unknown.
+ */
+static size_t print_waiting(struct peers *p, const struct diag_socket *client, const char *name)
+{
+	char left[512];
+	struct record r;
+
+	holders_text(p, client, left, sizeof(left));
+	record_init(&r, RECORD_LINE, "socket");
+	r.to_stdout = true;
+	record_text(&r, "  %s <-> (not accepted)", left);
+	record_cstring(&r, "path", name);
+	record_cstring(&r, "state", "not accepted");
+	record_cstring(&r, "process", NULL);
+	record_cstring(&r, "pid", NULL);
+	record_cstring(&r, "fd", NULL);
+	record_integer(&r, "holders", 0);
+	record_open(&r, "peer");
+	add_holder_fields(&r, p, client);
+	record_close(&r);
+	event_emit(&r);
+	return 1;
+}
+
 /* Whether s is one of a listener's connections: at the same name (UNIX)
  * or at its address (TCP: any, for a wildcard listener). */
 static bool accepted_from(const struct diag_socket *s, const struct diag_socket *listener)
@@ -452,6 +479,9 @@ static size_t show_listener(struct peers *p, const struct target *t, size_t at, 
 		shown[i] = true;
 		count++;
 	}
+	for (size_t i = 0; i < all->n; i++)
+		if (all->v[i].waiting_on && all->v[i].waiting_on == all->v[at].ino)
+			count += print_waiting(p, &all->v[i], row_name(t, &all->v[at], name, sizeof(name)));
 	return count;
 }
 
@@ -562,6 +592,11 @@ static void add_far_end(struct record *r, struct peers *p, const struct diag_soc
 		record_cstring(r, "peer", NULL);
 		record_integer(r, "queued", s->rqueue);
 		record_integer(r, "backlog", s->wqueue);
+		return;
+	}
+	if (s->family == AF_UNIX && s->waiting_on) {
+		record_text(r, " <-> (not accepted)");
+		record_cstring(r, "peer", NULL);
 		return;
 	}
 	if (s->family == AF_UNIX && !s->peer) {

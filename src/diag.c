@@ -42,18 +42,19 @@ static struct diag_socket *add_socket(struct diag_table *t)
 	return &t->v[t->n++];
 }
 
-static int add_pending(struct diag_table *t, uint32_t ino)
+/* A client (ino) whose connection the listener has not accepted yet. */
+static int add_pending(struct diag_table *t, uint32_t listener, uint32_t ino)
 {
 	if (t->npending == t->pending_cap) {
 		size_t cap = t->pending_cap ? 2 * t->pending_cap : 64;
-		uint32_t *grown = realloc(t->pending, cap * sizeof(*grown));
+		struct diag_waiting *grown = realloc(t->pending, cap * sizeof(*grown));
 
 		if (!grown)
 			return -1;
 		t->pending = grown;
 		t->pending_cap = cap;
 	}
-	t->pending[t->npending++] = ino;
+	t->pending[t->npending++] = (struct diag_waiting){ listener, ino };
 	return 0;
 }
 
@@ -98,12 +99,13 @@ static int take_unix_attr(struct diag_table *t, struct diag_socket *s, const str
 		}
 		break;
 	case UNIX_DIAG_ICONS:
-		/* A listener's connections not accepted yet: the server ends. */
+		/* A listener's connections not accepted yet, by their clients'
+		 * inodes (the server ends have none until accept()). */
 		for (size_t i = 0; i + sizeof(uint32_t) <= len; i += sizeof(uint32_t)) {
 			uint32_t ino;
 
 			memcpy(&ino, (const char *)data + i, sizeof(ino));
-			if (add_pending(t, ino) < 0)
+			if (ino && add_pending(t, s->ino, ino) < 0)
 				return -1;
 		}
 		break;
@@ -272,14 +274,14 @@ static int by_inode(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The sockets the listeners' pending lists named, marked so. */
-static void mark_pending(struct diag_table *t)
+/* The clients the listeners' queues named, marked with their listener. */
+static void mark_waiting(struct diag_table *t)
 {
 	for (size_t i = 0; i < t->npending; i++) {
-		struct diag_socket *s = (struct diag_socket *)diag_find(t, t->pending[i]);
+		struct diag_socket *s = (struct diag_socket *)diag_find(t, t->pending[i].client);
 
 		if (s)
-			s->pending = true;
+			s->waiting_on = t->pending[i].listener;
 	}
 }
 
@@ -305,7 +307,7 @@ int diag_read_all(struct diag_table *t, struct sp_error *e)
 	if (r < 0)
 		return -1;
 	qsort(t->v, t->n, sizeof(t->v[0]), by_inode);
-	mark_pending(t);
+	mark_waiting(t);
 	return 0;
 }
 

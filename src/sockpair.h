@@ -493,7 +493,9 @@ struct diag_socket {
 	uint8_t family;		/* AF_UNIX, AF_INET, AF_INET6 */
 	uint8_t type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
 	uint8_t state;		/* enum diag_state */
-	bool pending;		/* a connection its listener has not accepted */
+	bool pending;		/* TCP: a server end its listener has not accepted */
+	uint32_t waiting_on;	/* UNIX: a client whose connection this listener
+				   (by inode) has not accepted; 0: none */
 	/* Listening: connections queued, and the backlog's limit; else the
 	 * bytes unread here and (TCP) the bytes sent and not acknowledged. */
 	uint32_t rqueue, wqueue;
@@ -510,8 +512,8 @@ struct diag_socket {
 struct diag_table {
 	struct diag_socket *v;	/* sorted by inode */
 	size_t n, cap;
-	uint32_t *pending;	/* the inodes listeners' queues named */
-	size_t npending, pending_cap;
+	struct diag_waiting { uint32_t listener, client; } *pending;
+	size_t npending, pending_cap;	/* the clients listeners' queues named */
 };
 int diag_read_all(struct diag_table *t, struct sp_error *e);
 const struct diag_socket *diag_find(const struct diag_table *t, uint32_t ino);
