@@ -191,7 +191,7 @@ static int take_inet(struct diag_table *t, const struct nlmsghdr *h)
 static int take_reply(struct diag_table *t, const char *buf, ssize_t n, int family,
 		      struct sp_error *e)
 {
-	int len = (int)n;
+	unsigned len = (unsigned)n;	/* unsigned: NLMSG_OK compares it with nlmsg_len */
 
 	for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, len);
 	     h = NLMSG_NEXT(h, len)) {
