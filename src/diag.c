@@ -306,7 +306,8 @@ int diag_read_all(struct diag_table *t, struct sp_error *e)
 	sys_close(fd);
 	if (r < 0)
 		return -1;
-	qsort(t->v, t->n, sizeof(t->v[0]), by_inode);
+	if (t->n)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(t->v, t->n, sizeof(t->v[0]), by_inode);
 	mark_waiting(t);
 	return 0;
 }

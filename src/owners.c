@@ -166,7 +166,8 @@ int owners_read_all(struct owner_table *t, struct sp_error *e)
 	sys_closedir(proc);
 	if (r < 0)
 		return fail_errno(e, SP_FAILURE, ENOMEM, "malloc(descriptor table)");
-	qsort(t->v, t->n, sizeof(t->v[0]), by_holder);
+	if (t->n)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(t->v, t->n, sizeof(t->v[0]), by_holder);
 	return 0;
 }
 
