@@ -125,6 +125,7 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory all
 	@bench/run
 	@bench/proxy
+	@bench/peers
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) \
