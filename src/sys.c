@@ -52,7 +52,9 @@ int sys_socket(int domain, int type, int protocol)
 
 	TRACE(trace_ret(fd, "socket(%s)",
 			parse_socket_triple(domain, type, protocol, args, sizeof(args))));
-	if (fd >= 0)
+	/* peers' socket diagnostics talk to the kernel, not to a peer: no
+	 * connection for -x or --stats to tell of. */
+	if (fd >= 0 && domain != AF_NETLINK)
 		COUNT(conn_open(fd, false, NULL));
 	return fd;
 }

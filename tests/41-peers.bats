@@ -201,6 +201,24 @@ start_nobody_listener() {
 	assert_equal "$stderr" "$NOTE"
 }
 
+@test "peers: --pid of a process the user may not look into: the reason, exit 1" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to run sockpair as another user"
+	bg sleep 30
+	run -1 --separate-stderr timeout 10 setpriv --reuid nobody --regid nogroup --clear-groups \
+		"$SOCKPAIR" peers --pid "$BG_CHILD"
+	assert_output ""
+	assert_equal "$stderr" "sockpair: peers: opendir(/proc/$BG_CHILD/fd): Permission denied"
+}
+
+@test "peers: --stats has no summary of the netlink socket: it is no connection" {
+	local sock=$BATS_TEST_TMPDIR/st.sock
+	start_socat_unix "UNIX-LISTEN:$sock"
+	wait_for_socket "$sock"
+	run -0 --separate-stderr sp --stats peers "$sock"
+	assert_output --regexp "^$sock listening, "
+	assert_equal "$stderr" ""
+}
+
 @test "peers: --json, one object per socket that jq reads, with both ends" {
 	local sock=$BATS_TEST_TMPDIR/j.sock
 	start_socat_unix "UNIX-LISTEN:$sock"
