@@ -126,6 +126,7 @@ bench: deps-bench
 	@bench/run
 	@bench/proxy
 	@bench/capture
+	@bench/peers
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) \

@@ -1,6 +1,6 @@
 # bash completion for sockpair(1).  Needs nothing from bash-completion.
 
-_sockpair_commands="pair fork-echo listen connect talkback http-head bench proxy help"
+_sockpair_commands="pair fork-echo listen connect talkback http-head bench proxy peers help"
 _sockpair_globals="--trace -x --hexdump --stats --json --pcap -q --quiet -h --help -V --version"
 
 _sockpair_options() {
@@ -12,6 +12,7 @@ _sockpair_options() {
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
 	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
 	bench) echo "--via --mode --size --count --time --cpus --buffer" ;;
+	peers) echo "--pid" ;;
 	proxy) echo "--swap --once --max-clients --delay --rate --slice --close-after --reset-after --blackhole --faulty -w --timeout -b --backlog -4 --ipv4 -6 --ipv6" ;;
 	esac
 }
@@ -41,6 +42,7 @@ _sockpair_values() {
 	bench:--cpus) echo "same split any" ;;
 	bench:--size | bench:--count | bench:--time | bench:--buffer) echo "-" ;;
 	proxy:--swap) echo "=files" ;;
+	peers:--pid) echo "=pids" ;;
 	proxy:--max-clients | proxy:-w | proxy:--timeout | proxy:-b | proxy:--backlog | proxy:--faulty) echo "-" ;;
 	proxy:--delay | proxy:--rate | proxy:--slice | proxy:--close-after | proxy:--reset-after) echo "up: down:" ;;
 	esac
@@ -102,6 +104,10 @@ _sockpair() {
 	=hosts)
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return ;;
+	=pids)
+		# The running processes' ids, from /proc.
+		COMPREPLY=($(compgen -W "$(cd /proc && printf '%s ' [0-9]*)" -- "$cur"))
+		return ;;
 	?*)
 		# A comma-separated list (bench --via): the item after the last comma.
 		local before=""
@@ -117,6 +123,10 @@ _sockpair() {
 	positionals=$(_sockpair_positionals "$cmd" "$cmd_at")
 	if [[ ($cmd == connect || $cmd == http-head) && $positionals -eq 0 ]]; then
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
+	elif [[ $cmd == peers ]]; then
+		# PATH (a socket file) completes; a port, HOST:PORT or @NAME is typed.
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 	elif [[ $cmd == proxy && $positionals -lt 2 ]]; then
 		# LISTEN and TARGET: a port or HOST:PORT is typed; a path completes.
 		compopt -o filenames 2>/dev/null

@@ -1,6 +1,6 @@
 # fish completion for sockpair(1).
 
-set -l commands pair fork-echo listen connect talkback http-head bench proxy help
+set -l commands pair fork-echo listen connect talkback http-head bench proxy peers help
 
 complete -c sockpair -f
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a pair -d 'Create a socket pair and var_dump() a message'
@@ -11,6 +11,7 @@ complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a talkback 
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a http-head -d 'HEAD request, response head, like curl -I'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a bench -d 'Measure IPC latency and throughput, every mechanism'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a proxy -d 'Relay clients to a server, to see their conversation'
+complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a peers -d 'Show who is at each end of a socket'
 complete -c sockpair -n "not __fish_seen_subcommand_from $commands" -a help -d 'Show the commands, or the options of one'
 complete -c sockpair -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -111,3 +112,7 @@ complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s b -l backlog -x -
 complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s 4 -l ipv4 -d 'IPv4 only'
 complete -c sockpair -n "__fish_seen_subcommand_from proxy" -s 6 -l ipv6 -d 'IPv6 only'
 complete -c sockpair -n "__fish_seen_subcommand_from proxy" -F -d 'LISTEN or TARGET: a port, HOST:PORT or a path'
+
+# peers
+complete -c sockpair -n "__fish_seen_subcommand_from peers" -l pid -x -a '(__fish_complete_pids)' -d 'Every socket of a process, and who holds each peer'
+complete -c sockpair -n "__fish_seen_subcommand_from peers" -F -d 'TARGET: a path, @NAME, a port or HOST:PORT'

@@ -27,6 +27,7 @@ const struct sp_cmd *const sp_commands[] = {
 	&cmd_http_head_entry,
 	&cmd_bench_entry,
 	&cmd_proxy_entry,
+	&cmd_peers_entry,
 	&cmd_help_entry,
 	NULL
 };

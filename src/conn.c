@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -214,32 +215,57 @@ static const char *ending(const struct conn *c)
 	return c->peer_eof_first ? "closed by peer" : "closed by us";
 }
 
-/* The kernel's view: its text line ("tcp client: ..." for a proxy's
- * side) and its fields. */
-static void add_kernel_view(struct record *r, const struct conn_view *v, const char *side)
+/* TCP_INFO as --stats shows it (stats.c reads it from a socket of ours,
+ * diag.c from the kernel's socket diagnostics for any socket). */
+void conn_view_tcp(struct conn_view *v, const struct tcp_info *ti)
 {
-	const char *nl = r->text_len ? "\n" : "";
+	v->tcp = true;
+	v->rtt_us = ti->tcpi_rtt;
+	v->rttvar_us = ti->tcpi_rttvar;
+	v->cwnd = ti->tcpi_snd_cwnd;
+	v->retrans = ti->tcpi_retrans;
+	v->total_retrans = ti->tcpi_total_retrans;
+	v->pmtu = ti->tcpi_pmtu;
+	v->bytes_acked = ti->tcpi_bytes_acked;
+	v->bytes_received = ti->tcpi_bytes_received;
+	v->delivery_rate = ti->tcpi_delivery_rate;
+}
 
+static void add_tcp_view(struct record *r, const struct conn_view *v, const char *side,
+			 const char *indent)
+{
+	record_text(r, "%s%stcp%s%s: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%"
+		    PRIu64 " bytes_received:%" PRIu64 " delivery_rate:%" PRIu64 "bps",
+		    r->text_len ? "\n" : "", indent, side ? " " : "", side ? side : "",
+		    v->rtt_us / 1000.0, v->rttvar_us / 1000.0, v->cwnd, v->retrans,
+		    v->total_retrans, v->pmtu, v->bytes_acked, v->bytes_received,
+		    v->delivery_rate * 8);
+	record_open(r, "tcp");
+	record_number(r, "rtt_ms", v->rtt_us / 1000.0, 3);
+	record_number(r, "rttvar_ms", v->rttvar_us / 1000.0, 3);
+	record_integer(r, "cwnd", v->cwnd);
+	record_integer(r, "retrans", v->retrans);
+	record_integer(r, "total_retrans", v->total_retrans);
+	record_integer(r, "pmtu", v->pmtu);
+	record_integer(r, "bytes_acked", (long long)v->bytes_acked);
+	record_integer(r, "bytes_received", (long long)v->bytes_received);
+	record_integer(r, "delivery_rate_bps", (long long)(v->delivery_rate * 8));
+	record_close(r);
+}
+
+/*
+ * The kernel's view as a line of the record's text (after a newline if
+ * it has some; indent before it; "tcp client: ..." for a proxy's side)
+ * and its fields: the one wording of --stats, which peers shares.
+ */
+void conn_add_kernel_view(struct record *r, const struct conn_view *v, const char *side,
+			  const char *indent)
+{
 	if (v->tcp) {
-		record_text(r, "%stcp%s%s: rtt:%.3f/%.3f cwnd:%u retrans:%u/%u pmtu:%u bytes_acked:%"
-			    PRIu64 " bytes_received:%" PRIu64 " delivery_rate:%" PRIu64 "bps",
-			    nl, side ? " " : "", side ? side : "", v->rtt_us / 1000.0,
-			    v->rttvar_us / 1000.0, v->cwnd, v->retrans, v->total_retrans, v->pmtu,
-			    v->bytes_acked, v->bytes_received, v->delivery_rate * 8);
-		record_open(r, "tcp");
-		record_number(r, "rtt_ms", v->rtt_us / 1000.0, 3);
-		record_number(r, "rttvar_ms", v->rttvar_us / 1000.0, 3);
-		record_integer(r, "cwnd", v->cwnd);
-		record_integer(r, "retrans", v->retrans);
-		record_integer(r, "total_retrans", v->total_retrans);
-		record_integer(r, "pmtu", v->pmtu);
-		record_integer(r, "bytes_acked", (long long)v->bytes_acked);
-		record_integer(r, "bytes_received", (long long)v->bytes_received);
-		record_integer(r, "delivery_rate_bps", (long long)(v->delivery_rate * 8));
-		record_close(r);
+		add_tcp_view(r, v, side, indent);
 	} else if (v->unix_domain && !side) {
-		record_text(r, "%sunix: peer pid %d uid %u gid %u, inq %d, outq %d", nl, v->pid, v->uid,
-			    v->gid, v->inq, v->outq);
+		record_text(r, "%s%sunix: peer pid %d uid %u gid %u, inq %d, outq %d",
+			    r->text_len ? "\n" : "", indent, v->pid, v->uid, v->gid, v->inq, v->outq);
 		record_open(r, "unix");
 		record_integer(r, "pid", v->pid);
 		record_integer(r, "uid", v->uid);
@@ -269,7 +295,7 @@ static void print_stats(const struct conn *c, const char *end, const struct conn
 	record_integer(&r, "reads", (long long)c->reads);
 	record_cstring(&r, "ending", end);
 	if (v)
-		add_kernel_view(&r, v, NULL);
+		conn_add_kernel_view(&r, v, NULL, "");
 	event_emit(&r);
 }
 
@@ -329,7 +355,7 @@ void conn_report_side(int fd)
 	viewer(fd, &v);
 	record_init(&r, RECORD_LINE, "stats");
 	r.text_only = true;
-	add_kernel_view(&r, &v, c->side);
+	conn_add_kernel_view(&r, &v, c->side, "");
 	if (r.text_len)
 		event_emit(&r);
 }

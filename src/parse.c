@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <linux/netlink.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -246,7 +247,12 @@ const char *parse_socket_triple(int domain, int type, int protocol, char *buf, s
 	snprintf(t, sizeof(t), "%s%s%s", parse_type_name(base, d, sizeof(d)),
 		 type & SOCK_NONBLOCK ? "|SOCK_NONBLOCK" : "",
 		 type & SOCK_CLOEXEC ? "|SOCK_CLOEXEC" : "");
-	snprintf(buf, size, "%s, %s, %d", parse_domain_name(domain, d, sizeof(d)), t, protocol);
+	/* peers' socket diagnostics: the one netlink protocol sockpair opens. */
+	if (domain == AF_NETLINK && protocol == NETLINK_SOCK_DIAG)
+		snprintf(buf, size, "AF_NETLINK, %s, NETLINK_SOCK_DIAG", t);
+	else
+		snprintf(buf, size, "%s, %s, %d", parse_domain_name(domain, d, sizeof(d)), t,
+			 protocol);
 	return buf;
 }
 

@@ -18,6 +18,8 @@
  *   report.c                         what the user reads on stderr
  *   io.c proc.c stats.c              bytes; processes and signals; the
  *                                    kernel's view of a connection
+ *   diag.c owners.c                  every socket as the kernel's socket
+ *                                    diagnostics list it; who holds each
  *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines;
  *   flow.c                           the copy engine: splice, buffer
  *   relay.c event.c scan.c           the relay loop; the callback loop; -z
@@ -29,6 +31,7 @@
 #ifndef SOCKPAIR_H
 #define SOCKPAIR_H
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -285,6 +288,10 @@ struct conn_view {
 	int pid, inq, outq;
 	unsigned uid, gid;
 };
+struct tcp_info;
+void conn_view_tcp(struct conn_view *v, const struct tcp_info *ti);
+void conn_add_kernel_view(struct record *r, const struct conn_view *v, const char *side,
+			  const char *indent);
 bool conn_is_socket(int fd);
 void conn_open(int fd, bool accepted, const char *peer);
 void conn_connected(int fd, const char *peer, bool established);
@@ -381,6 +388,9 @@ int sys_pin_cpu(int cpu);
 unsigned sys_getservbyname(const char *name, const char *proto);
 off_t sys_lseek(int fd, off_t offset, int whence);
 ssize_t sys_readlink(const char *path, char *buf, size_t size);
+DIR *sys_opendir(const char *path);
+struct dirent *sys_readdir(DIR *dir);
+int sys_closedir(DIR *dir);
 struct addrinfo;
 int sys_getaddrinfo(const char *host, const char *port, const struct addrinfo *hints,
 		    struct addrinfo **res);
@@ -532,6 +542,61 @@ int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
 /* stats.c */
 void stats_kernel_view(int fd, struct conn_view *v);
 void stats_report_connections(void);
+
+/* diag.c: NETLINK_SOCK_DIAG; each returns -1 and fills *e on failure */
+/* The states as the kernel numbers them, for TCP and (three of them) UNIX. */
+enum diag_state {
+	DIAG_ESTABLISHED = 1, DIAG_SYN_SENT, DIAG_SYN_RECV, DIAG_FIN_WAIT1, DIAG_FIN_WAIT2,
+	DIAG_TIME_WAIT, DIAG_CLOSE, DIAG_CLOSE_WAIT, DIAG_LAST_ACK, DIAG_LISTEN, DIAG_CLOSING
+};
+struct diag_socket {
+	uint32_t ino;		/* "socket:[INO]" in /proc/PID/fd; 0: TCP, not accepted */
+	uint8_t family;		/* AF_UNIX, AF_INET, AF_INET6 */
+	uint8_t type;		/* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint8_t state;		/* enum diag_state */
+	bool pending;		/* TCP: a server end its listener has not accepted */
+	uint32_t waiting_on;	/* UNIX: a client whose connection this listener
+				   (by inode) has not accepted; 0: none */
+	/* Listening: connections queued, and the backlog's limit; else the
+	 * bytes unread here and (TCP) the bytes sent and not acknowledged. */
+	uint32_t rqueue, wqueue;
+	/* UNIX */
+	uint32_t peer;		/* the other end's inode; 0: none */
+	char name[108];		/* sun_path's bytes; abstract: a NUL first */
+	size_t name_len;	/* 0: unnamed */
+	bool has_vfs;		/* bound at a path: the file's inode and device */
+	uint32_t vfs_ino, vfs_dev;
+	/* TCP */
+	struct sockaddr_storage src, dst;
+	struct conn_view view;	/* TCP_INFO, as --stats shows it */
+};
+struct diag_table {
+	struct diag_socket *v;	/* sorted by inode */
+	size_t n, cap;
+	struct diag_waiting { uint32_t listener, client; } *pending;
+	size_t npending, pending_cap;	/* the clients listeners' queues named */
+};
+int diag_read_all(struct diag_table *t, struct sp_error *e);
+const struct diag_socket *diag_find(const struct diag_table *t, uint32_t ino);
+void diag_free(struct diag_table *t);
+const char *diag_state_name(const struct diag_socket *s);
+
+/* owners.c: who holds each socket, from one walk of /proc/PID/fd */
+struct owner {
+	uint32_t ino;		/* the socket */
+	int pid, fd;
+	char comm[16];		/* /proc/PID/comm */
+};
+struct owner_table {
+	struct owner *v;	/* sorted by inode, pid, fd */
+	size_t n, cap;
+	int *hidden;		/* the processes whose descriptors we may not see */
+	size_t nhidden, hidden_cap;
+};
+int owners_read_all(struct owner_table *t, struct sp_error *e);
+size_t owners_of(const struct owner_table *t, uint32_t ino, const struct owner **first);
+bool owners_hidden(const struct owner_table *t, int pid);
+void owners_free(struct owner_table *t);
 
 /* flow.c */
 /*
@@ -796,6 +861,7 @@ extern const struct sp_cmd cmd_talkback_entry;
 extern const struct sp_cmd cmd_http_head_entry;
 extern const struct sp_cmd cmd_bench_entry;
 extern const struct sp_cmd cmd_proxy_entry;
+extern const struct sp_cmd cmd_peers_entry;
 
 /* fault.c: proxy's faults */
 enum fault_key {		/* proxy's option keys for them */

@@ -22,16 +22,7 @@ static void tcp_view(int fd, struct conn_view *v)
 	memset(&ti, 0, sizeof(ti));
 	if (sys_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len, NULL) < 0)
 		return;
-	v->tcp = true;
-	v->rtt_us = ti.tcpi_rtt;
-	v->rttvar_us = ti.tcpi_rttvar;
-	v->cwnd = ti.tcpi_snd_cwnd;
-	v->retrans = ti.tcpi_retrans;
-	v->total_retrans = ti.tcpi_total_retrans;
-	v->pmtu = ti.tcpi_pmtu;
-	v->bytes_acked = ti.tcpi_bytes_acked;
-	v->bytes_received = ti.tcpi_bytes_received;
-	v->delivery_rate = ti.tcpi_delivery_rate;
+	conn_view_tcp(v, &ti);
 }
 
 static void unix_view(int fd, struct conn_view *v)

@@ -219,7 +219,9 @@ ssize_t sys_sendmsg(int fd, const void *buf, size_t n, const int *fds, int nfds,
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
 	}
 	r = sendmsg(fd, &msg, flags);
-	TRACE(memcpy(shown.fds, fds, sizeof(int) * (size_t)nfds);
+	/* fds may be NULL when nfds is 0: memcpy() must not see it. */
+	TRACE(if (nfds > 0)
+		      memcpy(shown.fds, fds, sizeof(int) * (size_t)nfds);
 	      control_text(ctl, sizeof(ctl), &shown);
 	      snprintf(extra, sizeof(extra), "%s, %s", ctl, msg_flags(flags, flag_text));
 	      trace_data("sendmsg", fd, buf, n, n, r, extra));

@@ -15,6 +15,7 @@
 #include "sockpair.h"
 #include "sys-layer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -51,7 +52,9 @@ int sys_socket(int domain, int type, int protocol)
 
 	TRACE(trace_ret(fd, "socket(%s)",
 			parse_socket_triple(domain, type, protocol, args, sizeof(args))));
-	if (fd >= 0)
+	/* peers' socket diagnostics talk to the kernel, not to a peer: no
+	 * connection for -x or --stats to tell of. */
+	if (fd >= 0 && domain != AF_NETLINK)
 		COUNT(conn_open(fd, false, NULL));
 	return fd;
 }
@@ -442,6 +445,48 @@ ssize_t sys_readlink(const char *path, char *buf, size_t size)
 	if (r >= 0)
 		buf[r] = '\0';
 	TRACE(trace_ret(r, "readlink(\"%s\")", path));
+	return r;
+}
+
+/* ---- directories: /proc, for peers ------------------------------------ */
+
+/* opendir(), traced as the openat() it makes. */
+DIR *sys_opendir(const char *path)
+{
+	DIR *dir = opendir(path);
+
+	TRACE(trace_ret(dir ? dirfd(dir) : -1,
+			"openat(AT_FDCWD, \"%s\", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY)", path));
+	return dir;
+}
+
+/*
+ * readdir(): the next entry, or NULL at the end (errno unchanged) or on
+ * failure (errno set).  Only a failure is traced: the getdents64() calls
+ * behind it are the C library's, one per buffer of entries, not one per
+ * entry, so a line per entry would show calls that were never made.
+ */
+struct dirent *sys_readdir(DIR *dir)
+{
+	int saved = errno;
+	struct dirent *d;
+
+	errno = 0;
+	d = readdir(dir);
+	if (!d && errno)
+		TRACE(trace_ret(-1, "getdents64(%d)", dirfd(dir)));
+	else if (!d)
+		errno = saved;
+	return d;
+}
+
+/* closedir(), traced as the close() it makes. */
+int sys_closedir(DIR *dir)
+{
+	int fd = dirfd(dir);
+	int r = closedir(dir);
+
+	TRACE(trace_ret(r, "close(%d)", fd));
 	return r;
 }
 

@@ -64,10 +64,10 @@ traced_bg() {
 	SERVER_PORT=${SERVER_ADDR##*:}
 }
 
-# assert_trace_complete [client|server]
+# assert_trace_complete [client|server] [--netlink-ours]
 assert_trace_complete() {
 	local t=$BATS_TEST_TMPDIR/${1:-client}
-	run python3 "$TRACECHECK" "$t.strace" "$t.trace"
+	run python3 "$TRACECHECK" ${2:+"$2"} "$t.strace" "$t.trace"
 	[ "$status" -eq 0 ] || fail "$output
 trace:
 $(cat "$t.trace")"
@@ -170,6 +170,25 @@ $(cat "$t.trace")"
 	run -0 bash -c "printf 'shutdown\n' | timeout 5 nc -N 127.0.0.1 $SERVER_PORT"
 	wait_exit "$SERVER_PID"
 	assert_trace_complete server
+}
+
+@test "calls: peers: its netlink socket, each dump's sendmsg and recvmsg, the /proc walk" {
+	local sock=$BATS_TEST_TMPDIR/p.sock t=$BATS_TEST_TMPDIR/client
+	bg socat "UNIX-LISTEN:$sock" EXEC:cat </dev/null
+	wait_for_socket "$sock"
+	traced peers "$sock" || fail "peers failed: $(cat "$t.trace")"
+	assert_trace_complete client --netlink-ours
+	grep -q '^socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_SOCK_DIAG) = [0-9]' "$t.trace" ||
+		fail "no netlink socket in: $(head "$t.trace")"
+	# One dump per family: UNIX, TCP over IPv4, over IPv6.
+	assert_equal "$(grep -c '^sendmsg(' "$t.trace")" 3
+	grep -q '^recvmsg([0-9]*, ".*", 65536, \[\], MSG_CMSG_CLOEXEC) = [1-9]' "$t.trace"
+	grep -q '^openat(AT_FDCWD, "/proc", O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY) = [0-9]' "$t.trace"
+	grep -q '^readlink("/proc/[0-9]*/fd/[0-9]*") = [0-9]' "$t.trace"
+	# And the check sees the netlink calls: without them, it fails.
+	grep -v '^recvmsg(' "$t.trace" >"$BATS_TEST_TMPDIR/cut"
+	run -1 python3 "$TRACECHECK" --netlink-ours "$t.strace" "$BATS_TEST_TMPDIR/cut"
+	assert_line --index 0 "not in the trace, or not in order:"
 }
 
 @test "calls: http-head, answered and refused" {

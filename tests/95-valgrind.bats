@@ -17,6 +17,10 @@ setup() {
 		--errors-for-leak-kinds=definite --track-fds=yes --log-file="$VG_LOGS/vg.%p")
 }
 
+teardown() {
+	kill_bg
+}
+
 # Runs sockpair under memcheck with the given stdin file; asserts exit status.
 vg() {
 	local expect=$1 input=$2
@@ -262,4 +266,18 @@ vg_listen_status() {
 	start_refused_port
 	vg 4 /dev/null connect --pcap "$cap" 127.0.0.1 "$REFUSED_PORT"
 	run -0 tshark -r "$cap" -q
+}
+
+@test "valgrind: peers of a UNIX listener, a TCP port and a process is clean, the netlink socket and /proc directories closed" {
+	local sock=$BATS_TEST_TMPDIR/p.sock
+	bg socat "UNIX-LISTEN:$sock,fork" EXEC:cat </dev/null
+	wait_for_socket "$sock"
+	local listener=$BG_CHILD
+	open_fifo
+	bg socat - "UNIX-CONNECT:$sock" <"$FIFO"
+	start_socat_tcp_server 'TCP-LISTEN:0,bind=127.0.0.1' EXEC:cat
+	vg 0 /dev/null peers "$sock" "$SOCAT_PORT"
+	grep -q "^$sock listening, backlog " "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
+	vg 0 /dev/null peers --json --pid "$listener"
+	vg 1 /dev/null peers "$BATS_TEST_TMPDIR/missing.sock"
 }

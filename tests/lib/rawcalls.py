@@ -15,7 +15,7 @@ epoll_create1 epoll_ctl epoll_wait timerfd_create timerfd_settime unlink
 unlinkat fstatat fchdir dup dup2 dup3 fork waitpid kill setrlimit getrlimit
 prlimit sched_setaffinity sched_getaffinity getaddrinfo getservbyname
 memfd_create lseek readlink mkdir mkdtemp rmdir rename renameat renameat2
-fchownat fchmodat chmod chown""".split()
+fchownat fchmodat chmod chown opendir fdopendir readdir closedir""".split()
 
 CALL = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(CALLS))
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""tracecheck.py STRACE_FILE TRACE_FILE: checks sockpair's --trace against
+"""tracecheck.py [--netlink-ours] STRACE_FILE TRACE_FILE: checks sockpair's --trace against
 strace -f -yy of the same run, which is what SPEC means by "every": each
 call strace saw that creates a socket or takes a socket descriptor must be
 in the trace, in the same order (per process), with the same descriptor
 and result.  Waiting calls (poll, epoll_wait) may be left out, and so may
-the sockets the C library opens for itself (netlink, nscd).
+the sockets the C library opens for itself (netlink, nscd); with
+--netlink-ours, netlink sockets are sockpair's own (peers' socket
+diagnostics) and are compared too.
 
 Prints what is missing and exits 1; prints the number of calls matched
 and exits 0 otherwise.  An empty match (no socket call at all) fails: a
@@ -17,7 +19,7 @@ setsockopt getsockname getpeername fcntl ioctl read write readv writev send
 sendto sendmsg recv recvfrom recvmsg splice sendfile epoll_ctl""".split())
 CREATES = {"socket", "socketpair", "accept", "accept4"}
 SOCKET_KINDS = re.compile(r"^\d+<(socket|TCP|TCPv6|UDP|UDPv6|UNIX|UNIX-STREAM|UNIX-DGRAM|"
-                          r"UNIX-SEQPACKET)[:>]")
+                          r"UNIX-SEQPACKET|NETLINK)[:>]")
 LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s+= (.*)$")
 TRACE = re.compile(r"^(?:\[pid (\d+)\] )?(\w+)\((.*)\) = (.*)$")
 
@@ -90,7 +92,7 @@ def result_value(result):
     return str(int(m.group(1), 0))
 
 
-def wanted(calls):
+def wanted(calls, netlink_ours=False):
     """The socket calls of strace's record, without the C library's own."""
     library_fds, out = set(), []
     for pid, name, args, result in calls:
@@ -101,7 +103,7 @@ def wanted(calls):
             continue
         fd = first_fd(args)
         key = (pid, fd)
-        if name == "socket" and ("AF_NETLINK" in args):
+        if name == "socket" and "AF_NETLINK" in args and not netlink_ours:
             library_fds.add((pid, result_value(result)))
             continue
         if name == "connect" and "nscd" in args:
@@ -146,13 +148,17 @@ def matches(call, line):
 
 
 def main():
-    calls = strace_calls(sys.argv[1])
+    args = sys.argv[1:]
+    netlink_ours = args[:1] == ["--netlink-ours"]
+    if netlink_ours:
+        args = args[1:]
+    calls = strace_calls(args[0])
     if not calls:
         sys.exit("tracecheck: strace recorded nothing")
     main_pid = calls[0][0]
-    lines = traced(sys.argv[2], main_pid)
+    lines = traced(args[1], main_pid)
     cursor, missing, matched = {}, [], 0
-    for call in wanted(calls):
+    for call in wanted(calls, netlink_ours):
         pid = call[0]
         mine = lines.get(pid, [])
         i = cursor.get(pid, 0)
