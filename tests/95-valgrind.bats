@@ -175,7 +175,7 @@ vg_listen_status() {
 	vg 5 /dev/null http-head -q -w 0.5 "127.0.0.1:$PEER_PORT"
 	start_refused_port
 	vg 4 /dev/null http-head -q "127.0.0.1:$REFUSED_PORT"
-	vg 2 /dev/null http-head https://example.com/
+	vg 2 /dev/null http-head ftp://example.com/
 	kill_bg
 }
 
