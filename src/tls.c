@@ -33,11 +33,10 @@ struct tls {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	int fd;
+	int keylog_fd;		/* SSLKEYLOGFILE, appended to; -1: none */
 	bool notified;		/* our close_notify is sent */
 	char reason[160];	/* the last failure, as OpenSSL words it */
 };
-
-static int keylog_fd = -1;	/* SSLKEYLOGFILE, opened at the first handshake */
 
 /* ---- the BIO: ciphertext through the call layer ---------------------------- */
 
@@ -147,31 +146,31 @@ static int result_of(struct tls *t, int r)
 
 /* ---- the handshake ------------------------------------------------------------- */
 
+/* A key line, whole, with one write: two processes may append at once. */
 static void write_key_line(const SSL *ssl, const char *line)
 {
+	const struct tls *t = SSL_get_app_data(ssl);
 	size_t n = strlen(line);
 	char buf[512];
 
-	(void)ssl;
-	if (keylog_fd < 0 || n + 1 > sizeof(buf))
+	if (!t || t->keylog_fd < 0 || n + 1 > sizeof(buf))
 		return;
 	memcpy(buf, line, n);
 	buf[n] = '\n';
-	(void)sys_write_quiet(keylog_fd, buf, n + 1);
+	(void)sys_write_quiet(t->keylog_fd, buf, n + 1);
 }
 
 /* SSLKEYLOGFILE (NSS's key log format), for Wireshark to decrypt a capture. */
-static void open_key_log(SSL_CTX *ctx)
+static void open_key_log(struct tls *t)
 {
 	const char *path = getenv("SSLKEYLOGFILE");
 
 	if (!path || !*path)
 		return;
-	if (keylog_fd < 0)
-		keylog_fd = sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				     "O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC");
-	if (keylog_fd >= 0)
-		SSL_CTX_set_keylog_callback(ctx, write_key_line);
+	t->keylog_fd = sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				"O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC");
+	if (t->keylog_fd >= 0)
+		SSL_CTX_set_keylog_callback(t->ctx, write_key_line);
 	else
 		report_note("SSLKEYLOGFILE %s: %s: no keys written", path, strerror(errno));
 }
@@ -236,7 +235,6 @@ static SSL_CTX *new_context(const struct tls_options *o, struct sp_error *e)
 			return NULL;
 		}
 	}
-	open_key_log(ctx);
 	return ctx;
 }
 
@@ -252,11 +250,13 @@ static struct tls *new_tls(int fd, const char *host, const struct tls_options *o
 		return NULL;
 	}
 	t->fd = fd;
+	t->keylog_fd = -1;
 	t->ctx = new_context(o, e);
 	if (!t->ctx) {
 		free(t);
 		return NULL;
 	}
+	open_key_log(t);
 	t->ssl = SSL_new(t->ctx);
 	bio = bio_method() ? BIO_new(bio_method()) : NULL;
 	if (!t->ssl || !bio || set_name(t->ssl, o->sni ? o->sni : host, !o->insecure) < 0 ||
@@ -268,6 +268,7 @@ static struct tls *new_tls(int fd, const char *host, const struct tls_options *o
 	}
 	BIO_set_data(bio, t);
 	BIO_set_init(bio, 1);
+	SSL_set_app_data(t->ssl, t);
 	SSL_set_bio(t->ssl, bio, bio);
 	SSL_set_mode(t->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_options(t->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -443,5 +444,7 @@ void tls_free(struct tls *t)
 		return;
 	SSL_free(t->ssl);
 	SSL_CTX_free(t->ctx);
+	if (t->keylog_fd >= 0)
+		(void)sys_close(t->keylog_fd);
 	free(t);
 }
