@@ -129,6 +129,7 @@ bench: deps-bench
 	@bench/run
 	@bench/proxy
 	@bench/capture
+	@bench/tls
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) \
