@@ -19,7 +19,10 @@ WARNINGS  := -std=c17 -Wall -Wextra -Wpedantic $(if $(DEVELOPER),-Werror)
 # Recursive (=): evaluated after `make deps` may have installed pkg-config.
 READLINE_CFLAGS = $(shell pkg-config --cflags readline 2>/dev/null)
 READLINE_LIBS   = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(READLINE_CFLAGS) -DSOCKPAIR_VERSION='"$(VERSION)"' -MMD -MP
+# OpenSSL, for TLS (src/tls.c): Debian's libssl-dev.
+TLS_CFLAGS = $(shell pkg-config --cflags openssl 2>/dev/null)
+TLS_LIBS   = $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(READLINE_CFLAGS) $(TLS_CFLAGS) -DSOCKPAIR_VERSION='"$(VERSION)"' -MMD -MP
 
 ASAN_CC     ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo gcc)
 ASAN_CFLAGS ?= -O1 -g -fno-omit-frame-pointer \
@@ -35,7 +38,7 @@ ASAN_OBJS := $(SRCS:src/%.c=build/asan/%.o)
 all: sockpair
 
 sockpair: $(OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(READLINE_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(READLINE_LIBS) $(TLS_LIBS)
 
 build/release/%.o: src/%.c | build/release
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
@@ -43,10 +46,10 @@ build/release/%.o: src/%.c | build/release
 asan: build/asan/sockpair
 
 build/asan/sockpair: $(ASAN_OBJS)
-	$(ASAN_CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ $(ASAN_OBJS) $(READLINE_LIBS)
+	$(ASAN_CC) $(ASAN_CFLAGS) $(LDFLAGS) -o $@ $(ASAN_OBJS) $(READLINE_LIBS) $(TLS_LIBS)
 
 build/asan/%.o: src/%.c | build/asan
-	$(ASAN_CC) $(WARNINGS) $(ASAN_CFLAGS) $(READLINE_CFLAGS) \
+	$(ASAN_CC) $(WARNINGS) $(ASAN_CFLAGS) $(READLINE_CFLAGS) $(TLS_CFLAGS) \
 		-DSOCKPAIR_VERSION='"$(VERSION)"' -MMD -MP $(CPPFLAGS) -c -o $@ $<
 
 build/release build/asan:
@@ -92,7 +95,7 @@ warnings:
 	@for cc in gcc clang; do \
 		command -v $$cc >/dev/null || { echo "warnings: $$cc not found"; exit 1; }; \
 		for f in $(SRCS) fuzz/*.c bench/*.c; do \
-			$$cc $(WARNINGS) -Werror -O2 $(READLINE_CFLAGS) -fsyntax-only $$f || exit 1; \
+			$$cc $(WARNINGS) -Werror -O2 $(READLINE_CFLAGS) $(TLS_CFLAGS) -fsyntax-only $$f || exit 1; \
 		done; echo "warnings: $$cc clean"; \
 	done
 
@@ -127,6 +130,7 @@ bench: deps-bench
 	@bench/proxy
 	@bench/capture
 	@bench/peers
+	@bench/tls
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) \

@@ -8,9 +8,9 @@ _sockpair_options() {
 	pair) echo "-d --domain -t --type -P --protocol -m --message --raw --info --emulate --size" ;;
 	fork-echo) echo "--style -t --type -i --interactive --pass-fd" ;;
 	listen) echo "-p --port -a --address -U --unix -u --udp -b --backlog -k --keep-open -4 --ipv4 -6 --ipv6 --recv-fd --attach --creds" ;;
-	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf -z --zero-io --send-fd -F --pass-fd-out" ;;
+	connect) echo "-U --unix -u --udp -4 --ipv4 -6 --ipv6 -w --timeout --crlf -z --zero-io --send-fd -F --pass-fd-out --tls --cafile --sni --alpn --insecure" ;;
 	talkback) echo "-p --port -a --address -b --backlog -4 --ipv4 -6 --ipv6 --max-clients --max-line --idle-timeout" ;;
-	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval" ;;
+	http-head) echo "-p --port --path -4 --ipv4 -6 --ipv6 -w --timeout --timing -n --count -i --interval --cafile --sni --alpn --insecure" ;;
 	bench) echo "--via --mode --size --count --time --cpus --buffer" ;;
 	peers) echo "--pid" ;;
 	proxy) echo "--swap --once --max-clients --delay --rate --slice --close-after --reset-after --blackhole --faulty -w --timeout -b --backlog -4 --ipv4 -6 --ipv6" ;;
@@ -20,7 +20,9 @@ _sockpair_options() {
 # The values an option takes, or "-" when it takes a value we cannot list.
 _sockpair_values() {
 	case $1:$2 in
-	*:--pcap) echo "=files" ;;
+	*:--pcap | connect:--cafile | http-head:--cafile) echo "=files" ;;
+	connect:--alpn | http-head:--alpn) echo "h2 http/1.1 h2,http/1.1" ;;
+	connect:--sni | http-head:--sni) echo "=hosts" ;;
 	pair:-d | pair:--domain) echo "unix inet inet6" ;;
 	pair:-t | pair:--type) echo "stream dgram seqpacket raw rdm" ;;
 	fork-echo:-t | fork-echo:--type) echo "stream dgram seqpacket" ;;

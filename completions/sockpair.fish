@@ -65,6 +65,11 @@ complete -c sockpair -n "__fish_seen_subcommand_from connect" -s w -l timeout -x
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -l crlf -d 'Send line ends as \\r\\n'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -l send-fd -x -d 'Pass an inherited descriptor with the first data'
 complete -c sockpair -n "__fish_seen_subcommand_from connect" -s F -l pass-fd-out -d 'Pass the connected socket over stdout, then exit'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l tls -d 'Speak TLS over the connection'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l cafile -r -F -d 'TLS: verify with the CAs in FILE'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l sni -x -a '(__fish_print_hostnames)' -d 'TLS: the server name sent and checked'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l alpn -x -a 'h2 http/1.1 h2,http/1.1' -d 'TLS: the protocols offered'
+complete -c sockpair -n "__fish_seen_subcommand_from connect" -l insecure -d 'TLS: do not verify the certificate'
 
 # talkback
 complete -c sockpair -n "__fish_seen_subcommand_from talkback" -s p -l port -x -d 'Port, default 10000'
@@ -86,6 +91,10 @@ complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s w -l timeout 
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l timing -d 'Print the time of each step'
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s n -l count -x -d 'Requests to make, one after the other'
 complete -c sockpair -n "__fish_seen_subcommand_from http-head" -s i -l interval -x -d 'Seconds between requests'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l cafile -r -F -d 'TLS: verify with the CAs in FILE'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l sni -x -a '(__fish_print_hostnames)' -d 'TLS: the server name sent and checked'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l alpn -x -a 'h2 http/1.1 h2,http/1.1' -d 'TLS: the protocols offered'
+complete -c sockpair -n "__fish_seen_subcommand_from http-head" -l insecure -d 'TLS: do not verify the certificate'
 
 # bench
 complete -c sockpair -n "__fish_seen_subcommand_from bench" -l via -x -a 'pipe socketpair socketpair-dgram socketpair-seqpacket unix unix-dgram tcp tcp6 udp udp6' -d 'Mechanisms, comma-separated'

@@ -31,6 +31,7 @@ struct connect_opts {
 	int send_fds[SYS_FDS_MAX];	/* --send-fd, in the order given */
 	int send_nfds;
 	int family, timeout_ms;	/* timeout_ms -1: none */
+	struct tls_options tls;	/* --tls and its options */
 };
 
 /* -z's attempts are bounded by -w, or by this. */
@@ -50,6 +51,11 @@ static const struct cmd_option connect_options[] = {
 	{ OPT_SEND_FD, "send-fd", "N", "pass descriptor N with the first data (-U; repeatable)" },
 	{ 'F', "pass-fd-out", NULL, "pass the connected socket over stdout (a UNIX socket)\n"
 	  "                       and exit, as nc -F (ssh's ProxyUseFdpass)" },
+	{ CMD_TLS, "tls", NULL, "speak TLS over the connection, as openssl s_client" },
+	CMD_OPT_CAFILE,
+	CMD_OPT_SNI,
+	CMD_OPT_ALPN,
+	CMD_OPT_INSECURE,
 	CMD_OPT_END
 };
 
@@ -132,6 +138,15 @@ static void check_passing(const struct connect_opts *o)
 		check_stdout_unix();
 }
 
+static void check_tls(const struct connect_opts *o)
+{
+	cmd_check_tls_options(&o->tls, "add --tls");
+	if (o->tls.on && (o->unix_path || o->udp || o->zero_io || o->pass_out || o->send_nfds))
+		usage_error("--tls is for a TCP connection; not with %s",
+			    o->unix_path ? "-U" : o->udp ? "-u" : o->zero_io ? "-z"
+			    : o->pass_out ? "-F" : "--send-fd");
+}
+
 static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 {
 	int c;
@@ -146,9 +161,12 @@ static void parse_connect_options(int argc, char **argv, struct connect_opts *o)
 		case 'z': o->zero_io = true; break;
 		case OPT_SEND_FD: add_send_fd(o, optarg); break;
 		case 'F': o->pass_out = true; break;
+		case CMD_TLS: o->tls.on = true; break;
+		default: cmd_tls_option(c, optarg, &o->tls); break;
 		}
 	}
 	check_passing(o);
+	check_tls(o);
 	if (o->zero_io && o->udp)
 		usage_error("-z tells whether TCP ports or UNIX sockets answer; not with -u");
 	if (o->zero_io && o->timeout_ms < 0)
@@ -191,9 +209,9 @@ static int connect_to(const struct connect_opts *o, struct sp_error *e)
 }
 
 static int relay_with_peer(const struct connect_opts *o, int fd, const char *peer,
-			   struct sp_error *e)
+			   struct tls *tls, struct sp_error *e)
 {
-	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+	struct relay_options ro = { .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .tls = tls,
 				    .crlf = o->crlf, .datagrams = o->udp,
 				    /* As nc and telnet: the peer's end is the end, once
 				     * what stdin holds now has gone out. */
@@ -373,9 +391,20 @@ static int pass_connection(int fd, struct sp_error *e)
 	return r < 0 ? report_failure(e) : SP_OK;
 }
 
+/* The handshake, within -w; the name checked is HOST's, brackets off. */
+static struct tls *start_tls(const struct connect_opts *o, int fd, const char *peer,
+			     struct sp_error *e)
+{
+	char bare[256];
+
+	return tls_connect(fd, addr_strip_brackets(o->host, bare, sizeof(bare)), peer, &o->tls,
+			   o->timeout_ms < 0 ? -1 : clock_now_ms() + o->timeout_ms, e);
+}
+
 static int cmd_connect_exec(int argc, char **argv)
 {
 	struct connect_opts o = { .family = AF_UNSPEC, .timeout_ms = -1 };
+	struct tls *tls = NULL;
 	struct sp_error e;
 	char peer[128];
 	int fd, result;
@@ -396,7 +425,12 @@ static int cmd_connect_exec(int argc, char **argv)
 	report_event("connected", peer, "connected to %s", peer);
 	if (o.pass_out)
 		return pass_connection(fd, &e);
-	result = relay_with_peer(&o, fd, peer, &e);
+	if (o.tls.on && !(tls = start_tls(&o, fd, peer, &e))) {
+		sys_close(fd);
+		return report_failure(&e);
+	}
+	result = relay_with_peer(&o, fd, peer, tls, &e);
+	tls_free(tls);
 	sys_close(fd);
 	if (result < 0)
 		return report_failure(&e);
@@ -406,8 +440,8 @@ static int cmd_connect_exec(int argc, char **argv)
 const struct sp_cmd cmd_connect_entry = {
 	.name = "connect",
 	.capture = CAPTURE_FILE,
-	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] [-z] [-F] HOST PORT | HOST:PORT | "
-		    "-U PATH [--send-fd N]...",
+	.synopsis = "[-u] [-4|-6] [-w SECONDS] [--crlf] [-z] [-F] [--tls [--cafile FILE] [--sni NAME] "
+		    "[--alpn LIST] [--insecure]] HOST PORT | HOST:PORT | -U PATH [--send-fd N]...",
 	.summary = "Connect and relay stdin and stdout, like nc or telnet",
 	.options = connect_options,
 	.exec = cmd_connect_exec,

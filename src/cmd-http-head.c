@@ -27,19 +27,22 @@ struct http_head_opts {
 	const char *path;	/* --path, else the target's */
 	int family, timeout_ms;
 	bool timing;		/* --timing: curl's -w times after the head */
+	struct tls_options tls;	/* https:// and its options */
 	unsigned long count;	/* -n: requests one after the other; 0: one, verbose */
 	int interval_ms;	/* -i: the pause between them */
 };
 
 /* The times of one request, in ms since it began, as curl's -w names them. */
-enum phase { NAMELOOKUP, CONNECT, PRETRANSFER, STARTTRANSFER, TOTAL, PHASES };
+enum phase { NAMELOOKUP, CONNECT, APPCONNECT, PRETRANSFER, STARTTRANSFER, TOTAL, PHASES };
 static const char *const phase_names[PHASES] = {
-	"namelookup", "connect", "pretransfer", "starttransfer", "total"
+	"namelookup", "connect", "appconnect", "pretransfer", "starttransfer", "total"
 };
 
 /* One request: how it went, and whether it talks about it as it goes. */
 struct attempt {
 	bool verbose;		/* the manual's progress lines */
+	bool tls;		/* https: appconnect is one of its phases */
+	unsigned long repeat;	/* -n: which request this is; 0: the one */
 	double start;		/* clock_now_seconds() at its beginning */
 	double ms[PHASES];
 	int code;		/* the final head's status code */
@@ -57,6 +60,10 @@ static const struct cmd_option http_head_options[] = {
 	{ OPT_TIMING, "timing", NULL, "print the time of each step, as curl -w names them" },
 	{ 'n', "count", "N", "N requests, one after the other, and a summary" },
 	{ 'i', "interval", "SECS", "with -n, wait SECS between requests (default 0)" },
+	CMD_OPT_CAFILE,
+	CMD_OPT_SNI,
+	CMD_OPT_ALPN,
+	CMD_OPT_INSECURE,
 	CMD_OPT_END
 };
 
@@ -90,6 +97,7 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 		case 'i':
 			o->interval_ms = strcmp(optarg, "0") == 0 ? 0 : cmd_seconds_ms(optarg, "interval");
 			break;
+		default: cmd_tls_option(c, optarg, &o->tls); break;
 		}
 	}
 	if (o->interval_ms && !o->count)
@@ -100,6 +108,10 @@ static void parse_http_head_options(int argc, char **argv, struct http_head_opts
 		usage_error("unexpected argument '%s'", argv[optind + 2]);
 	if (http_parse_target(argv[optind], &o->target, why, sizeof(why)) < 0)
 		usage_error("%s", why);
+	o->tls.on = o->target.https;
+	cmd_check_tls_options(&o->tls, "give an https:// URL");
+	if (o->tls.on && !o->tls.alpn)
+		o->tls.alpn = "http/1.1";
 	if (argc - optind == 2)
 		take_port_argument(o, argv[optind + 1]);
 }
@@ -125,7 +137,7 @@ static void format_request(const struct http_head_opts *o, unsigned port, char *
 	char host[HTTP_HOST_MAX + 16];
 
 	snprintf(host, sizeof(host), t->ipv6_literal ? "[%s]" : "%s", t->host);
-	if (port != 80)
+	if (port != (t->https ? 443 : 80))
 		snprintf(host + strlen(host), sizeof(host) - strlen(host), ":%u", port);
 	*len = (size_t)snprintf(buf, size,
 		"HEAD %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: sockpair/%s\r\n"
@@ -174,33 +186,98 @@ static int connect_step(const struct http_head_opts *o, unsigned port, char *pee
 	return fd;
 }
 
-static int send_step(int fd, const char *request, size_t len, const char *peer,
-		     struct attempt *at, struct sp_error *e)
-{
-	int r;
+/* One request's connection: its socket, and TLS over it for https://. */
+struct link {
+	int fd;
+	struct tls *tls;
+};
 
-	if (at->verbose)
-		report_step("Sending HTTP HEAD request...");
-	r = io_write_all(fd, request, len, e);
-	if (at->verbose)
-		report_step_done(r == 0);
-	mark(at, PRETRANSFER);
-	if (r < 0)
-		fail_errno(e, e->err == EPIPE || e->err == ECONNRESET ? SP_PROTOCOL : SP_FAILURE,
-			   e->err, "write(%s)", peer);
-	return r;
+/* The handshake, within the timeout; its end is curl's appconnect. */
+static int tls_step(const struct http_head_opts *o, struct link *l, const char *peer,
+		    struct attempt *at, struct sp_error *e)
+{
+	struct tls_options t = o->tls;
+
+	/* -n: the first handshake is said, the others are the same */
+	t.unsaid = at->repeat > 1;
+	l->tls = tls_connect(l->fd, o->target.host, peer, &t, clock_now_ms() + o->timeout_ms, e);
+	mark(at, APPCONNECT);
+	return l->tls ? 0 : -1;
 }
 
-/* Waits for data until the deadline; 1 when readable, 0 at the deadline. */
-static int wait_readable(int fd, long long deadline_ms)
+/* Waits, until the deadline, for what fd is asked (POLLIN, POLLOUT);
+ * 1 when ready, 0 at the deadline. */
+static int wait_for(int fd, short events, long long deadline_ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = { .fd = fd, .events = events };
 	int r;
 
 	do {
 		long long left = deadline_ms - clock_now_ms();
 		r = sys_poll(&p, 1, left > 0 ? (int)left : 0);
 	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* All of buf to the peer; TLS may take it in parts. */
+static int link_write_all(const struct link *l, const char *buf, size_t n, long long deadline_ms,
+			  struct sp_error *e)
+{
+	if (!l->tls)
+		return io_write_all(l->fd, buf, n, e);
+	while (n > 0) {
+		ssize_t w = tls_write(l->tls, buf, n);
+
+		if (w < 0 && errno == EAGAIN && wait_for(l->fd, POLLOUT, deadline_ms) > 0)
+			continue;
+		if (w < 0)
+			return fail_errno(e, SP_FAILURE, errno, "SSL_write");
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static ssize_t link_read(const struct link *l, void *buf, size_t n)
+{
+	return l->tls ? tls_read(l->tls, buf, n) : sys_read(l->fd, buf, n);
+}
+
+/* Ready to read: TLS may hold plaintext already, which poll() cannot see. */
+static int link_readable(const struct link *l, long long deadline_ms)
+{
+	if (l->tls && tls_pending(l->tls))
+		return 1;
+	return wait_for(l->fd, POLLIN, deadline_ms);
+}
+
+/* Closed, TLS's close_notify first (as curl sends it); 0 or -1. */
+static int link_close(struct link *l)
+{
+	int r;
+
+	if (l->tls)
+		(void)tls_close_notify(l->tls);
+	r = sys_close(l->fd);
+	tls_free(l->tls);
+	l->tls = NULL;
+	return r;
+}
+
+static int send_step(const struct link *l, const char *request, size_t len, const char *peer,
+		     int timeout_ms, struct attempt *at, struct sp_error *e)
+{
+	int r;
+
+	if (at->verbose)
+		report_step("Sending HTTP HEAD request...");
+	r = link_write_all(l, request, len, clock_now_ms() + timeout_ms, e);
+	if (at->verbose)
+		report_step_done(r == 0);
+	mark(at, PRETRANSFER);
+	if (r < 0)
+		fail_errno(e, e->err == EPIPE || e->err == ECONNRESET ? SP_PROTOCOL : SP_FAILURE,
+			   e->err, "write(%s)", peer);
 	return r;
 }
 
@@ -259,8 +336,8 @@ static enum head_state feed(struct http_head *h, char *buf, size_t *got, size_t 
  * timeout, and within HTTP_HEAD_MAX with the interim heads before it.
  * Returns the head's length in buf, or -1 and *e.
  */
-static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer, bool show,
-			 struct attempt *at, struct sp_error *e)
+static ssize_t read_head(const struct link *l, char *buf, int timeout_ms, const char *peer,
+			 bool show, struct attempt *at, struct sp_error *e)
 {
 	long long deadline = clock_now_ms() + timeout_ms;
 	struct http_head h = { 0 };
@@ -269,14 +346,17 @@ static ssize_t read_head(int fd, char *buf, int timeout_ms, const char *peer, bo
 	for (;;) {
 		if (consumed + got >= HTTP_HEAD_MAX)
 			return protocol_failure(peer, "response heads over 64 KiB", buf, got, e);
-		int ready = wait_readable(fd, deadline);
+		int ready = link_readable(l, deadline);
 		if (ready < 0)
 			return fail_errno(e, SP_FAILURE, errno, "poll(%s)", peer);
 		if (ready == 0)
 			return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "read(%s)", peer);
-		ssize_t n = sys_read(fd, buf + got, HTTP_HEAD_MAX - consumed - got);
-		if (n < 0 && errno == EINTR)
+		ssize_t n = link_read(l, buf + got, HTTP_HEAD_MAX - consumed - got);
+		/* TLS: readable may be part of a record, the rest to come */
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n < 0 && l->tls && errno == EPROTO)
+			return fail(e, SP_TLS, "TLS with %s: %s", peer, tls_reason(l->tls));
 		if (n < 0)
 			return fail_errno(e, SP_PROTOCOL, errno, "read(%s)", peer);
 		if (n == 0)
@@ -315,32 +395,34 @@ static ssize_t request_once(const struct http_head_opts *o, unsigned port, const
 			    size_t len, char *head, bool print, struct attempt *at,
 			    struct sp_error *e)
 {
+	struct link l = { .fd = -1 };
 	char peer[128];
 	ssize_t n;
-	int fd;
 
 	at->start = clock_now_seconds();
-	fd = connect_step(o, port, peer, sizeof(peer), at, e);
-	if (fd < 0)
+	at->tls = o->tls.on;
+	l.fd = connect_step(o, port, peer, sizeof(peer), at, e);
+	if (l.fd < 0)
 		return -1;
-	if (send_step(fd, request, len, peer, at, e) < 0) {
-		sys_close(fd);
+	if ((o->tls.on && tls_step(o, &l, peer, at, e) < 0) ||
+	    send_step(&l, request, len, peer, o->timeout_ms, at, e) < 0) {
+		link_close(&l);
 		return -1;
 	}
 	if (at->verbose)
 		report_milestone("Reading response:");
 	/* Interim heads go to stdout with the final one; -n shows finals only. */
-	n = read_head(fd, head, o->timeout_ms, peer, print && at->verbose, at, e);
+	n = read_head(&l, head, o->timeout_ms, peer, print && at->verbose, at, e);
 	if (n < 0 || (print && io_write_all(STDOUT_FILENO, head, (size_t)n, e) < 0)) {
-		sys_close(fd);
+		link_close(&l);
 		return -1;
 	}
 	at->code = status_code(head, (size_t)n);
 	if (at->verbose) {
 		report_step("Closing socket...");
-		report_step_done(sys_close(fd) == 0);
+		report_step_done(link_close(&l) == 0);
 	} else {
-		sys_close(fd);
+		link_close(&l);
 	}
 	return n;
 }
@@ -353,6 +435,8 @@ static void report_timing(const struct attempt *at)
 	record_init(&r, RECORD_LINE, "timing");
 	record_text(&r, "time:");
 	for (int p = 0; p < PHASES; p++) {
+		if (p == APPCONNECT && !at->tls)
+			continue;	/* curl's 0: no handshake to time */
 		record_text(&r, " %s %.3f", phase_names[p], at->ms[p]);
 		record_number(&r, phase_names[p], at->ms[p], 3);
 	}
@@ -405,7 +489,8 @@ static void report_request(unsigned long k, const struct attempt *at, const stru
 		record_text(&r, "#%lu %d total %.3f", k, at->code, at->ms[TOTAL]);
 		record_integer(&r, "code", at->code);
 		for (int p = 0; p < PHASES; p++)
-			record_number(&r, phase_names[p], at->ms[p], 3);
+			if (p != APPCONNECT || at->tls)
+				record_number(&r, phase_names[p], at->ms[p], 3);
 	}
 	event_emit(&r);
 }
@@ -421,9 +506,9 @@ static void sort_phase(double *v, unsigned long n, double q[5])
 }
 
 /* summary: N requests, N ok, N failed; then min median p90 p99 max a phase. */
-static void report_summary(struct tally *t)
+static void report_summary(struct tally *t, bool tls)
 {
-	static const enum phase shown[] = { NAMELOOKUP, CONNECT, STARTTRANSFER, TOTAL };
+	static const enum phase shown[] = { NAMELOOKUP, CONNECT, APPCONNECT, STARTTRANSFER, TOTAL };
 	static const char *const keys[5] = { "min", "median", "p90", "p99", "max" };
 	struct record r;
 	double q[5];
@@ -435,6 +520,8 @@ static void report_summary(struct tally *t)
 	record_integer(&r, "ok", (long long)t->ok);
 	record_integer(&r, "failed", (long long)(t->done - t->ok));
 	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]) && t->ok; i++) {
+		if (shown[i] == APPCONNECT && !tls)
+			continue;
 		sort_phase(t->ms[shown[i]], t->ok, q);
 		record_text(&r, "\n%s min %.3f median %.3f p90 %.3f p99 %.3f max %.3f",
 			    phase_names[shown[i]], q[0], q[1], q[2], q[3], q[4]);
@@ -494,7 +581,7 @@ static int run_repeated(const struct http_head_opts *o, unsigned port, const cha
 	}
 	proc_stop_on_signals();
 	for (unsigned long k = 1; k <= o->count && !proc_stopped_by(); k++) {
-		struct attempt at = { .verbose = false };
+		struct attempt at = { .verbose = false, .repeat = k };
 		bool ok = request_once(o, port, request, len, head, t.ok == 0, &at, &e) >= 0;
 
 		report_request(k, &at, ok ? NULL : &e);
@@ -502,7 +589,7 @@ static int run_repeated(const struct http_head_opts *o, unsigned port, const cha
 		if (k < o->count && o->interval_ms)
 			pause_ms(o->interval_ms);
 	}
-	report_summary(&t);
+	report_summary(&t, o->tls.on);
 	tally_release(&t);
 	free(head);
 	return t.first_failure;
@@ -516,7 +603,7 @@ static int cmd_http_head_exec(int argc, char **argv)
 	size_t len;
 
 	parse_http_head_options(argc, argv, &o);
-	port = o.port ? o.port : o.target.port ? o.target.port : www_port();
+	port = o.port ? o.port : o.target.port ? o.target.port : o.target.https ? 443 : www_port();
 	format_request(&o, port, request, sizeof(request), &len);
 	if (o.count)
 		return run_repeated(&o, port, request, len);
@@ -527,9 +614,9 @@ const struct sp_cmd cmd_http_head_entry = {
 	.name = "http-head",
 	.capture = CAPTURE_FILE,
 	.synopsis = "[-p PORT] [--path PATH] [-4|-6] [-w SECONDS] [--timing] [-n N [-i SECONDS]] [-q] "
-		    "HOST [PORT] | URL",
+		    "[--cafile FILE] [--sni NAME] [--alpn LIST] [--insecure] HOST [PORT] | URL",
 	.summary = "Send an HTTP HEAD request and print the response head, like curl -I",
 	.options = http_head_options,
-	.notes = "  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT][/PATH]\n",
+	.notes = "  HOST|URL: HOST, HOST:PORT, [IPv6]:PORT or http[s]://HOST[:PORT][/PATH]\n",
 	.exec = cmd_http_head_exec,
 };

@@ -266,6 +266,46 @@ static _Noreturn void option_error(const struct parser *p, int c, char **argv)
 	usage_error("invalid option -- '%c'", optopt);
 }
 
+/* ---- TLS's options ------------------------------------------------------ */
+
+/* --cafile, --sni, --alpn, --insecure into *t: whether c was one of them. */
+bool cmd_tls_option(int c, const char *arg, struct tls_options *t)
+{
+	switch (c) {
+	case CMD_TLS_CAFILE:
+		t->cafile = arg;
+		return true;
+	case CMD_TLS_SNI:
+		if (!*arg)
+			usage_error("--sni needs a name");
+		t->sni = arg;
+		return true;
+	case CMD_TLS_ALPN:
+		if (!*arg || strstr(arg, ",,") || arg[0] == ',' || arg[strlen(arg) - 1] == ',' ||
+		    strlen(arg) > 200)
+			usage_error("invalid ALPN list '%s' (names separated by commas)", arg);
+		t->alpn = arg;
+		return true;
+	case CMD_TLS_INSECURE:
+		t->insecure = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* TLS's options where no TLS is spoken: needs says what would speak it. */
+void cmd_check_tls_options(const struct tls_options *t, const char *needs)
+{
+	const char *given = t->cafile ? "--cafile" : t->sni ? "--sni" : t->alpn ? "--alpn"
+			  : t->insecure ? "--insecure" : NULL;
+
+	if (given && !t->on)
+		usage_error("%s is for TLS: %s", given, needs);
+	if (t->cafile && t->insecure)
+		usage_error("--cafile verifies the certificate, --insecure does not: not both");
+}
+
 /* ---- --pcap: the capture file ------------------------------------------- */
 
 static const char *capture_path;	/* as given; NULL: no capture */

@@ -26,6 +26,7 @@ struct conn {
 	struct capture_flow *flow;
 	int peer_end;
 	bool resetting;		/* its close is a reset (SO_LINGER 0) */
+	bool tls;		/* its data is TLS's plaintext: -x says so */
 };
 
 struct conn *conn_socket_of(int fd);

@@ -103,6 +103,15 @@ void conn_set_side(int fd, unsigned long number, const char *side)
 	}
 }
 
+/* fd's data is counted as TLS's plaintext (tls.c): -x headers say "(tls)". */
+void conn_set_tls(int fd)
+{
+	struct conn *c = conn_socket_of(fd);
+
+	if (c)
+		c->tls = true;
+}
+
 void conn_shut(int fd)
 {
 	struct conn *c = conn_socket_of(fd);
@@ -148,9 +157,11 @@ static void dump(const struct conn *c, bool sent, const void *buf, size_t n, uin
 		record_integer(&r, "conn", (long long)c->number);
 		record_cstring(&r, "from", c->side);
 	} else {
-		record_text(&r, "-- %s%s%s%s %zu bytes at +%.6f s", record_child_prefix(),
+		record_text(&r, "-- %s%s%s%s %zu bytes at +%.6f s%s", record_child_prefix(),
 			    conn_name_peers ? peer : "", conn_name_peers ? " " : "",
-			    sent ? "sent" : "received", n, r.time);
+			    sent ? "sent" : "received", n, r.time, c->tls ? " (tls)" : "");
+		if (c->tls)
+			record_bool(&r, "tls", true);
 		record_cstring(&r, "peer", peer);
 		record_cstring(&r, "direction", sent ? "sent" : "received");
 	}

@@ -80,7 +80,7 @@ static int split_authority(const char *s, size_t n, struct http_target *t,
 }
 
 /*
- * HOST, HOST:PORT, [V6]:PORT or http://HOST[:PORT][/PATH], as users write
+ * HOST, HOST:PORT, [V6]:PORT or http[s]://HOST[:PORT][/PATH], as users write
  * them.  Returns 0, or -1 with the reason in err.  port stays 0 when the
  * target names none; a fragment (#...) is not sent, as browsers do not.
  */
@@ -93,11 +93,10 @@ int http_parse_target(const char *arg, struct http_target *t, char *err, size_t 
 	t->original = arg;
 	if (scheme_end) {
 		size_t scheme_len = (size_t)(scheme_end - arg);
-		if (scheme_len == 5 && strncasecmp(arg, "https", 5) == 0)
-			return target_error(err, size, "%s: no TLS here; http-head speaks plain HTTP",
-					    "https://");
-		if (scheme_len != 4 || strncasecmp(arg, "http", 4) != 0)
-			return target_error(err, size, "unsupported scheme in '%s' (only http://)", arg);
+		t->https = scheme_len == 5 && strncasecmp(arg, "https", 5) == 0;
+		if (!t->https && (scheme_len != 4 || strncasecmp(arg, "http", 4) != 0))
+			return target_error(err, size,
+					    "unsupported scheme in '%s' (only http:// and https://)", arg);
 		s = scheme_end + 3;
 	}
 	path = s + strcspn(s, "/?#");

@@ -105,6 +105,8 @@ static const char *flow_out_call(const struct flow *f, bool sink_socket)
 
 static const char *peer_write_call(const struct relay *r)
 {
+	if (r->o.tls)
+		return "SSL_write";
 	if (r->up.sendfile)
 		return "sendfile";
 	if (flow_splices(&r->up))
@@ -116,6 +118,8 @@ static const char *peer_write_call(const struct relay *r)
 
 static const char *peer_read_call(const struct relay *r)
 {
+	if (r->o.tls)
+		return "SSL_read";
 	if (flow_splices(&r->down))
 		return "splice";
 	if (reads_control(r))
@@ -217,6 +221,8 @@ static ssize_t send_to_peer(struct relay *r, size_t n)
 	const char *data = r->up.buf + r->up.start;
 	ssize_t w;
 
+	if (r->o.tls)
+		return tls_write(r->o.tls, data, n);
 	if (r->o.send_nfds > 0 && !r->fds_sent) {
 		w = sys_sendmsg(r->peer_fd, data, n, r->o.send_fds, r->o.send_nfds, MSG_NOSIGNAL);
 		r->fds_sent = w > 0;
@@ -337,6 +343,8 @@ static ssize_t receive_from_peer(struct relay *r)
 	ssize_t n;
 
 	r->from_len = sizeof(r->from);
+	if (r->o.tls)
+		return tls_read(r->o.tls, f->buf + f->end, peer_room(r));
 	if (reads_control(r))
 		return receive_message(r, f->buf + f->end, peer_room(r), flags, from);
 	if (from || flags)
@@ -359,8 +367,11 @@ static ssize_t receive_from_peer(struct relay *r)
  */
 static void peer_failed(struct relay *r, int err)
 {
-	fail_errno(&r->peer_error, err == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, err, "%s(%s)",
-		   peer_read_call(r), r->peer_name);
+	if (r->o.tls && err == EPROTO)
+		fail(&r->peer_error, SP_TLS, "TLS with %s: %s", r->peer_name, tls_reason(r->o.tls));
+	else
+		fail_errno(&r->peer_error, err == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, err,
+			   "%s(%s)", peer_read_call(r), r->peer_name);
 	r->peer_failed = true;
 	r->down.source_done = true;
 	/* Input not yet sent stays for listen -k's next client; none goes here. */
@@ -455,6 +466,9 @@ static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 	r->peer_write_shut = true;
 	if (r->o.datagrams)
 		return 0;	/* nothing marks the end of a datagram exchange */
+	/* TLS's own end first; a socket too full for it gets the TCP end alone. */
+	if (r->o.tls)
+		(void)tls_close_notify(r->o.tls);
 	if (sys_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN &&
 	    !(r->o.peer_any && errno == ENOTSOCK))
 		return fail_errno(e, SP_FAILURE, errno, "shutdown(%s)", r->peer_name);
@@ -720,7 +734,8 @@ static int relay_loop(struct relay *r, struct sp_error *e)
 static void choose_splicing(struct relay *r)
 {
 	/* A descriptor passed to us (--attach) may block: read() and write(). */
-	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_sees_bytes() && !r->o.peer_any;
+	bool plain = !r->o.editor && !peer_sends_messages(r) && !conn_sees_bytes() && !r->o.peer_any &&
+		     !r->o.tls;
 
 	/*
 	 * Descriptors travel with bytes we send or receive ourselves.  A

@@ -137,6 +137,24 @@ void report_note(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "sockpair: CMD: WHAT": a warning, never silenced, not an error. */
+void report_warning(const char *fmt, ...)
+{
+	struct record r;
+	va_list ap;
+
+	record_init(&r, RECORD_LINE, "warning");
+	error_prefix(r.text, sizeof(r.text));
+	r.text_len = strlen(r.text);
+	va_start(ap, fmt);
+	text_vformat(r.text + r.text_len, sizeof(r.text) - r.text_len, fmt, ap);
+	va_end(ap);
+	r.text_len = strlen(r.text);
+	record_cstring(&r, "message", r.text + strlen("sockpair: ") +
+		       (report_command ? strlen(report_command) + 2 : 0));
+	event_emit(&r);
+}
+
 /*
  * A descriptor received from peer: "received descriptor N: WHAT (KIND)".
  * Asked for (--recv-fd): a result, not an announcement -q silences.

@@ -16,8 +16,8 @@
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
  *   report.c                         what the user reads on stderr
- *   io.c proc.c stats.c              bytes; processes and signals; the
- *                                    kernel's view of a connection
+ *   io.c proc.c stats.c tls.c        bytes; processes and signals; the
+ *                                    kernel's view of a connection; TLS
  *   diag.c owners.c                  every socket as the kernel's socket
  *                                    diagnostics list it; who holds each
  *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines;
@@ -55,6 +55,7 @@ enum sp_status {
 	SP_CONNECT = 4,		/* refused, unreachable, in use, permission */
 	SP_TIMEOUT = 5,
 	SP_PROTOCOL = 6,	/* the peer broke the protocol */
+	SP_TLS = 7,		/* the TLS handshake or the certificate failed */
 };
 
 /* text.c */
@@ -298,6 +299,7 @@ void conn_connected(int fd, const char *peer, bool established);
 void conn_listening(int fd);
 void conn_shut(int fd);
 void conn_set_side(int fd, unsigned long number, const char *side);
+void conn_set_tls(int fd);
 void conn_moved(int fd, bool sent, const void *buf, ssize_t n, int err,
 		const struct sockaddr *other, socklen_t other_len);
 /* What the call layer tells a capture of a socket's connection. */
@@ -354,6 +356,8 @@ ssize_t sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *fr
 ssize_t sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
 		   socklen_t to_len);
 ssize_t sys_splice(int from, int to, size_t n, unsigned flags);
+ssize_t sys_recv_tls(int fd, void *buf, size_t n);
+ssize_t sys_send_tls(int fd, const void *buf, size_t n);
 ssize_t sys_sendfile(int to, int from, size_t n);
 int sys_close(int fd);
 int sys_open(const char *path, int flags, const char *flags_text);
@@ -424,6 +428,7 @@ void report_conn_opened(unsigned long conn, const char *peer, bool faulty);
 void report_conn_event(const char *event, unsigned long conn, const char *peer,
 		       const char *ending, const char *fmt, ...) PRINTF_LIKE(5, 6);
 void report_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void report_warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void report_event(const char *event, const char *peer, const char *fmt, ...) PRINTF_LIKE(3, 4);
 void report_listening(const char *address, bool unix_path);
 void report_descriptor(const char *peer, int fd, const char *what, const char *kind);
@@ -538,6 +543,25 @@ int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error
 int net_unix_probe(const char *path);
 int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
 		 struct sp_error *e);
+
+/* tls.c: TLS over a connected socket; nothing else knows the library */
+struct tls;
+struct tls_options {
+	bool on;		/* connect --tls, an https:// URL */
+	const char *cafile;	/* NULL: the system's store */
+	const char *sni;	/* the name sent and checked; NULL: the host */
+	const char *alpn;	/* "h2,http/1.1"; NULL: none offered */
+	bool insecure;		/* no verification (said on stderr) */
+	bool unsaid;		/* the handshake's line left out (-n's later requests) */
+};
+struct tls *tls_connect(int fd, const char *host, const char *peer, const struct tls_options *o,
+			long long deadline_ms, struct sp_error *e);
+ssize_t tls_read(struct tls *t, void *buf, size_t n);
+ssize_t tls_write(struct tls *t, const void *buf, size_t n);
+bool tls_pending(const struct tls *t);
+int tls_close_notify(struct tls *t);
+const char *tls_reason(const struct tls *t);
+void tls_free(struct tls *t);
 
 /* stats.c */
 void stats_kernel_view(int fd, struct conn_view *v);
@@ -655,6 +679,7 @@ struct http_target {
 	char host[HTTP_HOST_MAX];	/* without the brackets of an IPv6 literal */
 	bool ipv6_literal;
 	unsigned port;		/* 0: none given */
+	bool https;		/* https://: TLS, port 443 by default */
 	char path[HTTP_PATH_MAX];	/* with its query */
 };
 enum head_state { HEAD_MORE, HEAD_DONE, HEAD_BAD };
@@ -722,6 +747,8 @@ struct relay_options {
 	/* The peer may be any descriptor, not only a socket (--attach): it is
 	 * not shut down, and a terminal's EIO is its end. */
 	bool peer_any;
+	/* connect --tls: the peer's bytes go through TLS (never spliced). */
+	struct tls *tls;
 };
 struct relay;
 struct relay *relay_new(const struct relay_options *o, struct sp_error *e);
@@ -819,6 +846,13 @@ enum { CMD_LONG_ONLY = 0x100 };
 #define CMD_OPT_PORT(help) { 'p', "port", "PORT", help }
 #define CMD_OPT_TIMEOUT(help) { 'w', "timeout", "SECS", help }
 #define CMD_OPT_END { 0, NULL, NULL, NULL }
+/* TLS's, for connect --tls and http-head https:// (cmd_tls_option). */
+enum { CMD_TLS = CMD_LONG_ONLY + 0x60, CMD_TLS_CAFILE, CMD_TLS_SNI, CMD_TLS_ALPN, CMD_TLS_INSECURE };
+#define CMD_OPT_CAFILE { CMD_TLS_CAFILE, "cafile", "FILE", "TLS: verify the server with the CAs in FILE\n" \
+	"                       (default: the system's store)" }
+#define CMD_OPT_SNI { CMD_TLS_SNI, "sni", "NAME", "TLS: the server name sent and checked (default: HOST)" }
+#define CMD_OPT_ALPN { CMD_TLS_ALPN, "alpn", "LIST", "TLS: the protocols offered, as h2,http/1.1" }
+#define CMD_OPT_INSECURE { CMD_TLS_INSECURE, "insecure", NULL, "TLS: do not verify the certificate (said on stderr)" }
 
 /* Whether a command's sockets may be captured (--pcap), and where. */
 enum cmd_capture { CAPTURE_NONE, CAPTURE_FILE, CAPTURE_FILE_OR_STDOUT };
@@ -851,6 +885,9 @@ int cmd_seconds_ms(const char *arg, const char *what);
 void cmd_announce_listening(int fd, const char *unix_path);
 void cmd_raise_descriptor_limit(unsigned long max_clients, unsigned per_client, bool quiet);
 int cmd_end_capture(int status);
+struct tls_options;
+bool cmd_tls_option(int c, const char *arg, struct tls_options *t);
+void cmd_check_tls_options(const struct tls_options *t, const char *needs);
 
 extern const struct sp_cmd cmd_help_entry;
 extern const struct sp_cmd cmd_pair_entry;

@@ -224,11 +224,13 @@ sockpair: http-head: connect(127.0.0.1:$port): Connection refused"
 	[[ "$stderr" =~ ^sockpair:\ http-head:\ getaddrinfo\(nonexistent\.invalid,\ 80\):\ .+$ ]] || fail "$stderr"
 }
 
-@test "http-head: https:// and other schemes are usage errors, with the reason" {
-	run --separate-stderr sp http-head https://example.com/
-	assert_usage_error "sockpair: http-head: https://: no TLS here; http-head speaks plain HTTP"
+@test "http-head: schemes other than http:// and https:// are usage errors, with the reason" {
 	run --separate-stderr sp http-head ftp://example.com/
-	assert_usage_error "sockpair: http-head: unsupported scheme in 'ftp://example.com/' (only http://)"
+	assert_usage_error "sockpair: http-head: unsupported scheme in 'ftp://example.com/' (only http:// and https://)"
+	run --separate-stderr sp http-head gopher://example.com/
+	assert_usage_error "sockpair: http-head: unsupported scheme in 'gopher://example.com/' (only http:// and https://)"
+	run --separate-stderr sp http-head --cafile /dev/null http://example.com/
+	assert_usage_error "sockpair: http-head: --cafile is for TLS: give an https:// URL"
 }
 
 @test "http-head: malformed targets and values are usage errors" {

@@ -168,7 +168,7 @@ completion_options() {
 	assert_output "fork-echo"
 	run -0 complete_bash sockpair listen --k
 	assert_output "--keep-open"
-	run -0 complete_bash sockpair connect --c
+	run -0 complete_bash sockpair connect --cr
 	assert_output "--crlf"
 	touch "$BATS_TEST_TMPDIR/only-file.sock"
 	run -0 complete_bash sockpair listen -U "'$BATS_TEST_TMPDIR/only-f'"

@@ -179,7 +179,7 @@ vg_listen_status() {
 	vg 5 /dev/null http-head -q -w 0.5 "127.0.0.1:$PEER_PORT"
 	start_refused_port
 	vg 4 /dev/null http-head -q "127.0.0.1:$REFUSED_PORT"
-	vg 2 /dev/null http-head https://example.com/
+	vg 2 /dev/null http-head ftp://example.com/
 	kill_bg
 }
 
@@ -280,4 +280,19 @@ vg_listen_status() {
 	grep -q "^$sock listening, backlog " "$BATS_TEST_TMPDIR/out" || fail "$(cat "$BATS_TEST_TMPDIR/out")"
 	vg 0 /dev/null peers --json --pid "$listener"
 	vg 1 /dev/null peers "$BATS_TEST_TMPDIR/missing.sock"
+}
+
+@test "valgrind: TLS, http-head https:// and connect --tls, succeeding and failing, is clean" {
+	local certs=$BATS_TEST_TMPDIR/certs
+	mkdir -p "$certs"
+	timeout 60 python3 "$BATS_TEST_DIRNAME/lib/tls_peer.py" certs "$certs"
+	start_script_peer tls.out tls_peer.py https "$certs" localhost
+	SSLKEYLOGFILE=$BATS_TEST_TMPDIR/keys vg 0 /dev/null http-head -x --cafile "$certs/ca.pem" \
+		-n 2 "https://localhost:$PEER_PORT/"
+	vg 7 /dev/null http-head -q "https://localhost:$PEER_PORT/"
+	kill_bg
+	start_script_peer tls.out tls_peer.py echo "$certs"
+	printf 'through TLS\n' >"$BATS_TEST_TMPDIR/in"
+	vg 0 "$BATS_TEST_TMPDIR/in" connect --tls --cafile "$certs/ca.pem" localhost "$PEER_PORT"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" 'through TLS'
 }

@@ -21,7 +21,7 @@ ORDER = [
     ["fault"],
     ["event"],
     ["net", "editor", "http", "line", "flow"],
-    ["io", "proc", "stats", "diag", "owners"],
+    ["io", "proc", "stats", "diag", "owners", "tls"],
     ["report"],
     ["sys"],
     ["conn"],
@@ -36,7 +36,7 @@ ORDER = [
 EXEMPT = {"fail": "error", "fail_errno": "error", "usage_error": "report", "event_emit": "record"}
 PREFIX = {"cmd": "cmd", "relay": "relay", "pump": "pump", "fault": "fault", "event": "event", "net": "net",
           "editor": "editor", "flow": "flow", "http": "http", "line": "line", "io": "io",
-          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "swap": "swap", "diag": "diag", "owners": "owners", "sys": "sys", "conn": "conn", "capture": "conn", "trace": "trace", "record": "record", "sink": "sink", "out": "out",
+          "proc": "proc", "stats": "stats", "report": "report", "scan": "scan", "swap": "swap", "diag": "diag", "owners": "owners", "tls": "tls", "sys": "sys", "conn": "conn", "capture": "conn", "trace": "trace", "record": "record", "sink": "sink", "out": "out",
           "parse": "parse", "addr": "addr", "clock": "clock", "samples": "samples", "frame": "frame", "queue": "queue",
           "text": "text", "json": "text"}
 # Files of a module other than its own name: they are that module.
