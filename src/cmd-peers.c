@@ -9,6 +9,12 @@
  * give each socket and its peer, one walk of /proc (owners.c) gives the
  * holders, and the join is made once: each listener, then each of its
  * connections as both ends, the client's on the left.
+ *
+ * It is longer than a command usually is (some 780 lines) because it
+ * holds three views, a target's listeners and connections, a datagram
+ * socket's, a process's sockets, each as text and as JSON, and the
+ * matching of what was typed (a path, @NAME, PORT, HOST:PORT) to the
+ * kernel's sockets; diag.c and owners.c only gather.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
