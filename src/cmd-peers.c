@@ -138,9 +138,11 @@ static bool locate_path(struct target *t)
 /* ---- matching ------------------------------------------------------------ */
 
 /* UNIX_DIAG_VFS's device is the kernel's own dev_t: major << 20 | minor. */
+/* The kernel gives the socket file's inode in 32 bits (udiag_vfs_ino):
+ * compared as it gives it, or no socket on an inode64 filesystem matches. */
 static bool same_file(const struct diag_socket *s, const struct target *t)
 {
-	return s->has_vfs && s->vfs_ino == t->ino &&
+	return s->has_vfs && s->vfs_ino == (uint32_t)t->ino &&
 	       makedev(s->vfs_dev >> 20, s->vfs_dev & 0xfffff) == t->dev;
 }
 
@@ -224,7 +226,9 @@ static const struct diag_socket *peer_of(const struct peers *p, const struct dia
 	for (size_t i = 0; i < p->sockets.n; i++) {
 		const struct diag_socket *o = &p->sockets.v[i];
 
-		if (o != s && o->family == s->family && (o->ino || o->pending) &&
+		/* Families may differ: a dual-stack listener's end is an IPv6
+		 * socket whose addresses diag.c gave as IPv4, as its client's. */
+		if (o != s && o->family != AF_UNIX && (o->ino || o->pending) &&
 		    same_endpoint(&o->src, &s->dst) &&
 		    same_endpoint(&o->dst, &s->src))
 			return o;
@@ -255,12 +259,22 @@ static const char *holders_text(struct peers *p, const struct diag_socket *s, ch
 		return "? fd ?";
 	}
 	buf[0] = '\0';
-	for (size_t i = 0; i < n && used + 64 < size; i++) {
+	for (size_t i = 0; i < n; i++) {
+		char one[sizeof(comm) + 48], tail[48];
+		size_t len, tail_len;
+
 		text_escape(o[i].comm, strlen(o[i].comm), comm, sizeof(comm));
-		used += (size_t)snprintf(buf + used, size - used, "%s%s %d fd %d", i ? ", " : "",
-					 comm, o[i].pid, o[i].fd);
-		if (i + 1 < n && used + 64 >= size)
-			snprintf(buf + used, size - used, ", ... (%zu in all)", n);
+		len = (size_t)snprintf(one, sizeof(one), "%s%s %d fd %d", i ? ", " : "", comm,
+				       o[i].pid, o[i].fd);
+		tail_len = (size_t)snprintf(tail, sizeof(tail), ", ... (%zu in all)", n);
+		/* Room for this holder, and for the tail if more follow. */
+		if (used + len + (i + 1 < n ? tail_len : 0) >= size) {
+			if (used + tail_len < size)
+				memcpy(buf + used, tail, tail_len + 1);
+			break;
+		}
+		memcpy(buf + used, one, len + 1);
+		used += len;
 	}
 	return buf;
 }
@@ -349,11 +363,16 @@ static void print_anchor(struct peers *p, const struct diag_socket *s, const cha
 	record_cstring(&r, "state", diag_state_name(s));
 	add_holder_fields(&r, p, s);
 	record_cstring(&r, "peer", NULL);
+	/* Every object has inq and outq (SPEC); a listener queues connections,
+	 * not bytes: its counts are queued and backlog, its byte queues null. */
 	if (s->state == DIAG_LISTEN) {
+		record_cstring(&r, "inq", NULL);
+		record_cstring(&r, "outq", NULL);
 		record_integer(&r, "queued", s->rqueue);
 		record_integer(&r, "backlog", s->wqueue);
 	} else {
 		record_integer(&r, "inq", s->rqueue);
+		record_integer(&r, "outq", s->wqueue);
 	}
 	event_emit(&r);
 }
@@ -735,9 +754,11 @@ static int show_pid(struct peers *p, int pid)
 {
 	char typed[32];
 
+	/* Sockets the user may not see are none to show, and the note says
+	 * why (SPEC: never an error of its own). */
 	if (owners_hidden(&p->owners, pid))
-		return report_error(SP_FAILURE, "opendir(/proc/%d/fd): %s", pid, strerror(EACCES));
-	if (show_process(p, pid) > 0)
+		p->unseen = true;
+	else if (show_process(p, pid) > 0)
 		return SP_OK;
 	snprintf(typed, sizeof(typed), "%d", pid);
 	return no_socket_at(typed);

@@ -134,10 +134,22 @@ static int take_unix(struct diag_table *t, const struct nlmsghdr *h)
 	return 0;
 }
 
+/* An IPv4 client of a dual-stack listener is ::ffff:a.b.c.d at the
+ * server's end and a.b.c.d at its own: kept as IPv4, so that the two
+ * ends of the connection are found to be one. */
+static bool v4_mapped(const __be32 *addr)
+{
+	return addr[0] == 0 && addr[1] == 0 && addr[2] == htonl(0xffff);
+}
+
 static void take_address(struct sockaddr_storage *ss, int family, const __be32 *addr,
 			 __be16 port)
 {
 	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6 && v4_mapped(addr)) {
+		family = AF_INET;
+		addr += 3;
+	}
 	if (family == AF_INET) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
@@ -195,6 +207,14 @@ static int take_reply(struct diag_table *t, const char *buf, ssize_t n, int fami
 
 	for (const struct nlmsghdr *h = (const void *)buf; NLMSG_OK(h, len);
 	     h = NLMSG_NEXT(h, len)) {
+		/* A dump the kernel could not finish says so at its end. */
+		if (h->nlmsg_type == NLMSG_DONE && h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) &&
+		    *(const int *)NLMSG_DATA(h) < 0)
+			return fail_errno(e, SP_FAILURE, -*(const int *)NLMSG_DATA(h),
+					  "recvmsg(NETLINK_SOCK_DIAG)");
+		if (h->nlmsg_flags & NLM_F_DUMP_INTR)
+			return fail(e, SP_FAILURE, "recvmsg(NETLINK_SOCK_DIAG): the dump was "
+				    "interrupted by sockets coming and going; run it again");
 		if (h->nlmsg_type == NLMSG_DONE)
 			return 1;
 		if (h->nlmsg_type == NLMSG_ERROR) {
