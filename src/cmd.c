@@ -311,6 +311,15 @@ void cmd_check_tls_options(const struct tls_options *t, const char *needs)
 static const char *capture_path;	/* as given; NULL: no capture */
 static int capture_fd = -1;
 
+/* The first failed write, said at once: a proxy that runs on for hours
+ * must not keep a full disk to itself until it ends. */
+static int capture_failed(int err)
+{
+	report_error(SP_FAILURE, "write(%s): %s", capture_path, strerror(err));
+	errno = err;
+	return -1;
+}
+
 /* A capture block, whole: a FIFO's reader sees blocks, never parts. */
 static int write_capture(const void *block, size_t n)
 {
@@ -327,7 +336,7 @@ static int write_capture(const void *block, size_t n)
 			continue;
 		}
 		if (w <= 0)
-			return -1;
+			return capture_failed(w < 0 ? errno : ENOSPC);
 		p += w;
 		n -= (size_t)w;
 	}
@@ -335,11 +344,12 @@ static int write_capture(const void *block, size_t n)
 }
 
 /* The file let go of: in a forked child, which writes none of it, and at
- * an exit() that did not come back through cmd_end_capture(). */
+ * an exit() that did not come back through cmd_end_capture().  Not
+ * traced: the command's calls are the trace, not the capture's. */
 static void close_capture(void)
 {
 	if (capture_fd > STDERR_FILENO)
-		(void)sys_close(capture_fd);
+		(void)sys_close_quiet(capture_fd);
 	capture_fd = -1;
 }
 
@@ -363,28 +373,26 @@ static void open_capture(const struct sp_cmd *cmd)
 		exit(report_error(SP_FAILURE, "open(%s): %s", capture_path, strerror(errno)));
 	atexit(close_capture);
 	if (sink_pcap_start(write_capture, close_capture) < 0)
-		exit(report_error(SP_FAILURE, "write(%s): %s", capture_path, strerror(errno)));
+		exit(SP_FAILURE);	/* write_capture() said why */
 	conn_capture = true;
 }
 
 /* The command's status, or a failure if the capture could not be written
- * whole: a capture cut short is never a success. */
+ * whole (said when it happened): a capture cut short is never a success. */
 int cmd_end_capture(int status)
 {
-	int err = sink_pcap_error();
+	bool failed = sink_pcap_error() != 0;
 
 	if (capture_fd < 0)
 		return status;
 	sink_pcap_stop();	/* no more blocks; the file is closed here */
 	conn_capture = false;
-	if (!err && capture_fd != STDOUT_FILENO && sys_close(capture_fd) < 0)
-		err = errno;
-	capture_fd = -1;
-	if (err) {
-		report_error(SP_FAILURE, "write(%s): %s", capture_path, strerror(err));
-		return status == SP_OK ? SP_FAILURE : status;
+	if (!failed && capture_fd != STDOUT_FILENO && sys_close(capture_fd) < 0) {
+		report_error(SP_FAILURE, "close(%s): %s", capture_path, strerror(errno));
+		failed = true;
 	}
-	return status;
+	capture_fd = -1;
+	return failed && status == SP_OK ? SP_FAILURE : status;
 }
 
 /*

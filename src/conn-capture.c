@@ -243,14 +243,20 @@ void capture_end(const struct conn *c, bool by_peer, bool reset)
 /*
  * A child was forked: of a pair whose ends are both ours, one may be the
  * child's now, which the parent closes unused; that close ends nothing.
+ * The child is the peer the pair's comment names, if nothing was
+ * written of the flow yet.
  */
-void conn_forked(void)
+void conn_forked(int child)
 {
 	for (int fd = 0; fd <= conn_last_fd(); fd++) {
 		struct conn *c = conn_socket_of(fd);
 
-		if (c && c->flow && c->flow->holders > 1)
-			c->flow->forked = true;
+		if (!c || !c->flow || c->flow->holders < 2 || c->flow->forked)
+			continue;
+		c->flow->forked = true;
+		if (!c->flow->started)
+			snprintf(c->flow->comment, sizeof(c->flow->comment),
+				 "sockpair: socketpair, peer pid %d", child);
 	}
 }
 

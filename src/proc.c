@@ -29,7 +29,7 @@ pid_t proc_fork(struct sp_error *e)
 	if (pid < 0)
 		return fail_errno(e, SP_FAILURE, errno, "fork()");
 	if (conn_capture)
-		conn_forked();
+		conn_forked(pid);
 	return pid;
 }
 

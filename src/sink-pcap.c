@@ -24,7 +24,8 @@
 #include <string.h>
 
 enum {
-	SEGMENT_MAX = 65000,	/* payload per packet */
+	SEGMENT_MAX = 65000,	/* payload per TCP segment */
+	DATAGRAM_MAX = 65507,	/* the most a UDP packet over IPv4 carries */
 	LINKTYPE_RAW = 101,
 	BLOCK_SHB = 0x0A0D0D0A, BLOCK_IDB = 1, BLOCK_EPB = 6,
 	OPT_END = 0, OPT_COMMENT = 1, OPT_SHB_USERAPPL = 4, OPT_IF_NAME = 2,
@@ -35,7 +36,7 @@ enum {
 	MSS = 65495,		/* loopback's */
 	/* the largest block: an EPB's 28 bytes, IPv6's 40, TCP's 28, the
 	 * payload, a comment option and the trailing length */
-	BLOCK_MAX = 28 + 40 + 28 + SEGMENT_MAX + 4 + 232 + 4 + 4,
+	BLOCK_MAX = 28 + 40 + 28 + DATAGRAM_MAX + 4 + 232 + 4 + 4,
 };
 
 static capture_writer *writer;
@@ -303,7 +304,8 @@ static void packet_ends(const struct capture_flow *f, int from, const struct soc
 
 	ip_end_of(&f->end[from], src);
 	ip_end_of(&f->end[1 - from], dst);
-	if (other && f->datagrams) {
+	/* A UNIX sender's name has no IP form: the flow's made-up end stays. */
+	if (other && f->datagrams && (other->sa_family == AF_INET || other->sa_family == AF_INET6)) {
 		memset(&far, 0, sizeof(far));
 		memcpy(&far, other, other->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 								 : sizeof(struct sockaddr_in));
@@ -386,13 +388,13 @@ static void tcp_reset(struct capture_flow *f, int from)
 	f->reset = true;
 }
 
-/* A datagram: one UDP packet (its first SEGMENT_MAX bytes, the block
+/* A datagram: one UDP packet (its first DATAGRAM_MAX bytes, the block
  * saying how long it was). */
 static void udp_datagram(struct capture_flow *f, const struct record *r)
 {
 	struct ip_end src, dst;
 	unsigned char *ip = block + 28, *udp;
-	size_t n = r->data_len < SEGMENT_MAX ? r->data_len : SEGMENT_MAX;
+	size_t n = r->data_len < DATAGRAM_MAX ? r->data_len : DATAGRAM_MAX;
 	uint16_t sum;
 
 	packet_ends(f, r->from, r->other, &src, &dst);

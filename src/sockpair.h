@@ -314,7 +314,7 @@ void conn_capture_ends(int fd, const struct conn_ends *e);
 void conn_capture_pair(const int fds[2], int type, int pid);
 void conn_join(int client_fd, int server_fd);
 void conn_will_reset(int fd);
-void conn_forked(void);
+void conn_forked(int child);
 bool conn_wants_stats(int fd);
 typedef void conn_viewer(int fd, struct conn_view *v);
 void conn_set_viewer(conn_viewer *f);

@@ -38,6 +38,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+static void note_ends(int fd, const struct sockaddr *peer, socklen_t peer_len);
+
 const char *sys_addr_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
 	return sa && len >= sizeof(sa_family_t) ? addr_format(sa, len, buf, size) : "NULL";
@@ -121,8 +123,10 @@ int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	 * once SO_ERROR says 0 (see sys_getsockopt_int). */
 	if (r == 0 || errno == EINPROGRESS)
 		COUNT(conn_connected(fd, sys_addr_text(sa, len, addr, sizeof(addr)), r == 0));
+	/* A UNIX peer's name as given to connect(), not as the server bound it
+	 * (maybe relative to its own directory): the capture's comment. */
 	if (r == 0)
-		NOTE_ENDS(fd);
+		AFTER_CALL(conn_needs_ends(fd), note_ends(fd, sa, len));
 	return r;
 }
 
@@ -243,11 +247,12 @@ int sys_set_linger_zero(int fd)
 }
 
 /*
- * --pcap: fd's names, its type and a UNIX peer's pid, for its flow in the
- * capture.  Not traced: the capture's calls, not the command's (the
- * trace is the same with --pcap as without).
+ * --pcap: fd's names (the peer's as given, else as the kernel says), its
+ * type and a UNIX peer's pid, for its flow in the capture.  Not traced:
+ * the capture's calls, not the command's (the trace of the sockets is
+ * the same with --pcap as without).
  */
-void sys_note_ends(int fd)
+static void note_ends(int fd, const struct sockaddr *peer, socklen_t peer_len)
 {
 	struct conn_ends e = { .local_len = sizeof(e.local), .peer_len = sizeof(e.peer) };
 	socklen_t len = sizeof(e.type);
@@ -255,8 +260,12 @@ void sys_note_ends(int fd)
 
 	if (getsockname(fd, (struct sockaddr *)&e.local, &e.local_len) < 0)
 		e.local_len = 0;
-	if (getpeername(fd, (struct sockaddr *)&e.peer, &e.peer_len) < 0)
+	if (peer && peer_len <= sizeof(e.peer)) {
+		memcpy(&e.peer, peer, peer_len);
+		e.peer_len = peer_len;
+	} else if (getpeername(fd, (struct sockaddr *)&e.peer, &e.peer_len) < 0) {
 		e.peer_len = 0;
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &e.type, &len) < 0)
 		e.type = SOCK_STREAM;
 	len = sizeof(cred);
@@ -264,6 +273,11 @@ void sys_note_ends(int fd)
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		e.peer_pid = cred.pid;
 	conn_capture_ends(fd, &e);
+}
+
+void sys_note_ends(int fd)
+{
+	note_ends(fd, NULL, 0);
 }
 
 /* getsockname() or getpeername(); the address in *ss and *len. */

@@ -107,6 +107,14 @@ assert_clean_capture() {
 	assert_output 10
 	run -0 ts -r "$CAP" -T fields -e frame.comment -Y frame.comment
 	assert_output --regexp '^sockpair: socketpair, peer pid [0-9]+$'
+	run -0 ts -r "$CAP" -Y 'tcp.flags.fin == 1'
+	[ "${#lines[@]}" -eq 2 ] || fail "expected a FIN from each end: $output"
+	assert_clean_capture
+	# a seqpacket message is one segment
+	run -0 sp pair -t seqpacket --pcap "$CAP"
+	run -0 ts -r "$CAP" -T fields -e tcp.len -Y 'tcp.len > 0'
+	assert_output 10
+	assert_clean_capture
 	run -0 sp pair -t dgram --pcap "$CAP"
 	run -0 ts -r "$CAP" -T fields -e udp.length -e data -Y udp
 	assert_output "18"$'\t'"$(printf 'ABCdef123\n' | xxd -p)"
@@ -119,6 +127,11 @@ assert_clean_capture() {
 	[ "${#lines[@]}" -eq 2 ] || fail "expected 2 segments: $output"
 	assert_line "$(printf 'Message From Parent.' | xxd -p)"
 	assert_line --partial "$(printf 'Message From Child' | xxd -p)"
+	# the peer the comment names is the child, not sockpair's parent
+	run -0 ts -r "$CAP" -T fields -e frame.comment -Y frame.comment
+	assert_output --regexp '^sockpair: socketpair, peer pid [0-9]+$'
+	[ "${output##* }" != "$(pgrep -xo sockpair || true)" ]
+	assert_clean_capture
 }
 
 @test "pcap: http-head against python http.server: tshark decodes HEAD and the status" {
@@ -135,20 +148,23 @@ assert_clean_capture() {
 	assert_clean_capture
 }
 
-@test "pcap: proxy between redis-cli and redis-server: RESP decodes the command" {
+@test "pcap: proxy between redis-cli and redis-server on a UNIX socket: RESP decodes the command" {
 	command -v redis-server >/dev/null || skip "no redis-server"
-	port=$(free_port)
-	bg redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no
-	wait_until "redis-server on $port" redis-cli -p "$port" ping
-	start_proxy --pcap "$CAP" 0 "127.0.0.1:$port"
+	local rsock=$BATS_TEST_TMPDIR/redis.sock
+	bg redis-server --port 0 --unixsocket "$rsock" --save '' --appendonly no
+	wait_for_socket "$rsock"
+	wait_until "redis-server answers" redis-cli -s "$rsock" ping
+	start_proxy --pcap "$CAP" 0 "$rsock"
 	run -0 timeout 10 redis-cli -p "$PX_PORT" set pcap-key pcap-value
 	assert_output OK
 	stop_proxy
-	run -0 ts -r "$CAP" -d "tcp.port==$port,resp" -Y resp -T fields -e resp.bulk_string.value
+	# one flow from the client's real address to the target's made-up one
+	run -0 ts -r "$CAP" -T fields -e ip.src -e ip.dst -e tcp.dstport -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0'
+	assert_output "127.0.0.1"$'\t'"127.255.0.1"$'\t'80
+	run -0 ts -r "$CAP" -d "tcp.port==80,resp" -Y resp -T fields -e resp.bulk_string.value
 	assert_line "$(printf set | xxd -p),$(printf pcap-key | xxd -p),$(printf pcap-value | xxd -p)"
-	# one flow, from the client to the target, the proxy not in it
-	run -0 ts -r "$CAP" -T fields -e tcp.dstport -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0'
-	assert_output "$port"
+	run -0 ts -r "$CAP" -T fields -e frame.comment -Y frame.comment
+	assert_output --regexp "^sockpair: $rsock, peer pid [0-9]+\$"
 	assert_clean_capture
 }
 
@@ -157,13 +173,14 @@ assert_clean_capture() {
 	bg python3 "$BATS_TEST_DIRNAME/lib/proxy_peers.py" unix-http "$sock"
 	wait_for_socket "$sock"
 	PX_ERR=$BATS_TEST_TMPDIR/proxy.err
-	bg sh -c '"$1" proxy --pcap - 0 "$2" 2>"$3" >"$4"' sh "$SOCKPAIR" "$sock" "$PX_ERR" "$CAP"
-	px=$BG_LAST
+	bg sh -c 'exec "$1" proxy --pcap - 0 "$2" 2>"$3" >"$4"' sh "$SOCKPAIR" "$sock" "$PX_ERR" "$CAP"
+	px=$BG_LAST px_sp=$BG_CHILD
 	wait_for_line "$PX_ERR" '^listening on '
 	PX_PORT=$(announced_port "$PX_ERR")
 	run -0 timeout 10 curl -s "http://127.0.0.1:$PX_PORT/some/path?q=1"
-	pkill -TERM -f "proxy --pcap - 0 $sock" || true
+	kill -TERM "$px_sp"
 	wait_exit "$px"
+	assert_equal "$BG_STATUS" 0
 	run -0 ts -r - -Y http.request -T fields -e http.request.uri <"$CAP"
 	assert_output '/some/path?q=1'
 	run -0 ts -r "$CAP" -T fields -e frame.comment -Y frame.comment
@@ -184,11 +201,54 @@ assert_clean_capture() {
 
 @test "pcap: a reset by the server shows as an RST from it, and nothing after" {
 	start_peer reset-after 5
-	run sp connect --pcap "$CAP" 127.0.0.1 "$PEER_PORT" < <(printf 'hello')
+	run -1 --separate-stderr sp connect -q --pcap "$CAP" 127.0.0.1 "$PEER_PORT" < <(printf 'hello')
+	assert_regex "$stderr" 'Connection reset by peer'
 	run -0 ts -r "$CAP" -Y 'tcp.flags.reset == 1' -T fields -e tcp.srcport
 	assert_output "$PEER_PORT"
 	run -0 ts -r "$CAP" -T fields -e tcp.flags.reset
 	assert_equal "${lines[-1]}" 1
+	assert_clean_capture
+}
+
+@test "pcap: proxy --reset-after: the reset is in the flow, from the target's side" {
+	start_script_peer server.out proxy_peers.py echo
+	start_proxy --pcap "$CAP" --reset-after up:2 0 "127.0.0.1:$PEER_PORT"
+	run timeout 10 python3 "$BATS_TEST_DIRNAME/lib/proxy_peers.py" client-sees-reset "$PX_PORT"
+	assert_output reset
+	wait_for_line "$PX_ERR" '^#1 reset'
+	stop_proxy
+	run -0 ts -r "$CAP" -Y 'tcp.flags.reset == 1' -T fields -e tcp.srcport
+	assert_output "$PEER_PORT"
+	assert_clean_capture
+}
+
+@test "pcap: a UNIX datagram socket: each datagram a UDP packet, the path in the comment" {
+	sock=$BATS_TEST_TMPDIR/d.sock
+	start_listen -u -U "$sock" --pcap "$CAP"
+	run -0 sp connect -u -q -w 1 -U "$sock" <<<$'one\ntwo'
+	wait_for_line "$BATS_TEST_TMPDIR/listen.out" '^two$'
+	kill -TERM "$LISTEN_SP"
+	wait_exit "$LISTEN_PID"
+	run -0 ts -r "$CAP" -Y udp -T fields -e ip.src -e data
+	assert_line --regexp "^127\\.255\\.0\\.1"$'\t'"$(printf 'one\n' | xxd -p)\$"
+	assert_line --regexp "^127\\.255\\.0\\.1"$'\t'"$(printf 'two\n' | xxd -p)\$"
+	run -0 ts -r "$CAP" -T fields -e frame.comment -Y frame.comment
+	assert_output --regexp "^sockpair: $sock"
+	assert_clean_capture
+}
+
+@test "pcap: a FIFO whose reader goes away mid-run: the error at once, the relay goes on, exit 1" {
+	fifo=$BATS_TEST_TMPDIR/cap.fifo
+	mkfifo "$fifo"
+	bg head -c 300 "$fifo"
+	head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/data"
+	start_listen --pcap "$fifo" -p 0
+	SP_TIMEOUT=20 sp connect -q 127.0.0.1 "$LISTEN_PORT" <"$BATS_TEST_TMPDIR/data"
+	wait_exit "$LISTEN_PID"
+	assert_equal "$BG_STATUS" 1
+	cmp "$BATS_TEST_TMPDIR/listen.out" "$BATS_TEST_TMPDIR/data"
+	assert_equal "$(grep -c '^sockpair: listen: write(' "$BATS_TEST_TMPDIR/listen.err")" 1
+	grep -qx "sockpair: listen: write($fifo): Broken pipe" "$BATS_TEST_TMPDIR/listen.err"
 }
 
 @test "pcap: 100 MiB relayed: no segment over 65000 bytes, Follow's sha256 is the data's" {
