@@ -29,15 +29,11 @@ enum { DIAG_BUFFER = 64 * 1024 };
 
 static struct diag_socket *add_socket(struct diag_table *t)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 256;
-		struct diag_socket *grown = realloc(t->v, cap * sizeof(*grown));
+	struct diag_socket *grown = queue_grow(t->v, &t->cap, t->n, sizeof(*grown), 256);
 
-		if (!grown)
-			return NULL;
-		t->v = grown;
-		t->cap = cap;
-	}
+	if (!grown)
+		return NULL;
+	t->v = grown;
 	memset(&t->v[t->n], 0, sizeof(t->v[0]));
 	return &t->v[t->n++];
 }
@@ -45,15 +41,12 @@ static struct diag_socket *add_socket(struct diag_table *t)
 /* A client (ino) whose connection the listener has not accepted yet. */
 static int add_pending(struct diag_table *t, uint32_t listener, uint32_t ino)
 {
-	if (t->npending == t->pending_cap) {
-		size_t cap = t->pending_cap ? 2 * t->pending_cap : 64;
-		struct diag_waiting *grown = realloc(t->pending, cap * sizeof(*grown));
+	struct diag_waiting *grown = queue_grow(t->pending, &t->pending_cap, t->npending,
+						sizeof(*grown), 64);
 
-		if (!grown)
-			return -1;
-		t->pending = grown;
-		t->pending_cap = cap;
-	}
+	if (!grown)
+		return -1;
+	t->pending = grown;
 	t->pending[t->npending++] = (struct diag_waiting){ listener, ino };
 	return 0;
 }

@@ -18,30 +18,22 @@
 
 static int add_owner(struct owner_table *t, uint32_t ino, int pid, int fd)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 256;
-		struct owner *grown = realloc(t->v, cap * sizeof(*grown));
+	struct owner *grown = queue_grow(t->v, &t->cap, t->n, sizeof(*grown), 256);
 
-		if (!grown)
-			return -1;
-		t->v = grown;
-		t->cap = cap;
-	}
+	if (!grown)
+		return -1;
+	t->v = grown;
 	t->v[t->n++] = (struct owner){ .ino = ino, .pid = pid, .fd = fd };
 	return 0;
 }
 
 static int add_hidden(struct owner_table *t, int pid)
 {
-	if (t->nhidden == t->hidden_cap) {
-		size_t cap = t->hidden_cap ? 2 * t->hidden_cap : 64;
-		int *grown = realloc(t->hidden, cap * sizeof(*grown));
+	int *grown = queue_grow(t->hidden, &t->hidden_cap, t->nhidden, sizeof(*grown), 64);
 
-		if (!grown)
-			return -1;
-		t->hidden = grown;
-		t->hidden_cap = cap;
-	}
+	if (!grown)
+		return -1;
+	t->hidden = grown;
 	t->hidden[t->nhidden++] = pid;
 	return 0;
 }

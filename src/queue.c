@@ -1,7 +1,8 @@
 /*
  * queue.c: bytes waiting to be written somewhere, in a buffer that grows as
- * needed: talkback's replies to each client and its lines for stdout.  The
- * bounds are the callers': a queue grows until realloc() says no.
+ * needed: talkback's replies to each client and its lines for stdout; and
+ * arrays that grow by doubling (peers' tables).  The bounds are the
+ * callers': a queue grows until realloc() says no.
  */
 #include "sockpair.h"
 
@@ -39,4 +40,22 @@ void queue_consume(struct byte_queue *q, size_t n)
 		return;	/* buf may be NULL, and memmove() must not see it */
 	memmove(q->buf, q->buf + n, q->len - n);
 	q->len -= n;
+}
+
+/*
+ * An array with room for one more item: items as it is while used < *cap,
+ * else grown to twice *cap (first at the start).  NULL when memory is
+ * short, items then as it was.
+ */
+void *queue_grow(void *items, size_t *cap, size_t used, size_t size, size_t first)
+{
+	size_t n = *cap ? 2 * *cap : first;
+	void *grown;
+
+	if (used < *cap)
+		return items;
+	grown = realloc(items, n * size);
+	if (grown)
+		*cap = n;
+	return grown;
 }

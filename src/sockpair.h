@@ -108,6 +108,7 @@ struct byte_queue {
 int queue_add(struct byte_queue *q, const void *data, size_t n);
 void queue_consume(struct byte_queue *q, size_t n);
 void queue_free(struct byte_queue *q);
+void *queue_grow(void *items, size_t *cap, size_t used, size_t size, size_t first);
 
 /* addr.c */
 struct sockaddr_un;
