@@ -150,32 +150,8 @@ start_tls_peer() {
 }
 
 @test "tls: nginx over TLS with the test CA's certificate: the head and the handshake" {
-	local dir=$BATS_TEST_TMPDIR/nginx tries
-	mkdir -p "$dir/www"
-	: >"$dir/www/index.html"
-	for tries in 1 2 3; do
-		port=$(free_port)
-		cat >"$dir/nginx.conf" <<-CONF
-		daemon off;
-		master_process off;
-		error_log $dir/error.log;
-		pid $dir/nginx.pid;
-		events { worker_connections 64; }
-		http {
-			access_log off;
-			client_body_temp_path $dir/body;
-			proxy_temp_path $dir/proxy;
-			server {
-				listen 127.0.0.1:$port ssl;
-				ssl_certificate $CERTS/localhost.pem;
-				ssl_certificate_key $CERTS/localhost-key.pem;
-				root $dir/www;
-			}
-		}
-		CONF
-		bg nginx -c "$dir/nginx.conf" -p "$dir/" </dev/null >/dev/null 2>&1
-		tcp_port_of "$BG_CHILD" >/dev/null && break
-	done
+	start_nginx "$CERTS/localhost.pem" "$CERTS/localhost-key.pem"
+	port=$NGINX_PORT
 	run -0 --separate-stderr sp http-head --cafile "$CERTS/ca.pem" "https://localhost:$port/"
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 	assert_line --regexp $'^Server: nginx/[0-9.]+\r$'

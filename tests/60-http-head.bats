@@ -21,33 +21,6 @@ start_http_server() {
 	HTTPD_PORT=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$out" | head -1)
 }
 
-# nginx with a throwaway configuration on a free port (released, then
-# taken by nginx: retried if something else got it first).
-start_nginx() {
-	local dir=$BATS_TEST_TMPDIR/nginx tries
-	mkdir -p "$dir/www"
-	printf 'hi\n' >"$dir/www/index.html"
-	for tries in 1 2 3; do
-		NGINX_PORT=$(free_port)
-		cat >"$dir/nginx.conf" <<-CONF
-		daemon off;
-		master_process off;
-		error_log $dir/error.log;
-		pid $dir/nginx.pid;
-		events { worker_connections 64; }
-		http {
-			access_log off;
-			client_body_temp_path $dir/body;
-			proxy_temp_path $dir/proxy;
-			server { listen 127.0.0.1:$NGINX_PORT; root $dir/www; }
-		}
-		CONF
-		bg nginx -c "$dir/nginx.conf" -p "$dir/" </dev/null >/dev/null 2>&1
-		tcp_port_of "$BG_CHILD" >/dev/null && return 0
-	done
-	fail "nginx did not start: $(cat "$dir/error.log")"
-}
-
 @test "http-head: python's http.server: the head exactly, nothing after it" {
 	start_http_server
 	run -0 --separate-stderr sp http-head "http://127.0.0.1:$HTTPD_PORT/"

@@ -330,6 +330,35 @@ start_http_peer() {
 	PEER_PORT=$(announced_port "$out")
 }
 
+# nginx with a throwaway configuration on a free port (released, then
+# taken by nginx: retried if something else got it first); with CERT and
+# KEY, over TLS.  Sets NGINX_PORT.
+start_nginx() {
+	local dir=$BATS_TEST_TMPDIR/nginx tries listen=
+	mkdir -p "$dir/www"
+	printf 'hi\n' >"$dir/www/index.html"
+	[ $# -eq 2 ] && listen="ssl; ssl_certificate $1; ssl_certificate_key $2"
+	for tries in 1 2 3; do
+		NGINX_PORT=$(free_port)
+		cat >"$dir/nginx.conf" <<-CONF
+		daemon off;
+		master_process off;
+		error_log $dir/error.log;
+		pid $dir/nginx.pid;
+		events { worker_connections 64; }
+		http {
+			access_log off;
+			client_body_temp_path $dir/body;
+			proxy_temp_path $dir/proxy;
+			server { listen 127.0.0.1:$NGINX_PORT $listen; root $dir/www; }
+		}
+		CONF
+		bg nginx -c "$dir/nginx.conf" -p "$dir/" </dev/null >/dev/null 2>&1
+		tcp_port_of "$BG_CHILD" >/dev/null && return 0
+	done
+	fail "nginx did not start: $(cat "$dir/error.log")"
+}
+
 # sockpair proxy ARGS in the background; stderr in $PX_ERR, PX_PORT from
 # the announcement (a TCP LISTEN), PX_PID (timeout's) and PX_SP (sockpair's).
 start_proxy() {
