@@ -764,6 +764,15 @@ static int show_pid(struct peers *p, int pid)
 	return no_socket_at(typed);
 }
 
+/* Whether a target is a UNIX socket (a path, @NAME), or (!unix) a TCP port. */
+static bool wants_kind(const struct target *targets, int n, bool unix_socket)
+{
+	for (int i = 0; i < n; i++)
+		if ((targets[i].kind != TARGET_PORT) == unix_socket)
+			return true;
+	return false;
+}
+
 static int cmd_peers_exec(int argc, char **argv)
 {
 	struct peers_opts o = { 0 };
@@ -780,7 +789,9 @@ static int cmd_peers_exec(int argc, char **argv)
 		parse_target(o.targets[i], &targets[i]);
 	/* The sockets first, then their holders: a socket opened in between
 	 * has no row; one closed in between shows no holder. */
-	if (diag_read_all(&p.sockets, &e) < 0 || owners_read_all(&p.owners, &e) < 0)
+	if (diag_read_all(&p.sockets, o.pid || wants_kind(targets, o.ntargets, true),
+			  o.pid || wants_kind(targets, o.ntargets, false), &e) < 0 ||
+	    owners_read_all(&p.owners, &e) < 0)
 		status = report_failure(&e);
 	else
 		status = o.pid ? show_pid(&p, o.pid) : show_targets(&p, targets, o.ntargets);

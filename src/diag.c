@@ -303,18 +303,21 @@ static void mark_waiting(struct diag_table *t)
  * namespace into t, sorted by inode.  Returns -1 and fills *e if the
  * netlink socket or a dump failed (t is then the caller's to free).
  */
-int diag_read_all(struct diag_table *t, struct sp_error *e)
+int diag_read_all(struct diag_table *t, bool unix_sockets, bool tcp_sockets, struct sp_error *e)
 {
 	int fd = sys_socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	int r;
+	int r = 0;
 
 	memset(t, 0, sizeof(*t));
 	if (fd < 0)
 		return fail_errno(e, SP_FAILURE, errno, "socket(AF_NETLINK, NETLINK_SOCK_DIAG)");
-	r = dump_unix(fd, t, e);
-	if (r == 0)
+	/* Only the dumps asked for: a busy host's TCP table, with a TCP_INFO
+	 * each, is no cost to a question about a UNIX path. */
+	if (unix_sockets)
+		r = dump_unix(fd, t, e);
+	if (r == 0 && tcp_sockets)
 		r = dump_tcp(fd, AF_INET, t, e);
-	if (r == 0)
+	if (r == 0 && tcp_sockets)
 		r = dump_tcp(fd, AF_INET6, t, e);
 	sys_close(fd);
 	if (r < 0)

@@ -601,7 +601,7 @@ struct diag_table {
 	struct diag_waiting { uint32_t listener, client; } *pending;
 	size_t npending, pending_cap;	/* the clients listeners' queues named */
 };
-int diag_read_all(struct diag_table *t, struct sp_error *e);
+int diag_read_all(struct diag_table *t, bool unix_sockets, bool tcp_sockets, struct sp_error *e);
 const struct diag_socket *diag_find(const struct diag_table *t, uint32_t ino);
 void diag_free(struct diag_table *t);
 const char *diag_state_name(const struct diag_socket *s);
