@@ -430,6 +430,9 @@ static int cmd_connect_exec(int argc, char **argv)
 		return report_failure(&e);
 	}
 	result = relay_with_peer(&o, fd, peer, tls, &e);
+	/* The server ended first: ours answers its close_notify (best effort). */
+	if (tls)
+		(void)tls_close_notify(tls);
 	tls_free(tls);
 	sys_close(fd);
 	if (result < 0)

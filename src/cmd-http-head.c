@@ -202,7 +202,13 @@ static int tls_step(const struct http_head_opts *o, struct link *l, const char *
 	t.unsaid = at->repeat > 1;
 	l->tls = tls_connect(l->fd, o->target.host, peer, &t, clock_now_ms() + o->timeout_ms, e);
 	mark(at, APPCONNECT);
-	return l->tls ? 0 : -1;
+	if (!l->tls)
+		return -1;
+	/* A readable socket may hold part of a record: a blocking read of the
+	 * rest would outlast -w.  The socket is ours alone. */
+	if (sys_set_nonblocking(l->fd, true) < 0)
+		return fail_errno(e, SP_FAILURE, errno, "fcntl(%s)", peer);
+	return 0;
 }
 
 /* Waits, until the deadline, for what fd is asked (POLLIN, POLLOUT);
@@ -220,18 +226,28 @@ static int wait_for(int fd, short events, long long deadline_ms)
 }
 
 /* All of buf to the peer; TLS may take it in parts. */
-static int link_write_all(const struct link *l, const char *buf, size_t n, long long deadline_ms,
-			  struct sp_error *e)
+static int link_write_all(const struct link *l, const char *buf, size_t n, const char *peer,
+			  long long deadline_ms, struct sp_error *e)
 {
 	if (!l->tls)
 		return io_write_all(l->fd, buf, n, e);
 	while (n > 0) {
 		ssize_t w = tls_write(l->tls, buf, n);
+		int ready;
 
-		if (w < 0 && errno == EAGAIN && wait_for(l->fd, POLLOUT, deadline_ms) > 0)
-			continue;
+		if (w < 0 && errno == EAGAIN) {
+			ready = wait_for(l->fd, tls_write_needs_read(l->tls) ? POLLIN : POLLOUT,
+					 deadline_ms);
+			if (ready == 0)
+				return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "SSL_write(%s)", peer);
+			if (ready > 0)
+				continue;
+		}
+		if (w < 0 && errno == EPROTO)
+			return fail(e, SP_TLS, "TLS with %s: %s", peer, tls_reason(l->tls));
 		if (w < 0)
-			return fail_errno(e, SP_FAILURE, errno, "SSL_write");
+			return fail_errno(e, errno == EPIPE || errno == ECONNRESET ? SP_PROTOCOL
+					  : SP_FAILURE, errno, "SSL_write(%s)", peer);
 		buf += w;
 		n -= (size_t)w;
 	}
@@ -248,7 +264,8 @@ static int link_readable(const struct link *l, long long deadline_ms)
 {
 	if (l->tls && tls_pending(l->tls))
 		return 1;
-	return wait_for(l->fd, POLLIN, deadline_ms);
+	return wait_for(l->fd, l->tls && tls_read_needs_write(l->tls) ? POLLOUT : POLLIN,
+			deadline_ms);
 }
 
 /* Closed, TLS's close_notify first (as curl sends it); 0 or -1. */
@@ -271,11 +288,12 @@ static int send_step(const struct link *l, const char *request, size_t len, cons
 
 	if (at->verbose)
 		report_step("Sending HTTP HEAD request...");
-	r = link_write_all(l, request, len, clock_now_ms() + timeout_ms, e);
+	r = link_write_all(l, request, len, peer, clock_now_ms() + timeout_ms, e);
 	if (at->verbose)
 		report_step_done(r == 0);
 	mark(at, PRETRANSFER);
-	if (r < 0)
+	/* link_write_all() names TLS's failures itself. */
+	if (r < 0 && !l->tls)
 		fail_errno(e, e->err == EPIPE || e->err == ECONNRESET ? SP_PROTOCOL : SP_FAILURE,
 			   e->err, "write(%s)", peer);
 	return r;

@@ -278,6 +278,8 @@ static int write_peer(struct relay *r, struct sp_error *e)
 		input_undelivered(r, peer_write_call(r), errno);
 		return 0;
 	}
+	if (w < 0 && r->o.tls && errno == EPROTO)
+		return fail(e, SP_TLS, "TLS with %s: %s", r->peer_name, tls_reason(r->o.tls));
 	if (w < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "%s(%s)", peer_write_call(r), r->peer_name);
@@ -450,11 +452,22 @@ static int write_local(struct relay *r, struct sp_error *e)
 	return 0;
 }
 
+/* Our close_notify is due and has not gone out: the socket was full. */
+static bool closing_tls(const struct relay *r)
+{
+	return r->o.tls && !r->peer_write_shut && r->up.source_done && !flow_pending(&r->up);
+}
+
 /* Half-close: the peer sees end of file, and we keep reading its reply. */
 static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 {
 	if (r->peer_write_shut || !r->up.source_done || flow_pending(&r->up))
 		return 0;
+	/* TLS's own end first, then the TCP end: a full socket retries it. */
+	if (r->o.tls && tls_close_notify(r->o.tls) < 0 && errno == EAGAIN) {
+		r->stuck |= STUCK_PEER_OUT;
+		return 0;
+	}
 	if (r->o.send_nfds > 0 && !r->fds_sent) {
 		/* No data to carry the descriptors: a "\0" byte does, as nc -F's.
 		 * Nothing is pending, so the buffer starts over. */
@@ -466,9 +479,6 @@ static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 	r->peer_write_shut = true;
 	if (r->o.datagrams)
 		return 0;	/* nothing marks the end of a datagram exchange */
-	/* TLS's own end first; a socket too full for it gets the TCP end alone. */
-	if (r->o.tls)
-		(void)tls_close_notify(r->o.tls);
 	if (sys_shutdown(r->peer_fd, SHUT_WR) < 0 && errno != ENOTCONN &&
 	    !(r->o.peer_any && errno == ENOTSOCK))
 		return fail_errno(e, SP_FAILURE, errno, "shutdown(%s)", r->peer_name);
@@ -476,6 +486,21 @@ static int shut_peer_write_when_drained(struct relay *r, struct sp_error *e)
 }
 
 enum { SLOT_IN, SLOT_PEER, SLOT_OUT, SLOT_SIDE, SLOTS };
+
+/*
+ * TLS moves what it must, not what was asked: a read may wait for the
+ * socket to take a write (a key update's answer), a write for data to
+ * come (a renegotiation), and our close_notify for room.
+ */
+static void plan_tls_poll(const struct relay *r, struct pollfd *peer)
+{
+	if (tls_read_needs_write(r->o.tls) || closing_tls(r))
+		peer->events |= POLLOUT;
+	if (tls_write_needs_read(r->o.tls)) {
+		peer->events &= ~POLLOUT;
+		peer->events |= POLLIN;
+	}
+}
 
 static void plan_poll(struct relay *r, struct pollfd *p)
 {
@@ -493,6 +518,8 @@ static void plan_poll(struct relay *r, struct pollfd *p)
 		p[SLOT_PEER].events |= POLLIN;
 	if (next_send(r) > 0 && can_send && !r->peer_write_shut)
 		p[SLOT_PEER].events |= POLLOUT;
+	if (r->o.tls)
+		plan_tls_poll(r, &p[SLOT_PEER]);
 	/*
 	 * With no events asked poll() still reports POLLHUP and POLLERR: watched
 	 * for while the peer has ended and we might still send (see
@@ -527,6 +554,10 @@ static void drop_input_if_peer_gone(struct relay *r, short revents)
 static int relay_turn(struct relay *r, const struct pollfd *p, struct sp_error *e)
 {
 	short in = p[SLOT_IN].revents, peer = p[SLOT_PEER].revents;
+
+	/* TLS: either way's readiness may be what the other way waits for. */
+	if (r->o.tls && peer)
+		peer |= POLLIN | POLLOUT;
 
 	/*
 	 * What was read before goes out before anything more is read: a read
@@ -681,6 +712,8 @@ static void unstick(struct relay *r, const struct pollfd *p)
 		r->stuck &= ~STUCK_PEER_IN;
 	if (p[SLOT_PEER].revents & (POLLOUT | POLLHUP | POLLERR))
 		r->stuck &= ~STUCK_PEER_OUT;
+	if (r->o.tls && p[SLOT_PEER].revents)	/* see relay_turn */
+		r->stuck &= ~(STUCK_PEER_IN | STUCK_PEER_OUT);
 	if (p[SLOT_OUT].revents)
 		r->stuck &= ~STUCK_OUT;
 }

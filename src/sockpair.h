@@ -560,6 +560,8 @@ struct tls *tls_connect(int fd, const char *host, const char *peer, const struct
 ssize_t tls_read(struct tls *t, void *buf, size_t n);
 ssize_t tls_write(struct tls *t, const void *buf, size_t n);
 bool tls_pending(const struct tls *t);
+bool tls_read_needs_write(const struct tls *t);
+bool tls_write_needs_read(const struct tls *t);
 int tls_close_notify(struct tls *t);
 const char *tls_reason(const struct tls *t);
 void tls_free(struct tls *t);

@@ -34,7 +34,11 @@ struct tls {
 	SSL *ssl;
 	int fd;
 	int keylog_fd;		/* SSLKEYLOGFILE, appended to; -1: none */
+	bool verify;		/* the certificate is checked (not --insecure) */
 	bool notified;		/* our close_notify is sent */
+	/* The last read waits for the socket to take a write (a key update's
+	 * answer), the last write for data to come (a renegotiation). */
+	bool read_needs_write, write_needs_read;
 	char reason[160];	/* the last failure, as OpenSSL words it */
 };
 
@@ -93,9 +97,13 @@ static const char *note_reason(struct tls *t, int ssl_error, int err)
 	unsigned long code = ERR_peek_last_error();
 	long verify = SSL_get_verify_result(t->ssl);
 
-	if (verify != X509_V_OK)
+	/* Unverified (--insecure), the result stays what it was: no reason. */
+	if (t->verify && verify != X509_V_OK &&
+	    ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED)
 		snprintf(t->reason, sizeof(t->reason), "certificate verify failed (%s)",
 			 X509_verify_cert_error_string(verify));
+	else if (code && ERR_SYSTEM_ERROR(code))
+		snprintf(t->reason, sizeof(t->reason), "%s", strerror(ERR_GET_REASON(code)));
 	else if (code && ERR_reason_error_string(code))
 		snprintf(t->reason, sizeof(t->reason), "%s", ERR_reason_error_string(code));
 	else if (ssl_error == SSL_ERROR_SYSCALL && err)
@@ -116,16 +124,19 @@ const char *tls_reason(const struct tls *t)
  * 0 for a close_notify, or -1 with errno (EAGAIN: OpenSSL needs the
  * socket; EPROTO: a protocol failure, its reason noted).
  */
-static int result_of(struct tls *t, int r)
+static int result_of(struct tls *t, int r, bool writing)
 {
 	int saved = errno, code;
 
+	t->read_needs_write = t->write_needs_read = false;
 	if (r > 0)
 		return r;
 	code = SSL_get_error(t->ssl, r);
 	switch (code) {
 	case SSL_ERROR_WANT_READ:
 	case SSL_ERROR_WANT_WRITE:
+		t->read_needs_write = !writing && code == SSL_ERROR_WANT_WRITE;
+		t->write_needs_read = writing && code == SSL_ERROR_WANT_READ;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
@@ -230,7 +241,9 @@ static SSL_CTX *new_context(const struct tls_options *o, struct sp_error *e)
 			unsigned long code = ERR_get_error();
 
 			fail(e, SP_FAILURE, "%s: %s", o->cafile ? o->cafile : "the system's certificates",
-			     code ? ERR_reason_error_string(code) : "not loaded");
+			     !code ? "not loaded" : ERR_SYSTEM_ERROR(code) ? strerror(ERR_GET_REASON(code))
+			     : ERR_reason_error_string(code) ? ERR_reason_error_string(code)
+			     : "not loaded");
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -251,6 +264,7 @@ static struct tls *new_tls(int fd, const char *host, const struct tls_options *o
 	}
 	t->fd = fd;
 	t->keylog_fd = -1;
+	t->verify = !o->insecure;
 	t->ctx = new_context(o, e);
 	if (!t->ctx) {
 		free(t);
@@ -291,8 +305,10 @@ static int wait_for(int fd, bool write, long long deadline_ms)
 static int handshake(struct tls *t, const char *peer, long long deadline_ms, struct sp_error *e)
 {
 	for (;;) {
-		int r = SSL_connect(t->ssl), code, ready;
+		int r, code, ready;
 
+		errno = 0;	/* what the BIO's calls leave is the reason */
+		r = SSL_connect(t->ssl);
 		if (r == 1)
 			return 0;
 		code = SSL_get_error(t->ssl, r);
@@ -336,6 +352,7 @@ static void report_handshake(const struct tls *t, bool verified)
 	const unsigned char *alpn = NULL;
 	unsigned alpn_len = 0;
 	char subject[128] = "?", issuer[128] = "?", until[16] = "?", shown[TEXT_QUOTE_SIZE];
+	char subject_shown[4 * 128 + 1], issuer_shown[4 * 128 + 1];
 	X509 *cert = SSL_get1_peer_certificate(t->ssl);
 	const char *version = SSL_get_version(t->ssl);
 	const char *cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(t->ssl));
@@ -349,9 +366,12 @@ static void report_handshake(const struct tls *t, bool verified)
 		X509_free(cert);
 	}
 	text_escape(alpn, alpn_len, shown, sizeof(shown));
+	/* The names are the server's words: shown escaped, never as control codes. */
+	text_escape(subject, strlen(subject), subject_shown, sizeof(subject_shown));
+	text_escape(issuer, strlen(issuer), issuer_shown, sizeof(issuer_shown));
 	record_announce(&r, "tls");
 	record_text(&r, "tls: %s %s, ALPN %s, certificate CN=%s, issuer CN=%s, valid until %s, %s",
-		    version, cipher, alpn_len ? shown : "none", subject, issuer, until,
+		    version, cipher, alpn_len ? shown : "none", subject_shown, issuer_shown, until,
 		    verified ? "verified" : "not verified");
 	record_cstring(&r, "version", version);
 	record_cstring(&r, "cipher", cipher);
@@ -401,18 +421,37 @@ struct tls *tls_connect(int fd, const char *host, const char *peer, const struct
 
 ssize_t tls_read(struct tls *t, void *buf, size_t n)
 {
-	int r = result_of(t, SSL_read(t->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n));
+	int r;
 
+	errno = 0;
+	r = result_of(t, SSL_read(t->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n), false);
 	conn_moved(t->fd, false, buf, r, errno, NULL, 0);
 	return r;
 }
 
+/* As write(2): never 0; the peer's close_notify met here is EPIPE. */
 ssize_t tls_write(struct tls *t, const void *buf, size_t n)
 {
-	int r = result_of(t, SSL_write(t->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n));
+	int r;
 
+	errno = 0;
+	r = result_of(t, SSL_write(t->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n), true);
+	if (r == 0) {
+		errno = EPIPE;
+		r = -1;
+	}
 	conn_moved(t->fd, true, buf, r, errno, NULL, 0);
 	return r;
+}
+
+bool tls_read_needs_write(const struct tls *t)
+{
+	return t->read_needs_write;
+}
+
+bool tls_write_needs_read(const struct tls *t)
+{
+	return t->write_needs_read;
 }
 
 /* Plaintext OpenSSL holds already: readable with no poll(). */
@@ -431,8 +470,9 @@ int tls_close_notify(struct tls *t)
 
 	if (t->notified)
 		return 0;
+	errno = 0;
 	r = SSL_shutdown(t->ssl);
-	if (r < 0 && result_of(t, r) < 0)
+	if (r < 0 && result_of(t, r, true) < 0)
 		return -1;
 	t->notified = true;
 	return 0;

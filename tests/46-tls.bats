@@ -53,6 +53,34 @@ start_tls_peer() {
 	run -0 --separate-stderr sp http-head --cafile "$CERTS/ca.pem" --sni other.test "https://127.0.0.1:$TLS_PORT/"
 	assert_line --index 0 $'HTTP/1.1 200 OK\r'
 	assert_regex "$stderr" 'certificate CN=other\.test, issuer CN=sockpair test CA'
+	# a host name, not an address: the name's own check
+	run -7 --separate-stderr sp http-head -q --cafile "$CERTS/ca.pem" "https://localhost:$TLS_PORT/"
+	assert_equal "$stderr" "sockpair: http-head: TLS handshake with 127.0.0.1:$TLS_PORT: certificate verify failed (hostname mismatch)"
+}
+
+@test "tls: the server's names are shown escaped, never as control codes" {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$CERTS/evil-key.pem" \
+		-out "$CERTS/evil.pem" -subj "/CN=evil$(printf '\033')[31mred" 2>/dev/null
+	start_tls_peer https "$CERTS" evil
+	run -0 --separate-stderr sp http-head --insecure "https://localhost:$TLS_PORT/"
+	assert_regex "$stderr" 'certificate CN=evil\\x1b\[31mred, issuer CN=evil\\x1b\[31mred, valid until'
+	[[ "$stderr" != *$'\033'* ]] || fail "a raw escape reached stderr"
+}
+
+@test "tls: -w bounds http-head after the handshake too: a record cut short is exit 5" {
+	start_tls_peer stall "$CERTS"
+	SP_TIMEOUT=10 run -5 --separate-stderr sp http-head -q -w 1 --cafile "$CERTS/ca.pem" "https://localhost:$TLS_PORT/"
+	assert_equal "$stderr" "sockpair: http-head: read(127.0.0.1:$TLS_PORT): Connection timed out"
+}
+
+@test "tls: a record no key made is exit 7 with OpenSSL's reason, with --insecure too" {
+	start_tls_peer garbage "$CERTS"
+	run -7 --separate-stderr sp connect -q --tls --cafile "$CERTS/ca.pem" localhost "$TLS_PORT" </dev/null
+	assert_regex "$stderr" "^sockpair: connect: TLS with 127\\.0\\.0\\.1:$TLS_PORT: (decryption failed or bad record mac|bad record mac)\$"
+	kill_bg
+	start_tls_peer garbage "$CERTS"
+	run -7 --separate-stderr sp connect -q --tls --insecure localhost "$TLS_PORT" </dev/null
+	assert_regex "$stderr" "TLS with 127\\.0\\.0\\.1:$TLS_PORT: (decryption failed or bad record mac|bad record mac)\$"
 }
 
 @test "tls: connect --tls to a python TLS echo: 1 MiB both ways, sha256 equal, close_notify sent and the peer's awaited" {
@@ -126,7 +154,8 @@ start_tls_peer() {
 
 @test "tls: TLS 1.2-only and 1.3-only servers; ALPN h2 offered and chosen is shown" {
 	start_tls_peer https "$CERTS" localhost 1.2
-	run -0 --separate-stderr sp http-head -q --cafile "$CERTS/ca.pem" "https://localhost:$TLS_PORT/"
+	run -0 --separate-stderr sp http-head --cafile "$CERTS/ca.pem" "https://localhost:$TLS_PORT/"
+	assert_regex "$stderr" 'tls: TLSv1\.2 [A-Z0-9_-]+, ALPN none, certificate CN=localhost'
 	kill_bg
 	start_tls_peer https "$CERTS" localhost 1.3 h2,http/1.1
 	run -0 --separate-stderr sp http-head --cafile "$CERTS/ca.pem" --alpn h2 "https://localhost:$TLS_PORT/"

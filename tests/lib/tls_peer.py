@@ -16,6 +16,10 @@ Each prints "listening on 127.0.0.1:PORT" once it listens.
                                       EOF), sends its own and closes; prints
                                       "close_notify" or "eof" then
   tls_peer.py plain                   plain HTTP (no TLS) answering anything
+  tls_peer.py stall DIR               TLS, one client: after the handshake, the
+                                      first 3 bytes of a record, then nothing
+  tls_peer.py garbage DIR [CERT]      TLS, one client: after the handshake, a
+                                      record no key made (a bad record MAC)
 """
 import http.server
 import os
@@ -23,6 +27,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 
 
 def run(*args):
@@ -126,6 +131,17 @@ def echo(d):
     print(how, flush=True)
 
 
+def after_handshake(d, raw, cert="localhost"):
+    """One client's handshake, then raw bytes on its TCP socket."""
+    ctx = context(d, cert)
+    s = listener()
+    c, _ = s.accept()
+    c.settimeout(20)
+    t = ctx.wrap_socket(c, server_side=True)
+    os.write(t.fileno(), raw)
+    time.sleep(15)
+
+
 def plain():
     s = listener()
     while True:
@@ -149,6 +165,10 @@ def main():
         echo(args[0])
     elif mode == "plain":
         plain()
+    elif mode == "stall":
+        after_handshake(args[0], b"\x17\x03\x03")
+    elif mode == "garbage":
+        after_handshake(args[0], b"\x17\x03\x03\x00\x20" + b"\x42" * 32, *args[1:])
     else:
         sys.exit("tls_peer.py: unknown mode %s" % mode)
 
