@@ -805,6 +805,7 @@ static int cmd_proxy_exec(int argc, char **argv)
 
 	fault_plan_init(&o.faults);
 	parse_proxy_options(argc, argv, &o);
+	conn_capture_joins = true;	/* a connection's flow is client to target */
 	px.target = o.target;
 	proc_stop_on_signals();
 	proc_report_on_usr1();

@@ -107,6 +107,19 @@ static struct capture_flow *new_flow(const struct conn_ends *e, bool accepted, i
 	return f;
 }
 
+/* The flow's handshake, now: a live capture shows the connection as it
+ * begins, with the time it began, not at its first bytes. */
+static void start(struct capture_flow *f)
+{
+	struct record r;
+
+	if (f->datagrams)
+		return;
+	record_init(&r, RECORD_FLOW_START, "flow");
+	r.flow = f;
+	event_emit(&r);
+}
+
 /* Whether fd is a socket of ours whose flow nobody has named yet. */
 bool conn_needs_ends(int fd)
 {
@@ -133,6 +146,9 @@ void conn_capture_ends(int fd, const struct conn_ends *e)
 		return;
 	c->flow->holders = 1;
 	c->peer_end = 1 - ours;
+	/* A proxy's sides begin as one flow, when they are joined. */
+	if (!conn_capture_joins)
+		start(c->flow);
 }
 
 /* Both ends of a socketpair are ours: one flow, fds[0] its first end. */
@@ -150,6 +166,7 @@ void conn_capture_pair(const int fds[2], int type, int pid)
 	a->flow->holders = 2;
 	a->peer_end = 1;
 	b->peer_end = 0;
+	/* Begun at its first packet: a fork may yet name the peer (conn_forked). */
 }
 
 /* Forgets c's flow; the last of its ends frees it. */
@@ -200,6 +217,7 @@ void conn_join(int client_fd, int server_fd)
 	server->flow = f;
 	server->peer_end = 1;
 	f->holders++;
+	start(f);
 }
 
 /* SO_LINGER 0 was set: fd's close resets the connection. */

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-bool conn_hexdump, conn_stats, conn_counting, conn_name_peers, conn_capture;
+bool conn_hexdump, conn_stats, conn_counting, conn_name_peers, conn_capture, conn_capture_joins;
 
 static struct conn *table;
 static size_t table_size;

@@ -176,7 +176,8 @@ void event_emit(const struct record *r)
 {
 	if (r->flow && sink_pcap_on())
 		sink_pcap_emit(r);
-	if ((r->kind == RECORD_DATA && !r->shown) || r->kind == RECORD_FLOW_END)
+	if ((r->kind == RECORD_DATA && !r->shown) || r->kind == RECORD_FLOW_START ||
+	    r->kind == RECORD_FLOW_END)
 		return;
 	if (r->announcement && record_quiet)
 		return;

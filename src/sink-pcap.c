@@ -424,6 +424,8 @@ void sink_pcap_emit(const struct record *r)
 	}
 	if (!f->started)
 		handshake(f);
+	if (r->kind == RECORD_FLOW_START)
+		return;
 	if (r->kind == RECORD_DATA)
 		tcp_data(f, r->from, r->data, r->data_len);
 	else if (r->reset)

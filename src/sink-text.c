@@ -70,7 +70,8 @@ void sink_text_emit(const struct record *r)
 	case RECORD_DATA:
 		write_line(r->text, r->text_len);
 		return;
-	case RECORD_FLOW_END:	/* a capture's alone: never shown */
+	case RECORD_FLOW_START:	/* a capture's alone: never shown */
+	case RECORD_FLOW_END:
 		return;
 	}
 	/* Data on stdout first: a diagnostic tells of what came before it. */

@@ -163,6 +163,7 @@ enum record_kind {
 	RECORD_STEP_DONE,	/* "OK." or "failed." (text), the JSON progress event */
 	RECORD_CALL,		/* --trace: a call and its result */
 	RECORD_DATA,		/* -x, --pcap: a chunk of data that crossed a socket */
+	RECORD_FLOW_START,	/* --pcap: a connection began (its handshake) */
 	RECORD_FLOW_END,	/* --pcap: one end of a flow finished (FIN) or reset it */
 };
 enum field_type { FIELD_STRING, FIELD_INTEGER, FIELD_NUMBER, FIELD_BOOL, FIELD_OPEN, FIELD_CLOSE };
@@ -269,6 +270,7 @@ extern bool conn_stats;		/* --stats: a summary as each connection ends */
 extern bool conn_counting;	/* count without --stats: SIGUSR1 may ask */
 
 extern bool conn_capture;	/* --pcap: every chunk, as packets */
+extern bool conn_capture_joins;	/* proxy: a flow begins when its sides are joined */
 
 /* Whether any sink wants data counted: off, the call layer skips it all. */
 static inline bool conn_wanted(void)

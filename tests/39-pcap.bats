@@ -264,10 +264,10 @@ assert_clean_capture() {
 	assert_output ''
 }
 
-@test "pcap: a FIFO read by tshark -i shows a chunk while the connection is open" {
+@test "pcap: a FIFO read by tshark -i shows the handshake at accept and a chunk while the connection is open" {
 	fifo=$BATS_TEST_TMPDIR/cap.fifo
 	mkfifo "$fifo"
-	bg tshark -l -i "$fifo" -T fields -e tcp.payload -Y 'tcp.len > 0' >"$BATS_TEST_TMPDIR/tshark.out"
+	bg tshark -l -i "$fifo" -T fields -e tcp.flags.syn -e tcp.payload >"$BATS_TEST_TMPDIR/tshark.out"
 	open_fifo
 	LISTEN_IN=$FIFO start_listen --pcap "$fifo" -p 0
 	mkfifo "$BATS_TEST_TMPDIR/client.in"
@@ -275,9 +275,11 @@ assert_clean_capture() {
 	bg "$SOCKPAIR" connect -q 127.0.0.1 "$LISTEN_PORT" <"$BATS_TEST_TMPDIR/client.in" \
 		>"$BATS_TEST_TMPDIR/client.out"
 	client=$BG_LAST
+	# the connection is in the capture as it is accepted, before any data
+	wait_for_line "$BATS_TEST_TMPDIR/tshark.out" $'^1\t$' 200
 	printf 'live\n' >&7
 	wait_for_line "$BATS_TEST_TMPDIR/client.out" '^live$'
-	wait_for_line "$BATS_TEST_TMPDIR/tshark.out" "^$(printf 'live\n' | xxd -p)\$" 200
+	wait_for_line "$BATS_TEST_TMPDIR/tshark.out" $'^0\t'"$(printf 'live\n' | xxd -p)\$" 200
 	kill -0 "$LISTEN_SP"	# still open: the capture was read live
 	exec 6>&- 7>&-
 	wait_exit "$client"
