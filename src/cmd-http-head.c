@@ -202,27 +202,7 @@ static int tls_step(const struct http_head_opts *o, struct link *l, const char *
 	t.unsaid = at->repeat > 1;
 	l->tls = tls_connect(l->fd, o->target.host, peer, &t, clock_now_ms() + o->timeout_ms, e);
 	mark(at, APPCONNECT);
-	if (!l->tls)
-		return -1;
-	/* A readable socket may hold part of a record: a blocking read of the
-	 * rest would outlast -w.  The socket is ours alone. */
-	if (sys_set_nonblocking(l->fd, true) < 0)
-		return fail_errno(e, SP_FAILURE, errno, "fcntl(%s)", peer);
-	return 0;
-}
-
-/* Waits, until the deadline, for what fd is asked (POLLIN, POLLOUT);
- * 1 when ready, 0 at the deadline. */
-static int wait_for(int fd, short events, long long deadline_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	do {
-		long long left = deadline_ms - clock_now_ms();
-		r = sys_poll(&p, 1, left > 0 ? (int)left : 0);
-	} while (r < 0 && errno == EINTR);
-	return r;
+	return l->tls ? 0 : -1;
 }
 
 /* All of buf to the peer; TLS may take it in parts. */
@@ -236,7 +216,7 @@ static int link_write_all(const struct link *l, const char *buf, size_t n, const
 		int ready;
 
 		if (w < 0 && errno == EAGAIN) {
-			ready = wait_for(l->fd, tls_write_needs_read(l->tls) ? POLLIN : POLLOUT,
+			ready = io_wait_until(l->fd, tls_write_needs_read(l->tls) ? POLLIN : POLLOUT,
 					 deadline_ms);
 			if (ready == 0)
 				return fail_errno(e, SP_TIMEOUT, ETIMEDOUT, "SSL_write(%s)", peer);
@@ -244,7 +224,7 @@ static int link_write_all(const struct link *l, const char *buf, size_t n, const
 				continue;
 		}
 		if (w < 0 && errno == EPROTO)
-			return fail(e, SP_TLS, "TLS with %s: %s", peer, tls_reason(l->tls));
+			return tls_fail(l->tls, peer, e);
 		if (w < 0)
 			return fail_errno(e, errno == EPIPE || errno == ECONNRESET ? SP_PROTOCOL
 					  : SP_FAILURE, errno, "SSL_write(%s)", peer);
@@ -264,7 +244,7 @@ static int link_readable(const struct link *l, long long deadline_ms)
 {
 	if (l->tls && tls_pending(l->tls))
 		return 1;
-	return wait_for(l->fd, l->tls && tls_read_needs_write(l->tls) ? POLLOUT : POLLIN,
+	return io_wait_until(l->fd, l->tls && tls_read_needs_write(l->tls) ? POLLOUT : POLLIN,
 			deadline_ms);
 }
 
@@ -374,7 +354,7 @@ static ssize_t read_head(const struct link *l, char *buf, int timeout_ms, const 
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0 && l->tls && errno == EPROTO)
-			return fail(e, SP_TLS, "TLS with %s: %s", peer, tls_reason(l->tls));
+			return tls_fail(l->tls, peer, e);
 		if (n < 0)
 			return fail_errno(e, SP_PROTOCOL, errno, "read(%s)", peer);
 		if (n == 0)

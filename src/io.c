@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,4 +259,21 @@ ssize_t io_local_write(const struct local_end *end, const void *buf, size_t n)
 	if (end->poll_first && !end->owned && n > PIPE_BUF)
 		n = PIPE_BUF;
 	return sys_write(end->fd, buf, n);
+}
+
+/*
+ * Waits until fd is ready for events (POLLIN, POLLOUT) or the monotonic
+ * deadline (clock_now_ms(); -1: none) passes: 1 ready, 0 at the deadline,
+ * -1 with errno.  A signal does not cut the wait short.
+ */
+int io_wait_until(int fd, short events, long long deadline_ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r;
+
+	do {
+		long long left = deadline_ms - clock_now_ms();
+		r = sys_poll(&p, 1, deadline_ms < 0 ? -1 : left > 0 ? (int)left : 0);
+	} while (r < 0 && errno == EINTR);
+	return r;
 }

@@ -279,7 +279,7 @@ static int write_peer(struct relay *r, struct sp_error *e)
 		return 0;
 	}
 	if (w < 0 && r->o.tls && errno == EPROTO)
-		return fail(e, SP_TLS, "TLS with %s: %s", r->peer_name, tls_reason(r->o.tls));
+		return tls_fail(r->o.tls, r->peer_name, e);
 	if (w < 0)
 		return fail_errno(e, errno == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, errno,
 				  "%s(%s)", peer_write_call(r), r->peer_name);
@@ -370,7 +370,7 @@ static ssize_t receive_from_peer(struct relay *r)
 static void peer_failed(struct relay *r, int err)
 {
 	if (r->o.tls && err == EPROTO)
-		fail(&r->peer_error, SP_TLS, "TLS with %s: %s", r->peer_name, tls_reason(r->o.tls));
+		tls_fail(r->o.tls, r->peer_name, &r->peer_error);
 	else
 		fail_errno(&r->peer_error, err == ECONNREFUSED ? SP_CONNECT : SP_FAILURE, err,
 			   "%s(%s)", peer_read_call(r), r->peer_name);

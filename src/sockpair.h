@@ -16,12 +16,12 @@
  *   sys.c                            the call layer: every system call on a
  *                                    socket, pipe or standard stream
  *   report.c                         what the user reads on stderr
- *   io.c proc.c stats.c tls.c        bytes; processes and signals; the
- *                                    kernel's view of a connection; TLS
+ *   io.c proc.c stats.c              bytes; processes and signals; the
+ *                                    kernel's view of a connection
  *   diag.c owners.c                  every socket as the kernel's socket
  *                                    diagnostics list it; who holds each
  *   net.c editor.c http.c line.c     sockets; the terminal; HTTP heads; lines;
- *   flow.c                           the copy engine: splice, buffer
+ *   flow.c tls.c                     the copy engine: splice, buffer; TLS
  *   relay.c event.c scan.c           the relay loop; the callback loop; -z
  *   cmd.c, cmd-*.c, main.c           the commands
  *
@@ -496,6 +496,7 @@ int io_flush_stdout(struct sp_error *e);
 const char *io_describe_fd(int fd, char *what, size_t size);
 void *io_alloc_buffer(size_t size);
 void io_trace_stdout_on_socket(void);
+int io_wait_until(int fd, short events, long long deadline_ms);
 /*
  * A standard stream as sockpair may use it (io_open_local): moved without
  * blocking, and without changing flags on a description others share.
@@ -546,27 +547,6 @@ int net_connect_unix(const char *path, int type, int timeout_ms, struct sp_error
 int net_unix_probe(const char *path);
 int net_send_fds(int fd, const void *buf, size_t n, const int *fds, int nfds,
 		 struct sp_error *e);
-
-/* tls.c: TLS over a connected socket; nothing else knows the library */
-struct tls;
-struct tls_options {
-	bool on;		/* connect --tls, an https:// URL */
-	const char *cafile;	/* NULL: the system's store */
-	const char *sni;	/* the name sent and checked; NULL: the host */
-	const char *alpn;	/* "h2,http/1.1"; NULL: none offered */
-	bool insecure;		/* no verification (said on stderr) */
-	bool unsaid;		/* the handshake's line left out (-n's later requests) */
-};
-struct tls *tls_connect(int fd, const char *host, const char *peer, const struct tls_options *o,
-			long long deadline_ms, struct sp_error *e);
-ssize_t tls_read(struct tls *t, void *buf, size_t n);
-ssize_t tls_write(struct tls *t, const void *buf, size_t n);
-bool tls_pending(const struct tls *t);
-bool tls_read_needs_write(const struct tls *t);
-bool tls_write_needs_read(const struct tls *t);
-int tls_close_notify(struct tls *t);
-const char *tls_reason(const struct tls *t);
-void tls_free(struct tls *t);
 
 /* stats.c */
 void stats_kernel_view(int fd, struct conn_view *v);
@@ -662,6 +642,27 @@ void flow_discard(struct flow *f);
 void flow_start_splicing(struct flow *f, size_t pipe_size);
 ssize_t flow_splice_in(struct flow *f, int fd, bool blocking);
 ssize_t flow_splice_out(struct flow *f, int fd, bool blocking);
+
+/* tls.c: TLS over a connected socket; nothing else knows the library */
+struct tls;
+struct tls_options {
+	bool on;		/* connect --tls, an https:// URL */
+	const char *cafile;	/* NULL: the system's store */
+	const char *sni;	/* the name sent and checked; NULL: the host */
+	const char *alpn;	/* "h2,http/1.1"; NULL: none offered */
+	bool insecure;		/* no verification (said on stderr) */
+	bool unsaid;		/* the handshake's line left out (-n's later requests) */
+};
+struct tls *tls_connect(int fd, const char *host, const char *peer, const struct tls_options *o,
+			long long deadline_ms, struct sp_error *e);
+ssize_t tls_read(struct tls *t, void *buf, size_t n);
+ssize_t tls_write(struct tls *t, const void *buf, size_t n);
+bool tls_pending(const struct tls *t);
+bool tls_read_needs_write(const struct tls *t);
+bool tls_write_needs_read(const struct tls *t);
+int tls_close_notify(struct tls *t);
+int tls_fail(const struct tls *t, const char *peer, struct sp_error *e);
+void tls_free(struct tls *t);
 
 /* line.c */
 struct line_reader {

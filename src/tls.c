@@ -11,8 +11,8 @@
  * Reads and writes behave as read(2) and write(2) on a non-blocking
  * socket: -1 and EAGAIN when OpenSSL needs the socket, partial writes,
  * 0 at the peer's close_notify or at a TCP end without one (as curl and
- * s_client take it).  A protocol failure is -1 and EPROTO, its reason in
- * tls_reason().
+ * s_client take it).  A protocol failure is -1 and EPROTO; tls_fail()
+ * makes the error record of it, with OpenSSL's reason.
  */
 #define _GNU_SOURCE
 #include "sockpair.h"
@@ -114,9 +114,11 @@ static const char *note_reason(struct tls *t, int ssl_error, int err)
 	return t->reason;
 }
 
-const char *tls_reason(const struct tls *t)
+/* A protocol failure after the handshake (EPROTO from a read or a write),
+ * as the error record: OpenSSL's reason, exit 7. */
+int tls_fail(const struct tls *t, const char *peer, struct sp_error *e)
 {
-	return t->reason;
+	return fail(e, SP_TLS, "TLS with %s: %s", peer, t->reason);
 }
 
 /*
@@ -289,19 +291,6 @@ static struct tls *new_tls(int fd, const char *host, const struct tls_options *o
 	return t;
 }
 
-/* Waits, until the deadline (-1: none), for what OpenSSL asked of the socket. */
-static int wait_for(int fd, bool write, long long deadline_ms)
-{
-	struct pollfd p = { .fd = fd, .events = write ? POLLOUT : POLLIN };
-	int r;
-
-	do {
-		long long left = deadline_ms < 0 ? -1 : deadline_ms - clock_now_ms();
-		r = sys_poll(&p, 1, deadline_ms < 0 ? -1 : left > 0 ? (int)left : 0);
-	} while (r < 0 && errno == EINTR);
-	return r;
-}
-
 static int handshake(struct tls *t, const char *peer, long long deadline_ms, struct sp_error *e)
 {
 	for (;;) {
@@ -315,7 +304,8 @@ static int handshake(struct tls *t, const char *peer, long long deadline_ms, str
 		if (code != SSL_ERROR_WANT_READ && code != SSL_ERROR_WANT_WRITE)
 			return fail(e, SP_TLS, "TLS handshake with %s: %s", peer,
 				    note_reason(t, code, errno));
-		ready = wait_for(t->fd, code == SSL_ERROR_WANT_WRITE, deadline_ms);
+		ready = io_wait_until(t->fd, code == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN,
+				      deadline_ms);
 		if (ready < 0)
 			return fail_errno(e, SP_FAILURE, errno, "poll(%s)", peer);
 		if (ready == 0)
@@ -390,23 +380,24 @@ static void report_handshake(const struct tls *t, bool verified)
  * TLS over the connected socket fd, to host (the name checked, unless
  * o->sni names another): the handshake done by deadline_ms (-1: none),
  * its line reported.  NULL and *e (exit 7 for TLS's own failures).
+ * fd, the caller's own, is left non-blocking: a readable socket may hold
+ * part of a record, and a blocking read of the rest would outlast any
+ * deadline.
  */
 struct tls *tls_connect(int fd, const char *host, const char *peer, const struct tls_options *o,
 			long long deadline_ms, struct sp_error *e)
 {
-	int flags = sys_get_flags(fd);
 	struct tls *t;
 
-	if (flags < 0 || sys_set_nonblocking(fd, true) < 0) {
+	if (sys_set_nonblocking(fd, true) < 0) {
 		fail_errno(e, SP_FAILURE, errno, "fcntl(%s)", peer);
 		return NULL;
 	}
 	t = new_tls(fd, host, o, e);
 	if (t && handshake(t, peer, deadline_ms, e) < 0) {
 		tls_free(t);
-		t = NULL;
+		return NULL;
 	}
-	(void)sys_restore_flags(fd, flags);
 	if (!t)
 		return NULL;
 	conn_set_tls(fd);
